@@ -1,0 +1,114 @@
+"""Application factory."""
+from __future__ import annotations
+
+import redis
+from flask import Flask, g
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import Config
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate, server_session, talisman
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": "'self' data:",
+    "style-src": "'self'",
+    "script-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def create_app(config: type[Config] | dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        raise RuntimeError("DATABASE_URL is not set (see README: `make run` sets it up for you)")
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+
+    from app.core.errors import register_error_handlers
+    from app.demo import register_demo_cli
+    from app.core.i18n import register_filters
+    from jobs.cli import register_jobs_cli
+    from tenants.cli import register_tenants_cli
+
+    register_error_handlers(app)
+    register_filters(app)
+    register_tenants_cli(app)
+    register_jobs_cli(app)
+    register_demo_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.audit.services import install_audit_hook
+    from app.core.i18n import select_locale
+    from tenants.isolation import install_isolation_hooks
+
+    if app.config.get("PROXY_FIX"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    db.init_app(app)
+    install_isolation_hooks()
+    install_audit_hook()
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    app.config["SESSION_REDIS"] = redis.Redis.from_url(app.config["REDIS_URL"])
+    server_session.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the session id is rotated at login instead
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        strict_transport_security=True,
+        strict_transport_security_max_age=31536000,
+        referrer_policy="same-origin",
+    )
+    import app.auth.identity  # noqa: F401  (registers the Flask-Login loader)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.audit.views import bp as audit_bp
+    from app.auth.views import bp as auth_bp
+    from app.core.views import bp as core_bp
+    from app.dashboard.views import bp as dashboard_bp
+    from app.national.views import bp as national_bp
+    from app.planning.views import bp as planning_bp
+    from app.platform.views import bp as platform_bp
+    from app.users.views import bp as users_bp
+
+    for bp in (core_bp, national_bp, platform_bp, auth_bp, dashboard_bp, users_bp, audit_bp, planning_bp):
+        app.register_blueprint(bp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from app.auth.identity import actor_for
+    from tenants.context import reset_actor, set_actor
+    from tenants.resolution import release_tenant
+
+    @app.before_request
+    def _bind_actor():
+        # Every change this request makes is attributed to whoever is signed in.
+        g.actor_token = set_actor(actor_for(current_user._get_current_object()))
+
+    @app.teardown_request
+    def _release(exc=None):
+        token = g.pop("actor_token", None)
+        if token is not None:
+            reset_actor(token)
+        release_tenant(exc)

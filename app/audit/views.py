@@ -1,0 +1,50 @@
+"""Province admins browse the audit log of their province. There is no route that changes it."""
+from flask import g, render_template, request
+from flask_babel import gettext as _
+
+from app.audit.forms import AuditFilterForm
+from app.audit.models import AuditEntry
+from app.audit.services import audit_entities, audit_search
+from app.auth.roles import PROVINCE_ADMIN
+from app.core.access import get_or_404, roles_required
+from app.core.excel import xlsx_response
+from tenants.resolution import tenant_blueprint
+
+bp = tenant_blueprint("audit", __name__, url_prefix="/audit", template_folder="templates")
+
+
+def _filtered(limit: int):
+    form = AuditFilterForm(request.args)
+    form.entity.choices = [("", _("Tất cả"))] + [(e, e) for e in audit_entities()]
+    filters = {}
+    if form.validate():
+        filters = {
+            "entity": form.entity.data or None,
+            "action": form.action.data or None,
+            "actor": form.actor.data or None,
+            "date_from": form.date_from.data,
+            "date_to": form.date_to.data,
+        }
+    return form, audit_search(limit=limit, **filters)
+
+
+@bp.route("/")
+@roles_required(PROVINCE_ADMIN)
+def index():
+    form, entries = _filtered(limit=200)
+    return render_template("audit/index.html", form=form, entries=entries)
+
+
+@bp.route("/export.xlsx")
+@roles_required(PROVINCE_ADMIN)
+def export():
+    _form, entries = _filtered(limit=50_000)
+    headers = [_("Thời điểm"), _("Người thực hiện"), _("Thao tác"), _("Dữ liệu"), _("Mã bản ghi"), _("Thay đổi")]
+    rows = ((e.at, e.actor_label, e.action, e.entity, e.entity_id, str(e.changes)) for e in entries)
+    return xlsx_response(f"nhat-ky-{g.tenant.slug}.xlsx", _("Nhật ký"), headers, rows)
+
+
+@bp.route("/<int:audit_id>")
+@roles_required(PROVINCE_ADMIN)
+def show(audit_id):
+    return render_template("audit/show.html", entry=get_or_404(AuditEntry, audit_id))

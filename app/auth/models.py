@@ -1,0 +1,85 @@
+"""Tenant users (one province each) and global accounts (national office, platform admins)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ARRAY, BigInteger, Identity, Boolean, DateTime, Integer, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.auth.roles import PROVINCE_ADMIN
+from app.extensions import db
+from tenants.models import TenantScoped, tenant_fk
+
+
+class LoginIdentity:
+    """What Flask-Login needs, shared by users and accounts.
+
+    The session id embeds session_version: bumping it (password change, deactivation) ends every
+    session of that person at once.
+    """
+
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active and self.password_hash is not None
+
+
+class User(LoginIdentity, TenantScoped, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        UniqueConstraint("tenant_id", "invite_token_hash"),
+        tenant_fk("unit_id", "admin_units"),
+    )
+
+    email: Mapped[str] = mapped_column(String(254))
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    # A commune officer's commune; empty for province-wide staff.
+    unit_id: Mapped[int | None] = mapped_column(BigInteger)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    invite_token_hash: Mapped[str | None] = mapped_column(String(64))
+    invite_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    def get_id(self) -> str:
+        return f"u:{self.tenant_id}:{self.id}:{self.session_version}"
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in (self.roles or []) for role in roles)
+
+    @property
+    def is_province_admin(self) -> bool:
+        return self.has_role(PROVINCE_ADMIN)
+
+
+class Account(LoginIdentity, db.Model):
+    """A national-office or platform account: belongs to no tenant."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    def get_id(self) -> str:
+        return f"a:{self.id}:{self.session_version}"
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles

@@ -1,0 +1,77 @@
+"""Configuration from the environment. Every setting has a safe development default."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept libpq-style URLs (postgresql://) and point SQLAlchemy at psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    ENV_NAME = os.environ.get("OCOP_ENV", "dev")
+    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+
+    # The web app and workers connect as the app role (not owner, no BYPASSRLS);
+    # the national office reads aggregates through its own role.
+    SQLALCHEMY_DATABASE_URI = sqlalchemy_url(os.environ.get("DATABASE_URL", ""))
+    NATIONAL_DATABASE_URL = sqlalchemy_url(os.environ.get("NATIONAL_DATABASE_URL", ""))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
+    S3_REGION = os.environ.get("S3_REGION", "us-east-1")
+    S3_BUCKET = os.environ.get("S3_BUCKET", "ocop")
+
+    # Sessions live in Redis so that login can rotate the id and logout really ends them.
+    SESSION_TYPE = "redis"
+    SESSION_PERMANENT = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    SESSION_COOKIE_NAME = "ocop_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    SESSION_KEY_PREFIX = f"{ENV_NAME}:session:"
+    FORCE_HTTPS = _bool("FORCE_HTTPS", False)
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    RATELIMIT_STORAGE_URI = REDIS_URL
+    RATELIMIT_KEY_PREFIX = f"{ENV_NAME}:limits"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Wrong passwords allowed per account and window before login is throttled.
+    LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "10 per 15 minutes")
+    LOGIN_IP_LIMIT = os.environ.get("LOGIN_IP_LIMIT", "60 per 15 minutes")
+
+    RQ_QUEUE_PREFIX = ENV_NAME
+    INVITE_VALID_DAYS = 7
+
+
+class TestConfig(Config):
+    TESTING = True
+    ENV_NAME = "test"
+    SESSION_COOKIE_SECURE = False
+    SESSION_KEY_PREFIX = "test:session:"
+    RATELIMIT_KEY_PREFIX = "test:limits"
+    RQ_QUEUE_PREFIX = "test"

@@ -1,0 +1,43 @@
+"""Access helpers: role checks and tenant-safe lookups that answer 404 alike for foreign and missing ids."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db, login_manager
+
+
+def get_or_404(model, object_id: int):
+    """The isolation hook limits the select to the current tenant, so a foreign id is simply missing."""
+    obj = db.session.scalar(select(model).where(model.id == object_id))
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def roles_required(*roles: str):
+    """Signed in to this area and holding one of the roles (403 otherwise)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def login_required(view):
+    return roles_required()(view)
+
+
+def area() -> str:
+    return g.get("area", "public")

@@ -1,0 +1,46 @@
+"""Error pages: the same 404 for a foreign id as for a missing one, and a generic 500."""
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from app.extensions import db
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _page(status: int, template: str, **context):
+    if _wants_json():
+        return jsonify(error=status), status
+    return render_template(template, status=status, **context), status
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(400)
+    def bad_request(error):
+        return _page(400, "errors/400.html")
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return _page(400, "errors/400.html", csrf=True)
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return _page(403, "errors/403.html")
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return _page(404, "errors/404.html")
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return _page(405, "errors/405.html")
+
+    @app.errorhandler(429)
+    def throttled(error):
+        return _page(429, "errors/429.html")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return _page(500, "errors/500.html")

@@ -1,0 +1,88 @@
+"""Language choice, NFC normalisation and Vietnamese formats (VND, dd/mm/yyyy)."""
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import current_app, redirect, request, session
+from flask_babel import format_datetime, format_decimal, get_locale
+from flask_login import current_user
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    if user_locale in languages:
+        return user_locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def nfc(value):
+    """Vietnamese input arrives composed or decomposed depending on the keyboard: store NFC."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value).strip()
+    return value
+
+
+def format_vnd(amount) -> str:
+    """1234567 -> '1.234.567 ₫' in Vietnamese, '1,234,567 ₫' in English."""
+    if amount is None:
+        return "—"
+    return f"{format_decimal(Decimal(amount), format='#,##0')} ₫"
+
+
+def format_number(value) -> str:
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    pattern = "#,##0" if value == value.to_integral_value() else "#,##0.##"
+    return format_decimal(value, format=pattern)
+
+
+def format_day(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value)
+
+
+def format_moment(value) -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, "dd/MM/yyyy HH:mm")
+
+
+def current_language() -> str:
+    return str(get_locale() or "vi")
+
+
+def register_filters(app) -> None:
+    app.jinja_env.filters.update(vnd=format_vnd, number=format_number, day=format_day, moment=format_moment)
+    app.jinja_env.globals.update(current_language=current_language)
+
+
+def safe_local_path(candidate: str | None, default: str) -> str:
+    """Only same-site relative paths are followed (no open redirects)."""
+    target = candidate or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def language_switch_response(code: str):
+    """Keep the choice in the session, and on the signed-in person so it follows them everywhere.
+
+    Each area (tenant, national, platform) has its own route so that its signed-in person is known.
+    """
+    from app.extensions import db
+
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(safe_local_path(request.form.get("next"), "/"))

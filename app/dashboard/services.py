@@ -1,0 +1,47 @@
+"""The province dashboard: what the tenant has configured and its latest reported figures."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.auth.models import User
+from app.extensions import db
+from app.planning.models import Figure, Policy, Target
+from tenants.models import AdminUnit, Council
+
+
+@dataclass
+class DashboardSummary:
+    active_users: int
+    units_now: int
+    councils: int
+    policies: int
+    targets_open: int
+    latest_figures: list[Figure]
+    next_targets: list[Target]
+
+
+def _count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def dashboard_summary(today: date) -> DashboardSummary:
+    valid_now = (AdminUnit.valid_from.is_(None) | (AdminUnit.valid_from <= today)) & (
+        AdminUnit.valid_to.is_(None) | (AdminUnit.valid_to >= today)
+    )
+    latest_date = select(func.max(Figure.on)).scalar_subquery()
+    return DashboardSummary(
+        active_users=_count(select(User.id).where(User.active.is_(True))),
+        units_now=_count(select(AdminUnit.id).where(valid_now)),
+        councils=_count(select(Council.id)),
+        policies=_count(select(Policy.id)),
+        targets_open=_count(select(Target.id).where(Target.deadline >= today)),
+        latest_figures=db.session.scalars(
+            select(Figure).where(Figure.on == latest_date).order_by(Figure.metric)
+        ).all(),
+        next_targets=db.session.scalars(
+            select(Target).where(Target.deadline >= today).order_by(Target.deadline, Target.code).limit(8)
+        ).all(),
+    )

@@ -1,0 +1,61 @@
+"""The province's administrative units, councils, support policies and targets (from its definition)."""
+from datetime import date
+
+from flask import g, render_template
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.core.access import get_or_404, login_required
+from app.core.excel import xlsx_response
+from app.extensions import db
+from app.planning.models import Budget, Figure, Policy, Target
+from tenants.models import AdminUnit, Council
+from tenants.resolution import tenant_blueprint
+
+bp = tenant_blueprint("planning", __name__, template_folder="templates")
+
+
+@bp.route("/policies")
+@login_required
+def policies():
+    items = db.session.scalars(select(Policy).order_by(Policy.issued_on.desc().nulls_last(), Policy.code)).all()
+    budgets = db.session.scalars(select(Budget).order_by(Budget.year)).all()
+    return render_template("planning/policies.html", policies=items, budgets=budgets)
+
+
+@bp.route("/policies/<int:policy_id>")
+@login_required
+def policy(policy_id):
+    return render_template("planning/policy.html", policy=get_or_404(Policy, policy_id))
+
+
+@bp.route("/targets")
+@login_required
+def targets():
+    items = db.session.scalars(select(Target).order_by(Target.deadline, Target.code)).all()
+    figures = db.session.scalars(select(Figure).order_by(Figure.on.desc(), Figure.metric)).all()
+    return render_template("planning/targets.html", targets=items, figures=figures, today=date.today())
+
+
+@bp.route("/targets/export.xlsx")
+@login_required
+def targets_export():
+    items = db.session.scalars(select(Target).order_by(Target.deadline, Target.code)).all()
+    headers = [_("Mã"), _("Mục tiêu"), _("Chỉ số"), _("So sánh"), _("Giá trị"), _("Đơn vị"), _("Hạn"), _("Nguồn")]
+    rows = ((t.code, t.title, t.metric, t.comparator, t.value, t.unit, t.deadline, t.source) for t in items)
+    return xlsx_response(f"muc-tieu-{g.tenant.slug}.xlsx", _("Mục tiêu"), headers, rows)
+
+
+@bp.route("/units")
+@login_required
+def units():
+    items = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
+    names = {u.id: u.name for u in items}
+    return render_template("planning/units.html", units=items, names=names, today=date.today())
+
+
+@bp.route("/councils")
+@login_required
+def councils():
+    items = db.session.scalars(select(Council).order_by(Council.level.desc(), Council.code)).all()
+    return render_template("planning/councils.html", councils=items)

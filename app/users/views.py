@@ -1,0 +1,116 @@
+"""Province admins invite the users of their province and assign roles."""
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth import services
+from app.auth.forms import UserForm, UserSearchForm
+from app.auth.models import User
+from app.auth.roles import PROVINCE_ADMIN, ROLE_LABELS, TENANT_ROLES
+from app.core.access import get_or_404, roles_required
+from app.core.excel import xlsx_response
+from app.extensions import db
+from tenants.models import AdminUnit
+from tenants.resolution import tenant_blueprint
+
+bp = tenant_blueprint("users", __name__, url_prefix="/users", template_folder="templates")
+
+
+def _role_choices():
+    return [(role, str(ROLE_LABELS[role])) for role in TENANT_ROLES]
+
+
+def _unit_choices():
+    units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
+    return [(0, "—")] + [(u.id, u.name) for u in units]
+
+
+def _prepare(form: UserForm) -> UserForm:
+    form.roles.choices = _role_choices()
+    form.unit_id.choices = _unit_choices()
+    return form
+
+
+def _invite_link(token: str) -> str:
+    return url_for("auth.accept_invite", token=token, _external=True)
+
+
+@bp.route("/")
+@roles_required(PROVINCE_ADMIN)
+def index():
+    search = UserSearchForm(request.args)
+    search.role.choices = [("", _("Tất cả vai trò"))] + _role_choices()
+    users = services.users_search(search.q.data or "", search.role.data or "")
+    return render_template("users/index.html", users=users, search=search, role_labels=ROLE_LABELS)
+
+
+@bp.route("/export.xlsx")
+@roles_required(PROVINCE_ADMIN)
+def export():
+    users = services.users_search(request.args.get("q", ""), request.args.get("role", ""))
+    rows = (
+        (u.full_name, u.email, ", ".join(str(ROLE_LABELS[r]) for r in u.roles),
+         _("Có") if u.active else _("Không"), u.last_login_at)
+        for u in users
+    )
+    headers = [_("Họ và tên"), _("Email"), _("Vai trò"), _("Đang hoạt động"), _("Đăng nhập gần nhất")]
+    return xlsx_response(f"nguoi-dung-{g.tenant.slug}.xlsx", _("Người dùng"), headers, rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(PROVINCE_ADMIN)
+def create():
+    form = _prepare(UserForm())
+    if form.validate_on_submit():
+        try:
+            user, token = services.user_invite(
+                email=form.email.data, full_name=form.full_name.data,
+                roles=form.roles.data, unit_id=form.unit_id.data or None,
+            )
+        except services.AuthError as error:
+            form.email.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Đã tạo tài khoản. Gửi đường dẫn kích hoạt này cho %(name)s:", name=user.full_name), "success")
+            flash(_invite_link(token), "link")
+            return redirect(url_for("users.index"))
+    return render_template("users/form.html", form=form, user=None)
+
+
+@bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required(PROVINCE_ADMIN)
+def edit(user_id):
+    user = get_or_404(User, user_id)
+    form = _prepare(UserForm(obj=user))
+    del form.email  # the email is the login: change it by inviting again
+    if request.method == "GET":
+        form.unit_id.data = user.unit_id or 0
+    if form.validate_on_submit():
+        try:
+            services.user_update(
+                user, full_name=form.full_name.data, roles=form.roles.data,
+                unit_id=form.unit_id.data or None, active=form.active.data,
+                acting_user=current_user._get_current_object(),
+            )
+        except services.AuthError as error:
+            form.roles.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Đã lưu."), "success")
+            return redirect(url_for("users.index"))
+    return render_template("users/form.html", form=form, user=user)
+
+
+@bp.route("/<int:user_id>/invite", methods=["POST"])
+@roles_required(PROVINCE_ADMIN)
+def reinvite(user_id):
+    user = get_or_404(User, user_id)
+    if user.password_hash is not None:
+        flash(_("%(name)s đã kích hoạt tài khoản.", name=user.full_name), "info")
+        return redirect(url_for("users.index"))
+    token = services.user_reinvite(user)
+    db.session.commit()
+    flash(_("Đường dẫn kích hoạt mới cho %(name)s:", name=user.full_name), "success")
+    flash(_invite_link(token), "link")
+    return redirect(url_for("users.index"))

@@ -1,0 +1,56 @@
+"""Queues per concern, prefixed by environment so that dev, test and prod never share one."""
+from __future__ import annotations
+
+from flask import current_app
+from redis import Redis
+from rq import Queue
+from sqlalchemy import event
+
+from app.extensions import db
+
+QUEUE_NAMES = ("default", "documents", "scheduling", "notifications", "reports")
+
+
+def redis_connection() -> Redis:
+    conn = current_app.extensions.get("rq_redis")
+    if conn is None:
+        conn = Redis.from_url(current_app.config["REDIS_URL"])
+        current_app.extensions["rq_redis"] = conn
+    return conn
+
+
+def queue_name(name: str, prefix: str | None = None) -> str:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r}")
+    return f"{prefix or current_app.config['RQ_QUEUE_PREFIX']}:{name}"
+
+
+def get_queue(name: str) -> Queue:
+    return Queue(queue_name(name), connection=redis_connection())
+
+
+def enqueue_now(queue: str, func, *args, job_id: str | None = None, **kwargs):
+    """Enqueue immediately (for code that is not inside a database transaction, e.g. cron fan-out)."""
+    return get_queue(queue).enqueue(func, *args, job_id=job_id, **kwargs)
+
+
+def enqueue_after_commit(queue: str, func, *args, job_id: str | None = None, **kwargs) -> None:
+    """Enqueue once the current transaction commits; nothing is sent if it rolls back.
+
+    PostgreSQL is the source of truth: a job never runs against rows that were not committed.
+    """
+    session = db.session()
+    pending = session.info.setdefault("jobs_after_commit", [])
+    pending.append((queue, func, args, job_id, kwargs))
+    if not event.contains(session, "after_commit", _flush_pending):
+        event.listen(session, "after_commit", _flush_pending)
+        event.listen(session, "after_rollback", _drop_pending)
+
+
+def _flush_pending(session) -> None:
+    for queue, func, args, job_id, kwargs in session.info.pop("jobs_after_commit", []):
+        enqueue_now(queue, func, *args, job_id=job_id, **kwargs)
+
+
+def _drop_pending(session) -> None:
+    session.info.pop("jobs_after_commit", None)

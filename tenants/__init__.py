@@ -1,0 +1,1 @@
+"""Tenants: the province model, current-tenant context, URL resolution and isolation."""

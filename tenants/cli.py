@@ -1,0 +1,37 @@
+"""`flask tenants …`: load the province files, list tenants."""
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from tenants.context import Actor, acting_as
+from tenants.models import Tenant
+from tenants.sync import DefinitionError, sync_all
+
+
+def register_tenants_cli(app: Flask) -> None:
+    @app.cli.group("tenants")
+    def tenants():
+        """Provinces (tenants)."""
+
+    @tenants.command("sync")
+    @click.option("--force", is_flag=True, help="Compare every row even when a file is unchanged.")
+    def sync(force):
+        """Create or update every province from tenants/provinces/*.toml."""
+        try:
+            with acting_as(Actor("system", None, "tenants sync")):
+                reports = sync_all(force=force)
+        except DefinitionError as error:
+            raise click.ClickException(str(error)) from error
+        for report in reports:
+            if report.skipped:
+                click.echo(f"{report.slug}: unchanged")
+            else:
+                state = "created" if report.created else "updated"
+                details = ", ".join(f"{k} {v}" for k, v in sorted(report.changes.items())) or "no row changed"
+                click.echo(f"{report.slug}: {state} ({details})")
+
+    @tenants.command("list")
+    def list_tenants():
+        for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
+            click.echo(f"{tenant.id}\t{tenant.slug}\t{tenant.name}\t{'active' if tenant.is_active else 'inactive'}")

@@ -1,0 +1,101 @@
+"""Tenant isolation in the ORM and on every database transaction.
+
+Three hooks on every SQLAlchemy session:
+- after_begin: `set_config('app.tenant_id', …, true)` so PostgreSQL RLS sees the tenant of this
+  transaction only (a session-level SET would leak through the connection pool);
+- do_orm_execute: adds `tenant_id = current` to every ORM select/update/delete of a tenant-scoped
+  model, and refuses to run one when no tenant is set (system code opts out explicitly);
+- before_flush: stamps tenant_id on new rows and refuses writes to rows of another tenant.
+"""
+from __future__ import annotations
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from tenants.context import (
+    CrossTenantWrite,
+    TenantNotSet,
+    current_tenant_id,
+    in_system_scope,
+)
+from tenants.models import TenantScoped
+
+SET_TENANT_SQL = text("SELECT set_config('app.tenant_id', :tenant_id, true)")
+
+
+def _tenant_setting(tenant_id: int | None) -> str:
+    return "" if tenant_id is None else str(tenant_id)
+
+
+def _on_begin(session: Session, transaction, connection) -> None:
+    connection.execute(SET_TENANT_SQL, {"tenant_id": _tenant_setting(current_tenant_id())})
+
+
+def apply_tenant_to_open_transaction() -> None:
+    """Re-set app.tenant_id inside a transaction that began before the tenant changed."""
+    from app.extensions import db
+
+    try:
+        session = db.session()
+    except RuntimeError:  # no application context: nothing is open
+        return
+    transaction = session.get_transaction()
+    # A transaction that failed is rolled back by its owner; touching it would hide the error.
+    if transaction is not None and transaction.is_active:
+        # One database per app: session.connection() is the transaction's connection.
+        session.connection().execute(
+            SET_TENANT_SQL, {"tenant_id": _tenant_setting(current_tenant_id())}
+        )
+
+
+def _touches_tenant_data(state) -> bool:
+    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+
+
+def _add_tenant_criteria(state) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    # Column and relationship loads inherit the criteria of the statement that loaded the parent.
+    if state.is_column_load or state.is_relationship_load:
+        return
+    if not _touches_tenant_data(state):
+        return
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        if in_system_scope():
+            return
+        raise TenantNotSet("tenant-scoped query with no tenant set")
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        )
+    )
+
+
+def _guard_flush(session: Session, flush_context, instances) -> None:
+    tenant_id = current_tenant_id()
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if tenant_id is None:
+            raise TenantNotSet(f"cannot insert {type(obj).__name__} with no tenant set")
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id:
+            raise CrossTenantWrite(f"{type(obj).__name__} belongs to tenant {obj.tenant_id}")
+    for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantScoped):
+            continue
+        history = inspect(obj).attrs.tenant_id.history
+        original = history.deleted[0] if history.deleted else obj.tenant_id
+        if history.has_changes() or original != tenant_id:
+            raise CrossTenantWrite(f"{type(obj).__name__} of tenant {original} cannot be changed here")
+
+
+def install_isolation_hooks() -> None:
+    """Register the hooks once per process (they apply to every Session)."""
+    if event.contains(Session, "after_begin", _on_begin):
+        return
+    event.listen(Session, "after_begin", _on_begin)
+    event.listen(Session, "do_orm_execute", _add_tenant_criteria)
+    event.listen(Session, "before_flush", _guard_flush)

@@ -1,0 +1,128 @@
+"""The tenant (a province) and the tenant-owned reference data declared in provinces/*.toml."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+)
+from sqlalchemy.orm import Mapped, foreign, mapped_column
+
+from app.extensions import db
+
+
+class Tenant(db.Model):
+    """A province running its OCOP programme. Not tenant-scoped itself: it is the scope."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    official_code: Mapped[str | None] = mapped_column(String(16))
+    standing_agency: Mapped[str] = mapped_column(Text, default="")
+    criteria_act: Mapped[str] = mapped_column(String(32), default="1489/QĐ-TTg")
+    merged_into: Mapped[str | None] = mapped_column(String(200))
+    merged_on: Mapped[date | None] = mapped_column(Date)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # sha256 of the province file last synced, so an unchanged file is a no-op.
+    definition_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+class TenantScoped:
+    """Mixin for every tenant-owned table.
+
+    (tenant_id, id) is the primary key so that composite foreign keys can pin references to one
+    tenant and the schema can be distributed by tenant_id. The migration enables and forces RLS.
+    """
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True, sort_order=-2
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True, autoincrement=True, sort_order=-1)
+
+
+def tenant_fk(local: str, remote_table: str, **kw) -> ForeignKeyConstraint:
+    """A composite foreign key (tenant_id, local) -> remote_table(tenant_id, id)."""
+    return ForeignKeyConstraint(
+        ["tenant_id", local], [f"{remote_table}.tenant_id", f"{remote_table}.id"], **kw
+    )
+
+
+def tenant_join(child, child_fk: str, parent):
+    """Join condition for a relationship over a composite tenant foreign key.
+
+    `child` and `parent` are callables returning the classes (they may not exist yet). Only the id
+    column is marked foreign: tenant_id is stamped by the flush guard, never copied between rows.
+    """
+
+    def condition():
+        child_cls, parent_cls = child(), parent()
+        return and_(
+            child_cls.tenant_id == parent_cls.tenant_id,
+            foreign(getattr(child_cls, child_fk)) == parent_cls.id,
+        )
+
+    return condition
+
+
+class AdminUnit(TenantScoped, db.Model):
+    """A district (before 1/7/2025) or a commune/ward of the province."""
+
+    __tablename__ = "admin_units"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code"),
+        tenant_fk("parent_id", "admin_units"),
+    )
+
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(BigInteger)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def is_valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+class Council(TenantScoped, db.Model):
+    """An evaluation council (Hội đồng đánh giá, phân hạng) and its configurable rules."""
+
+    __tablename__ = "councils"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    level: Mapped[str] = mapped_column(String(16))
+    chair_title: Mapped[str | None] = mapped_column(String(200))
+    quorum_ratio: Mapped[Decimal] = mapped_column(Numeric(4, 3))
+    max_score_spread: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    dossier_lead_working_days: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)

@@ -1,0 +1,241 @@
+"""Load provinces/*.toml into the database, idempotently.
+
+A file whose sha256 matches what was last synced is skipped; otherwise every declared row is
+upserted by its code, and rows no longer declared are removed. Runs as the app role, inside each
+tenant's scope, so RLS and the audit log apply as for any other change.
+"""
+from __future__ import annotations
+
+import hashlib
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.planning.models import Budget, Figure, Policy, PolicyItem, Target
+from tenants.context import tenant_scope
+from tenants.models import AdminUnit, Council, Tenant
+
+PROVINCES_DIR = Path(__file__).parent / "provinces"
+TENANT_FIELDS = ("name", "name_en", "official_code", "standing_agency", "criteria_act", "merged_into", "merged_on")
+DEFAULT_CRITERIA_ACT = "1489/QĐ-TTg"
+UNIT_KINDS = {"district", "city", "town", "commune", "ward", "township"}
+
+
+class DefinitionError(ValueError):
+    """A province file is malformed; the message names the file and the entry."""
+
+
+@dataclass
+class SyncReport:
+    slug: str
+    created: bool = False
+    skipped: bool = False
+    changes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str) -> None:
+        self.changes[what] = self.changes.get(what, 0) + 1
+
+
+def _nfc(value):
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {k: _nfc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nfc(v) for v in value]
+    return value
+
+
+def load_definition(path: Path) -> tuple[dict, str]:
+    raw = path.read_bytes()
+    try:
+        data = _nfc(tomllib.loads(raw.decode("utf-8")))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise DefinitionError(f"{path.name}: {error}") from error
+    for key in ("slug", "name", "name_en", "standing_agency"):
+        if not data.get(key):
+            raise DefinitionError(f"{path.name}: '{key}' is required")
+    if data["slug"] != path.stem:
+        raise DefinitionError(f"{path.name}: slug '{data['slug']}' must match the file name")
+    _check_units(path.name, data.get("units", []))
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+def _check_units(filename: str, units: list[dict]) -> None:
+    codes = [u.get("code") for u in units]
+    duplicates = {c for c in codes if codes.count(c) > 1}
+    if duplicates:
+        raise DefinitionError(f"{filename}: duplicate unit codes {sorted(duplicates)}")
+    for unit in units:
+        if unit.get("kind") not in UNIT_KINDS:
+            raise DefinitionError(f"{filename}: unit {unit.get('code')} has unknown kind {unit.get('kind')!r}")
+        if unit.get("parent") and unit["parent"] not in codes:
+            raise DefinitionError(f"{filename}: unit {unit['code']} has unknown parent {unit['parent']}")
+
+
+def _assign(obj, values: dict) -> bool:
+    """Set the values that differ; True when anything changed."""
+    changed = False
+    for key, value in values.items():
+        if isinstance(value, float):  # compare and store as the exact decimal written in the file
+            value = Decimal(str(value))
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def _sync_rows(model, entries: list[dict], key_fields: tuple[str, ...], to_row, report: SyncReport,
+               what: str, scope=None) -> dict[tuple, object]:
+    """Upsert the declared rows by their natural key and remove the rows no longer declared.
+
+    `scope` limits the rows considered (e.g. one policy's items); returns the rows by key.
+    """
+    query = select(model) if scope is None else select(model).where(scope)
+    existing = {tuple(getattr(row, f) for f in key_fields): row for row in db.session.scalars(query)}
+    kept = {}
+    for entry in entries:
+        values = to_row(entry)
+        key = tuple(values[f] for f in key_fields)
+        row = existing.pop(key, None)
+        if row is None:
+            row = model()
+            db.session.add(row)
+            report.count(f"{what}+")
+            _assign(row, values)
+        elif _assign(row, values):
+            report.count(what)
+        kept[key] = row
+    for row in existing.values():
+        db.session.delete(row)
+        report.count(f"{what}-")
+    return kept
+
+
+def _by_code(model, entries, to_row, report, what, scope=None) -> dict[str, object]:
+    rows = _sync_rows(model, entries, ("code",), lambda e: {"code": e["code"], **to_row(e)}, report, what, scope)
+    return {key[0]: row for key, row in rows.items()}
+
+
+def _sync_units(data: dict, report: SyncReport) -> None:
+    def row(u):
+        return {
+            "name": u["name"], "kind": u["kind"], "valid_from": u.get("valid_from"),
+            "valid_to": u.get("valid_to"), "is_sample": bool(u.get("sample", False)),
+        }
+
+    units = _by_code(AdminUnit, data.get("units", []), row, report, "units")
+    db.session.flush()  # ids are needed to link parents
+    for entry in data.get("units", []):
+        parent = units[entry["parent"]].id if entry.get("parent") else None
+        if _assign(units[entry["code"]], {"parent_id": parent}):
+            report.count("units")
+
+
+def _sync_councils(data: dict, report: SyncReport) -> None:
+    def row(c):
+        return {
+            "name": c["name"], "level": c["level"], "chair_title": c.get("chair_title"),
+            "quorum_ratio": c["quorum_ratio"], "max_score_spread": c["max_score_spread"],
+            "dossier_lead_working_days": c["dossier_lead_working_days"],
+            "valid_from": c.get("valid_from"), "valid_to": c.get("valid_to"),
+        }
+
+    _by_code(Council, data.get("councils", []), row, report, "councils")
+
+
+def _sync_policies(data: dict, report: SyncReport) -> None:
+    def row(p):
+        return {
+            "title": p["title"], "act": p.get("act"), "issued_on": p.get("issued_on"),
+            "valid_from": p.get("valid_from"), "valid_to": p.get("valid_to"),
+            "summary": p.get("summary", ""), "budget_vnd": p.get("budget_vnd"),
+        }
+
+    def item_row(i):
+        return {
+            "title": i["title"], "kind": i["kind"], "amount_vnd": i.get("amount_vnd"),
+            "share_percent": i.get("share_percent"), "quantity": i.get("quantity"), "unit": i.get("unit"),
+        }
+
+    policies = _by_code(Policy, data.get("policies", []), row, report, "policies")
+    db.session.flush()
+    for entry in data.get("policies", []):
+        policy = policies[entry["code"]]
+
+        def with_policy(i, policy_id=policy.id):
+            return {**item_row(i), "policy_id": policy_id}
+
+        _by_code(PolicyItem, entry.get("items", []), with_policy, report, "policy_items",
+                        scope=PolicyItem.policy_id == policy.id)
+
+
+def _sync_targets(data: dict, report: SyncReport) -> None:
+    def row(t):
+        return {
+            "title": t["title"], "metric": t["metric"], "comparator": t["comparator"], "value": t["value"],
+            "unit": t["unit"], "period_start": t.get("period_start"), "deadline": t["deadline"],
+            "baseline_value": t.get("baseline_value"), "baseline_on": t.get("baseline_on"),
+            "source": t.get("source"),
+        }
+
+    _by_code(Target, data.get("targets", []), row, report, "targets")
+
+
+def _sync_figures_and_budgets(data: dict, report: SyncReport) -> None:
+    _sync_rows(
+        Figure, data.get("figures", []), ("on", "metric", "note"),
+        lambda f: {"on": f["on"], "metric": f["metric"], "value": f["value"],
+                   "note": f.get("note"), "source": f.get("source")},
+        report, "figures",
+    )
+    _sync_rows(
+        Budget, data.get("budgets", []), ("year",),
+        lambda b: {"year": b["year"], "amount_vnd": b["amount_vnd"], "note": b.get("note"), "source": b.get("source")},
+        report, "budgets",
+    )
+
+
+def sync_file(path: Path, *, force: bool = False) -> SyncReport:
+    data, digest = load_definition(path)
+    report = SyncReport(slug=data["slug"])
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == data["slug"]))
+    if tenant is None:
+        tenant = Tenant(slug=data["slug"])
+        db.session.add(tenant)
+        report.created = True
+    elif tenant.definition_sha256 == digest and not force:
+        report.skipped = True
+        return report
+    values = {k: data.get(k) for k in TENANT_FIELDS}
+    values["criteria_act"] = data.get("criteria_act") or DEFAULT_CRITERIA_ACT
+    if _assign(tenant, values) and not report.created:
+        report.count("tenant")
+    tenant.definition_sha256 = digest
+    db.session.flush()
+    with tenant_scope(tenant.id):
+        _sync_units(data, report)
+        _sync_councils(data, report)
+        _sync_policies(data, report)
+        _sync_targets(data, report)
+        _sync_figures_and_budgets(data, report)
+        db.session.flush()
+    return report
+
+
+def sync_all(directory: Path = PROVINCES_DIR, *, force: bool = False) -> list[SyncReport]:
+    """One transaction per province: a broken file leaves the others synced and itself untouched."""
+    reports = []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            reports.append(sync_file(path, force=force))
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    return reports
