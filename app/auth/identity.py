@@ -48,7 +48,7 @@ def unauthorized():
     endpoint = {"tenant": "auth.login", "national": "national.login", "platform": "platform.login"}.get(area)
     if endpoint is None:
         return redirect(url_for("core.index"))
-    return redirect(url_for(endpoint, next=request.full_path if request.method == "GET" else None))
+    return redirect(url_for(endpoint, next=request.full_path.rstrip("?") if request.method == "GET" else None))
 
 
 def start_session(identity: User | Account) -> None:

@@ -30,3 +30,7 @@ ROLE_LABELS = {
     INSPECTOR: _l("Cán bộ kiểm tra"),
     PRODUCER: _l("Chủ thể OCOP"),
 }
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))

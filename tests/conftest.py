@@ -1,0 +1,164 @@
+"""Test fixtures on real services: PostgreSQL (as the app role, RLS active), Redis and SeaweedFS.
+
+Services come from the environment when set, else the machine's local PostgreSQL/Redis, else
+embedded ones started under var/test (see infra/stack.py). The database `ocop_test` is recreated
+and migrated once per run; the four province files are synced, so there are always several tenants.
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DB = os.environ.get("OCOP_TEST_DB", "ocop_test")
+TEST_REDIS_DB = 15  # a Redis database of its own, flushed at the start of the run
+PASSWORD = "Ocop-Test-2026"
+
+
+def _redis_url_for_tests(url: str) -> str:
+    base = re.sub(r"/\d+$", "", url)
+    return f"{base}/{TEST_REDIS_DB}"
+
+
+@pytest.fixture(scope="session")
+def services():
+    from infra import stack
+
+    env = stack.up(ROOT / "var" / "test", prefer_local=True)
+    env["REDIS_URL"] = _redis_url_for_tests(env["REDIS_URL"])
+    redis_lib.Redis.from_url(env["REDIS_URL"]).flushdb()
+    return env
+
+
+@pytest.fixture(scope="session")
+def database_urls(services):
+    from infra.database import bootstrap
+
+    return bootstrap(services["ADMIN_DATABASE_URL"], TEST_DB, recreate=True)
+
+
+@pytest.fixture(scope="session")
+def app_env(services, database_urls):
+    env = {**services, **database_urls}
+    for key in ("S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION", "S3_BUCKET",
+                "REDIS_URL", "DATABASE_URL", "NATIONAL_DATABASE_URL", "MIGRATION_DATABASE_URL"):
+        os.environ[key] = env[key]
+    os.environ["OCOP_ENV"] = "test"
+    return env
+
+
+def make_app(app_env, **overrides):
+    from app import create_app
+    from app.config import TestConfig, sqlalchemy_url
+
+    config = {
+        key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()
+    }
+    config.update(
+        SQLALCHEMY_DATABASE_URI=sqlalchemy_url(app_env["DATABASE_URL"]),
+        NATIONAL_DATABASE_URL=sqlalchemy_url(app_env["NATIONAL_DATABASE_URL"]),
+        REDIS_URL=app_env["REDIS_URL"],
+        S3_ENDPOINT_URL=app_env["S3_ENDPOINT_URL"],
+        S3_ACCESS_KEY_ID=app_env["S3_ACCESS_KEY_ID"],
+        S3_SECRET_ACCESS_KEY=app_env["S3_SECRET_ACCESS_KEY"],
+        S3_REGION=app_env["S3_REGION"],
+        S3_BUCKET=app_env["S3_BUCKET"],
+        SERVER_NAME=None,
+    )
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(app_env):
+    from flask_migrate import upgrade
+
+    application = make_app(app_env)
+    with application.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        from tenants.context import Actor, acting_as
+        from tenants.sync import sync_all
+
+        with acting_as(Actor("system", None, "test setup")):
+            sync_all()
+    return application
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def tenants(app):
+    """slug -> id of the synced provinces."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from tenants.models import Tenant
+
+    with app.app_context():
+        return {t.slug: t.id for t in db.session.scalars(select(Tenant))}
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.vn"
+
+
+def create_user(app, tenant_id: int, *, roles=("province_officer",), email=None, password=PASSWORD,
+                full_name="Nguyễn Văn Thử"):
+    """A user of the tenant with a password set (as an invited user who accepted)."""
+    from app.auth import services as auth
+    from app.extensions import db
+    from tenants.context import tenant_scope
+
+    with app.app_context(), tenant_scope(tenant_id):
+        user, _token = auth.user_invite(email=email or unique_email(), full_name=full_name, roles=list(roles))
+        auth.user_accept_invite(user, password)
+        db.session.commit()
+        return user.id, user.email
+
+
+def create_account(app, role: str, *, password=PASSWORD):
+    from app.auth import services as auth
+    from app.extensions import db
+
+    with app.app_context():
+        account = auth.account_create(email=unique_email(role), full_name="Tài khoản thử", role=role,
+                                      password=password)
+        db.session.commit()
+        return account.id, account.email
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    response = client.get(url)
+    match = CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({response.status_code})"
+    return match.group(1) or match.group(2)
+
+
+def login(client, login_url: str, email: str, password: str = PASSWORD):
+    token = csrf_token(client, login_url)
+    return client.post(login_url, data={"csrf_token": token, "email": email, "password": password})
+
+
+@pytest.fixture()
+def officer_login(app, tenants):
+    """Sign a fresh client in as a new officer of the province: returns (client, user_id, email)."""
+
+    def _login(slug: str, roles=("province_officer",)):
+        user_id, email = create_user(app, tenants[slug], roles=roles)
+        client = app.test_client()
+        response = login(client, f"/{slug}/login", email)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client, user_id, email
+
+    return _login

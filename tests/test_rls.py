@@ -1,0 +1,135 @@
+"""The database itself isolates tenants: RLS enabled, forced and with a policy on every tenant table,
+checked as the app role the web app and workers use."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.conftest import create_user
+
+TENANT_TABLES_SQL = """
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+ORDER BY c.relname
+"""
+
+
+@pytest.fixture(scope="module")
+def tenant_tables(database_urls, app, tenants):
+    # Every tenant table holds rows of at least two tenants, so "reads 0 rows" below means something.
+    for slug in ("bac-giang", "ha-tinh"):
+        create_user(app, tenants[slug])
+    with psycopg.connect(database_urls["DATABASE_URL"]) as conn:
+        return conn.execute(TENANT_TABLES_SQL).fetchall()
+
+
+def app_conn(database_urls, tenant_id: int | None = None) -> psycopg.Connection:
+    conn = psycopg.connect(database_urls["DATABASE_URL"])
+    if tenant_id is not None:
+        conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+    return conn
+
+
+def test_every_tenant_table_has_forced_rls_and_policy(tenant_tables):
+    names = [row[0] for row in tenant_tables]
+    assert {"users", "audit_log", "admin_units", "councils", "policies", "policy_items", "targets"} <= set(names)
+    for name, enabled, forced, policies in tenant_tables:
+        assert enabled, f"{name}: RLS not enabled"
+        assert forced, f"{name}: RLS not forced"
+        assert policies == 1, f"{name}: no tenant_isolation policy"
+
+
+def test_app_role_is_not_owner_superuser_or_bypassrls(database_urls):
+    with app_conn(database_urls) as conn:
+        row = conn.execute(
+            "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        assert row == (False, False, False, False)
+        owned = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+        ).fetchone()[0]
+        assert owned == 0
+
+
+def test_without_tenant_every_tenant_table_reads_nothing(database_urls, tenants, tenant_tables):
+    with app_conn(database_urls) as conn:
+        for name, *_ in tenant_tables:
+            assert conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == 0, name
+    # ...while each table does hold rows of both tenants.
+    for slug in ("bac-giang", "ha-tinh"):
+        with app_conn(database_urls, tenants[slug]) as conn:
+            for name, *_ in tenant_tables:
+                if name in ("budgets",) and slug == "ha-tinh":
+                    continue  # Hà Tĩnh declares no yearly budgets
+                assert conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] > 0, (slug, name)
+
+
+def test_without_tenant_inserts_are_rejected(database_urls, tenants):
+    with app_conn(database_urls) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        conn.execute(
+            "INSERT INTO councils (tenant_id, code, name, level, quorum_ratio, max_score_spread,"
+            " dossier_lead_working_days) VALUES (%s, 'x', 'x', 'province', 0.75, 10, 2)",
+            [tenants["bac-giang"]],
+        )
+
+
+def test_write_into_another_tenant_is_rejected(database_urls, tenants):
+    bac_giang, ha_tinh = tenants["bac-giang"], tenants["ha-tinh"]
+    with app_conn(database_urls, bac_giang) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(
+            "INSERT INTO councils (tenant_id, code, name, level, quorum_ratio, max_score_spread,"
+            " dossier_lead_working_days) VALUES (%s, 'x', 'x', 'province', 0.75, 10, 2)",
+            [ha_tinh],
+        )
+    with app_conn(database_urls, bac_giang) as conn:
+        # Another tenant's rows are invisible, so they cannot be updated or deleted either.
+        assert conn.execute("UPDATE councils SET name = 'hacked' WHERE tenant_id = %s", [ha_tinh]).rowcount == 0
+        assert conn.execute("DELETE FROM admin_units WHERE tenant_id = %s", [ha_tinh]).rowcount == 0
+        # Moving an own row to another tenant violates WITH CHECK.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE councils SET tenant_id = %s", [ha_tinh])
+
+
+def test_composite_foreign_key_forbids_cross_tenant_reference(database_urls, tenants):
+    bac_giang, ha_tinh = tenants["bac-giang"], tenants["ha-tinh"]
+    with app_conn(database_urls, ha_tinh) as conn:
+        foreign_unit = conn.execute("SELECT id FROM admin_units LIMIT 1").fetchone()[0]
+    with app_conn(database_urls, bac_giang) as conn, pytest.raises(psycopg.errors.ForeignKeyViolation):
+        conn.execute(
+            "INSERT INTO users (tenant_id, email, full_name, roles, unit_id, active, session_version)"
+            " VALUES (%s, 'fk@example.vn', 'x', '{}', %s, true, 1)",
+            [bac_giang, foreign_unit],
+        )
+
+
+def test_tenant_setting_is_per_transaction(database_urls, tenants):
+    """set_config(..., true) ends with the transaction: a pooled connection cannot leak it."""
+    with app_conn(database_urls, tenants["bac-giang"]) as conn:
+        assert conn.execute("SELECT count(*) FROM councils").fetchone()[0] > 0
+        conn.commit()
+        assert conn.execute("SELECT count(*) FROM councils").fetchone()[0] == 0
+
+
+def test_audit_log_cannot_be_changed_by_the_app(database_urls, tenants):
+    with app_conn(database_urls, tenants["bac-giang"]) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE audit_log SET actor_label = 'someone else'")
+    with app_conn(database_urls, tenants["bac-giang"]) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM audit_log")
+
+
+def test_national_role_reads_aggregates_only(database_urls):
+    with psycopg.connect(database_urls["NATIONAL_DATABASE_URL"]) as conn:
+        rows = conn.execute("SELECT slug, certified_products FROM national.province_overview ORDER BY slug").fetchall()
+        assert dict(rows)["bac-giang"] == 205
+        assert len(rows) >= 4
+        bypass = conn.execute("SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+        assert bypass == (False, False)
+    for table in ("users", "councils", "tenants"):
+        with psycopg.connect(database_urls["NATIONAL_DATABASE_URL"]) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(f"SELECT count(*) FROM public.{table}")
