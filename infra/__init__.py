@@ -1,0 +1,1 @@
+"""Development and CI infrastructure (embedded service launcher: see ``infra.stack``)."""
