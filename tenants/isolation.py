@@ -9,8 +9,11 @@ Three hooks on every SQLAlchemy session:
 """
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
 from tenants.context import (
     CrossTenantWrite,
@@ -48,8 +51,22 @@ def apply_tenant_to_open_transaction() -> None:
         )
 
 
+@functools.cache
+def _tenant_tables() -> frozenset:
+    from app.extensions import db
+
+    return frozenset(
+        mapper.local_table for mapper in db.Model.registry.mappers if issubclass(mapper.class_, TenantScoped)
+    )
+
+
 def _touches_tenant_data(state) -> bool:
-    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+    """Any tenant table anywhere in the statement: entities, select_from, joins, subqueries."""
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        return True
+    tenant_tables = _tenant_tables()
+    return any(table in tenant_tables for table in find_tables(state.statement, include_joins=True,
+                                                               include_aliases=True))
 
 
 def _add_tenant_criteria(state) -> None:

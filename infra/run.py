@@ -1,0 +1,146 @@
+"""`make run`: the whole product on one machine, stopped with Ctrl-C.
+
+Services come from DATABASE_URL / REDIS_URL / S3_ENDPOINT_URL when set; otherwise embedded ones are
+started with their state in ./var (infra/stack.py). Then: migrations, tenant sync, demo accounts,
+an RQ worker, the RQ cron process and the web server (gunicorn) on 127.0.0.1:$PORT.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from infra import stack
+from infra.database import bootstrap
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+RUN_DIR = VAR / "run"
+PROCESS_NAMES = ("web", "worker", "cron")
+
+
+def _secret_key() -> str:
+    """Stable across restarts and shared by every process, so sessions and CSRF tokens stay valid."""
+    path = VAR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def environment() -> dict[str, str]:
+    VAR.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        services = stack.up(VAR, prefer_local=False)
+        env.update(services)
+        env.update(bootstrap(services["ADMIN_DATABASE_URL"], "ocop"))
+    else:
+        for key, value in stack.up(VAR, prefer_local=False).items():
+            env.setdefault(key, value)
+    env.setdefault("SECRET_KEY", _secret_key())
+    env.setdefault("OCOP_ENV", "dev")
+    env.setdefault("SESSION_COOKIE_SECURE", "0")  # plain http on 127.0.0.1
+    return env
+
+
+def _flask(env, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, cwd=ROOT,
+                            check=True, capture_output=True, text=True)
+    return result.stdout
+
+
+def _start(name: str, command: list[str], env) -> subprocess.Popen:
+    log_file = open(VAR / "log" / f"{name}.log", "ab")
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    (RUN_DIR / f"{name}.pid").write_text(str(process.pid))
+    return process
+
+
+def _wait_healthy(url: str, processes: dict[str, subprocess.Popen], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited early; see var/log/{name}.log")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"{url} did not answer 200 within {timeout:.0f}s; see var/log/web.log")
+
+
+def stop_processes() -> None:
+    """Stop web, worker and cron (from their pid files), e.g. after a crash."""
+    for name in PROCESS_NAMES:
+        pid_file = RUN_DIR / f"{name}.pid"
+        if not pid_file.exists():
+            continue
+        try:
+            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError, PermissionError):
+            pass
+        pid_file.unlink(missing_ok=True)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    # Explicit handlers: a launcher started from a script may inherit an ignored SIGINT.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    env = environment()
+    (VAR / "log").mkdir(exist_ok=True)
+    RUN_DIR.mkdir(exist_ok=True)
+    port = env.get("PORT", "5000")
+    print("· migrating the database", flush=True)
+    _flask(env, "db", "upgrade")
+    print("· syncing provinces from tenants/provinces/*.toml", flush=True)
+    print(_flask(env, "tenants", "sync"), end="")
+    logins = _flask(env, "demo", "seed")
+    venv_bin = Path(sys.executable).parent
+    processes = {
+        "worker": _start("worker", [sys.executable, "-m", "jobs.worker"], env),
+        "cron": _start("cron", [str(venv_bin / "rq"), "cron", "jobs/cron_config.py", "-u", env["REDIS_URL"]], env),
+        "web": _start("web", [str(venv_bin / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                              "--access-logfile", "-", "wsgi:app"], env),
+    }
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(f"{base}/healthz", processes)
+        print(f"\nOCOP is running at {base}/   (health: {base}/healthz)")
+        print("Demo logins (where, email, password):")
+        print(logins)
+        print("Logs in var/log/. Press Ctrl-C to stop everything.", flush=True)
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(1)
+        crashed = [name for name, p in processes.items() if p.poll() is not None]
+        print(f"stopped: {', '.join(crashed)} exited; see var/log/", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+    finally:
+        stop_processes()
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        stack.down(VAR)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["stop"]:
+        stop_processes()
+        stack.down(VAR)
+    else:
+        main()
