@@ -54,8 +54,7 @@ def unauthorized():
 def start_session(identity: User | Account) -> None:
     """Rotate the session id (no fixation), keep the chosen language, then sign in."""
     lang = session.get("lang")
-    session.clear()
-    current_app.session_interface.regenerate(session)
+    _rotate_session_id()
     if lang:
         session["lang"] = lang
     login_user(identity)
@@ -63,8 +62,14 @@ def start_session(identity: User | Account) -> None:
 
 def end_session() -> None:
     logout_user()
-    session.clear()
+    _rotate_session_id()
+
+
+def _rotate_session_id() -> None:
+    """Drop the stored session and continue, empty, under a new id."""
+    session["rotating"] = True  # Flask-Session only regenerates a non-empty session
     current_app.session_interface.regenerate(session)
+    session.clear()
 
 
 def actor_for(identity) -> Actor:
