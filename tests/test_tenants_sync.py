@@ -1,0 +1,81 @@
+"""`flask tenants sync`: idempotent, updates edited files, refuses malformed ones."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.planning.models import Target
+from tenants.context import Actor, acting_as, tenant_scope
+from tenants.models import AdminUnit, Council, Tenant
+from tenants.sync import PROVINCES_DIR, DefinitionError, load_definition, sync_all
+
+
+def test_the_four_provinces_are_loaded_with_their_figures(app, tenants):
+    assert {"bac-giang", "ha-tinh", "bac-kan", "nam-dinh"} <= set(tenants)
+    with app.app_context():
+        with tenant_scope(tenants["bac-giang"]):
+            districts = db.session.scalars(select(AdminUnit.name).where(AdminUnit.kind == "district")).all()
+            assert len(districts) == 10 and "Huyện Lục Ngạn" in districts
+            target = db.session.scalar(select(Target).where(Target.metric == "certified_products"))
+            assert target.value == 310
+        with tenant_scope(tenants["ha-tinh"]):
+            assert db.session.scalar(select(func.count()).select_from(AdminUnit).where(AdminUnit.kind == "district")) == 13
+
+
+def test_second_sync_changes_nothing(app):
+    with app.app_context(), acting_as(Actor("system", None, "test")):
+        assert all(report.skipped for report in sync_all())
+        forced = sync_all(force=True)
+        assert all(not report.skipped and report.changes == {} for report in forced)
+
+
+def test_cli_sync_reports_unchanged(app):
+    result = app.test_cli_runner().invoke(args=["tenants", "sync"])
+    assert result.exit_code == 0
+    assert "bac-giang: unchanged" in result.output
+
+
+def test_an_edited_file_updates_the_tenant(app, tmp_path):
+    directory = tmp_path / "provinces"
+    directory.mkdir()
+    source = (PROVINCES_DIR / "nam-dinh.toml").read_text(encoding="utf-8")
+    edited = source.replace('standing_agency = "', 'standing_agency = "(đã sửa) ', 1)
+    edited += '\n[[councils]]\ncode = "them-moi"\nname = "Hội đồng thêm mới"\nlevel = "province"\n' \
+              "quorum_ratio = 0.75\nmax_score_spread = 10\ndossier_lead_working_days = 3\n"
+    (directory / "nam-dinh.toml").write_text(edited, encoding="utf-8")
+    with app.app_context(), acting_as(Actor("system", None, "test")):
+        (report,) = sync_all(directory)
+        assert report.changes == {"tenant": 1, "councils+": 1}
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "nam-dinh"))
+        assert tenant.standing_agency.startswith("(đã sửa) ")
+        with tenant_scope(tenant.id):
+            assert db.session.scalar(select(Council).where(Council.code == "them-moi")).dossier_lead_working_days == 3
+        # Restoring the original file removes what it no longer declares.
+        shutil.copy(PROVINCES_DIR / "nam-dinh.toml", directory / "nam-dinh.toml")
+        (report,) = sync_all(directory)
+        assert report.changes == {"tenant": 1, "councils-": 1}
+
+
+def test_malformed_files_are_refused_with_the_reason(tmp_path):
+    bad = tmp_path / "tinh-loi.toml"
+    bad.write_text('slug = "tinh-khac"\nname = "x"\nname_en = "x"\nstanding_agency = "x"\n', encoding="utf-8")
+    with pytest.raises(DefinitionError, match="must match the file name"):
+        load_definition(bad)
+    bad.write_text('slug = "tinh-loi"\nname = "x"\nname_en = "x"\nstanding_agency = "x"\n'
+                   '[[units]]\ncode = "a"\nname = "A"\nkind = "xa"\nsample = true\n', encoding="utf-8")
+    with pytest.raises(DefinitionError, match="unknown kind"):
+        load_definition(bad)
+    bad.write_text("slug = ", encoding="utf-8")
+    with pytest.raises(DefinitionError, match="tinh-loi.toml"):
+        load_definition(bad)
+
+
+def test_province_files_are_nfc(tmp_path):
+    import unicodedata
+
+    for path in PROVINCES_DIR.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        assert unicodedata.normalize("NFC", text) == text, path.name
