@@ -40,11 +40,13 @@ def enqueue_after_commit(queue: str, func, *args, job_id: str | None = None, **k
     PostgreSQL is the source of truth: a job never runs against rows that were not committed.
     """
     session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even of an empty transaction, drops the job
     pending = session.info.setdefault("jobs_after_commit", [])
     pending.append((queue, func, args, job_id, kwargs))
     if not event.contains(session, "after_commit", _flush_pending):
         event.listen(session, "after_commit", _flush_pending)
-        event.listen(session, "after_rollback", _drop_pending)
+        event.listen(session, "after_soft_rollback", _drop_pending)
 
 
 def _flush_pending(session) -> None:
@@ -52,5 +54,5 @@ def _flush_pending(session) -> None:
         enqueue_now(queue, func, *args, job_id=job_id, **kwargs)
 
 
-def _drop_pending(session) -> None:
+def _drop_pending(session, previous_transaction=None) -> None:
     session.info.pop("jobs_after_commit", None)

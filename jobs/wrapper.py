@@ -2,6 +2,7 @@
 attributed to the system in the audit log, and leaves a clean session behind."""
 from __future__ import annotations
 
+import contextlib
 import functools
 
 from flask import Flask, current_app, has_app_context
@@ -24,14 +25,12 @@ def worker_app() -> Flask:
 
 def _run(fn, args, kwargs, tenant_id: int | None):
     app = current_app._get_current_object() if has_app_context() else worker_app()
+    scope = tenant_scope(tenant_id) if tenant_id is not None else contextlib.nullcontext()
     with app.app_context(), acting_as(Actor("system", None, f"job:{fn.__name__}")):
         try:
-            if tenant_id is None:
+            with scope:  # the commit too must happen inside the tenant
                 result = fn(*args, **kwargs)
-            else:
-                with tenant_scope(tenant_id):
-                    result = fn(*args, **kwargs)
-            db.session.commit()
+                db.session.commit()
             return result
         except BaseException:
             db.session.rollback()
