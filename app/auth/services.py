@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, select
 
 from app.auth.models import Account, User
 from app.auth.passwords import hash_password, password_problems, verify_password
@@ -125,7 +125,7 @@ def users_search(query: str = "", role: str = ""):
     if query:
         stmt = stmt.where(text_matches(query, User.full_name, User.email))
     if role:
-        stmt = stmt.where(User.roles.any(role))
+        stmt = stmt.where(role == any_(User.roles))
     return db.session.scalars(stmt).all()
 
 

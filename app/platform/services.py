@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, select
 
 from app.auth import services as auth_services
 from app.auth.models import User
@@ -34,7 +34,7 @@ def tenant_create(*, slug: str, name: str, name_en: str, official_code: str | No
 def tenant_admins(tenant: Tenant) -> list[User]:
     with tenant_scope(tenant.id):
         return db.session.scalars(
-            select(User).where(User.roles.any(PROVINCE_ADMIN)).order_by(User.full_name)
+            select(User).where(PROVINCE_ADMIN == any_(User.roles)).order_by(User.full_name)
         ).all()
 
 
