@@ -53,6 +53,12 @@ def app_env(services, database_urls):
 
 
 def make_app(app_env, **overrides):
+    """Another app on the same services (as a second web process would be).
+
+    Flask-Limiter and Talisman are process-wide singletons bound by the last init_app, so overrides
+    must not point them elsewhere (no other REDIS_URL here: patch app.config in the test instead).
+    """
+    assert "REDIS_URL" not in overrides
     from app import create_app
     from app.config import TestConfig, sqlalchemy_url
 

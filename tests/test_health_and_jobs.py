@@ -12,7 +12,7 @@ from app.extensions import db
 from jobs.accounts import expire_invitations, expire_invitations_everywhere
 from jobs.queues import enqueue_after_commit, get_queue, redis_connection
 from tenants.context import tenant_scope
-from tests.conftest import create_user, make_app, unique_email
+from tests.conftest import unique_email
 
 
 def test_healthz_is_200_when_everything_answers(client):
@@ -21,9 +21,11 @@ def test_healthz_is_200_when_everything_answers(client):
     assert response.get_json() == {"status": "ok", "database": "ok", "redis": "ok", "storage": "ok"}
 
 
-def test_healthz_is_503_when_a_service_is_down(app_env):
-    broken = make_app(app_env, REDIS_URL="redis://127.0.0.1:1/0", S3_BUCKET="no-such-bucket-ocop")
-    response = broken.test_client().get("/healthz")
+def test_healthz_is_503_when_a_service_is_down(app, monkeypatch):
+    # Patch this app's settings rather than build another app: the rate limiter is process-wide.
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(app.config, "S3_BUCKET", "no-such-bucket-ocop")
+    response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "degraded", "database": "ok", "redis": "error", "storage": "error"}
 

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.core.forms import BaseForm
@@ -12,7 +13,8 @@ class AuditFilterForm(BaseForm):
     entity = SelectField(_l("Dữ liệu"), validators=[Optional()])
     action = SelectField(
         _l("Thao tác"),
-        choices=[("", _l("Tất cả")), ("create", _l("Tạo mới")), ("update", _l("Sửa")), ("delete", _l("Xóa"))],
+        choices=[SelectChoice("", _l("Tất cả")), SelectChoice("create", _l("Tạo mới")),
+                 SelectChoice("update", _l("Sửa")), SelectChoice("delete", _l("Xóa"))],
         validators=[Optional()],
     )
     actor = StringField(_l("Người thực hiện"), validators=[Optional(), Length(max=100)])

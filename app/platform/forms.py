@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from app.core.forms import BaseForm
 
-CRITERIA_ACTS = [("1489/QĐ-TTg", "1489/QĐ-TTg"), ("148/QĐ-TTg", "148/QĐ-TTg"), ("1048/QĐ-TTg", "1048/QĐ-TTg")]
+CRITERIA_ACTS = [SelectChoice(act, act) for act in ("1489/QĐ-TTg", "148/QĐ-TTg", "1048/QĐ-TTg")]
 
 
 class TenantForm(BaseForm):
