@@ -19,7 +19,7 @@ from infra import stack
 from infra.database import bootstrap
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("OCOP_VAR", ROOT / "var"))
 RUN_DIR = VAR / "run"
 PROCESS_NAMES = ("web", "worker", "cron")
 
@@ -36,13 +36,13 @@ def _secret_key() -> str:
 def environment() -> dict[str, str]:
     VAR.mkdir(exist_ok=True)
     env = dict(os.environ)
-    if not env.get("DATABASE_URL"):
-        services = stack.up(VAR, prefer_local=False)
-        env.update(services)
-        env.update(bootstrap(services["ADMIN_DATABASE_URL"], "ocop"))
-    else:
-        for key, value in stack.up(VAR, prefer_local=False).items():
-            env.setdefault(key, value)
+    configured_database = bool(env.get("DATABASE_URL"))
+    if configured_database and not env.get("MIGRATION_DATABASE_URL"):
+        raise SystemExit("DATABASE_URL is set: set MIGRATION_DATABASE_URL (owner) and NATIONAL_DATABASE_URL too")
+    # Services named in the environment are used as they are; the others run embedded under ./var.
+    env.update(stack.up(VAR, prefer_local=False, with_postgres=not configured_database))
+    if not configured_database:
+        env.update(bootstrap(env["ADMIN_DATABASE_URL"], "ocop"))
     env.setdefault("SECRET_KEY", _secret_key())
     env.setdefault("OCOP_ENV", "dev")
     env.setdefault("SESSION_COOKIE_SECURE", "0")  # plain http on 127.0.0.1

@@ -162,7 +162,7 @@ class _Pending:
 # --------------------------------------------------------------------------- public API
 
 
-def up(var_dir: Path, *, prefer_local: bool) -> dict[str, str]:
+def up(var_dir: Path, *, prefer_local: bool, with_postgres: bool = True) -> dict[str, str]:
     """Ensure services; return env vars:
 
     ADMIN_DATABASE_URL  superuser libpq-style URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres
@@ -178,6 +178,7 @@ def up(var_dir: Path, *, prefer_local: bool) -> dict[str, str]:
     server is always embedded unless S3_ENDPOINT_URL is set. Idempotent: servers already started
     under var_dir are reused. The bucket S3_BUCKET exists when this returns, and every service
     answers (or StackError is raised, with the log tail of the service that did not start).
+    with_postgres=False leaves the database out (a deployment that configures DATABASE_URL).
     """
     layout = _Layout(var_dir.resolve())
     layout.create()
@@ -185,10 +186,14 @@ def up(var_dir: Path, *, prefer_local: bool) -> dict[str, str]:
         # Start the slow ones first; PostgreSQL starts synchronously (pg_ctl -w) meanwhile.
         s3_env, s3_pending = _provide_s3(layout)
         redis_url, redis_pending = _provide_redis(layout, prefer_local)
-        database_url, pg_pending = _provide_postgres(layout, prefer_local)
-        for pending in (pg_pending, redis_pending, s3_pending):
+        env = {"REDIS_URL": redis_url, **s3_env}
+        waiting = [redis_pending, s3_pending]
+        if with_postgres:
+            env["ADMIN_DATABASE_URL"], pg_pending = _provide_postgres(layout, prefer_local)
+            waiting.append(pg_pending)
+        for pending in waiting:
             pending.wait()
-    return {"ADMIN_DATABASE_URL": database_url, "REDIS_URL": redis_url, **s3_env}
+    return env
 
 
 def down(var_dir: Path) -> None:

@@ -1,0 +1,56 @@
+"""`make run`'s launcher starts web, worker and cron, serves the login page and /healthz, and stops
+everything on SIGTERM (as on Ctrl-C). Here it runs on the test services, so it starts none itself."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def test_launcher_serves_and_stops_cleanly(app, app_env, tmp_path):
+    port = _free_port()
+    env = {**os.environ, **app_env, "PORT": str(port), "OCOP_VAR": str(tmp_path), "OCOP_ENV": "test-run"}
+    launcher = subprocess.Popen([sys.executable, "-m", "infra.run"], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while _get(f"{base}/healthz") != 200:
+            assert launcher.poll() is None, launcher.stdout.read()
+            assert time.monotonic() < deadline, "the launcher did not become healthy"
+            time.sleep(0.5)
+        assert _get(f"{base}/bac-giang/login") == 200
+        children = psutil.Process(launcher.pid).children(recursive=True)
+        names = " ".join(" ".join(c.cmdline()) for c in children)
+        assert "gunicorn" in names and "jobs.worker" in names and "rq cron" in names
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        output, _ = launcher.communicate(timeout=60)
+    assert "OCOP is running at" in output and "admin@bac-giang.ocop.demo" in output
+    assert _get(f"{base}/healthz") == 0
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
