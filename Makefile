@@ -24,7 +24,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m pytest tests/benchmarks -p no:cacheprovider -q -s
+	$(PY) -m pytest tests/benchmarks -p no:cacheprovider -q --benchmark-enable --benchmark-columns=min,median,mean,max,ops
 
 stop:
 	$(PY) -m infra.run stop
