@@ -38,13 +38,6 @@ def current_tenant_id() -> int | None:
     return _tenant_id.get()
 
 
-def require_tenant_id() -> int:
-    tenant_id = _tenant_id.get()
-    if tenant_id is None:
-        raise TenantNotSet("no tenant is set for this operation")
-    return tenant_id
-
-
 def in_system_scope() -> bool:
     return _system.get()
 

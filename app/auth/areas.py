@@ -3,15 +3,12 @@
 Each gets the same sign-in, sign-out and language routes; the area's role is checked at login and
 on every request (an account of one area is anonymous in the other).
 """
-from flask import Blueprint, flash, g, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, g, url_for
 
 from app.auth import services
-from app.auth.forms import LoginForm
-from app.auth.identity import end_session, safe_next, start_session
-from app.auth.throttle import FAILED_LOGIN_STATUS, throttled_login
+from app.auth.identity import login_page, logout_page
+from app.auth.throttle import throttled_login
 from app.core.i18n import language_switch_response
-from app.extensions import db
 
 
 def account_area_blueprint(area: str, role: str, import_name: str) -> Blueprint:
@@ -24,22 +21,14 @@ def account_area_blueprint(area: str, role: str, import_name: str) -> Blueprint:
     @bp.route("/login", methods=["GET", "POST"])
     @throttled_login
     def login():
-        form = LoginForm()
-        if form.validate_on_submit():
-            account = services.authenticate_account(form.email.data, form.password.data, role)
-            if account is not None:
-                db.session.commit()
-                start_session(account)
-                return redirect(safe_next(url_for(f"{area}.home")))
-            flash(_("Email hoặc mật khẩu không đúng."), "error")
-            return render_template("auth/login.html", form=form), FAILED_LOGIN_STATUS
-        return render_template("auth/login.html", form=form)
+        def authenticate(email, password):
+            return services.authenticate_account(email, password, role)
+
+        return login_page(authenticate, url_for(f"{area}.home"))
 
     @bp.route("/logout", methods=["POST"])
     def logout():
-        end_session()
-        flash(_("Bạn đã đăng xuất."), "info")
-        return redirect(url_for(f"{area}.login"))
+        return logout_page(url_for(f"{area}.login"))
 
     @bp.route("/lang/<code>", methods=["POST"])
     def switch_language(code):

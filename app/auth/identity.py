@@ -5,12 +5,17 @@ inside its own area. Anywhere else the request is anonymous.
 """
 from __future__ import annotations
 
-from flask import current_app, g, redirect, request, session, url_for
+from typing import Callable
+
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from sqlalchemy import select
 
+from app.auth.forms import LoginForm
 from app.auth.models import Account, User
 from app.auth.roles import NATIONAL_VIEWER, PLATFORM_ADMIN
+from app.auth.throttle import FAILED_LOGIN_STATUS
 from app.core.i18n import safe_local_path
 from app.extensions import db, login_manager
 from tenants.context import Actor
@@ -82,3 +87,23 @@ def actor_for(identity) -> Actor:
 
 def safe_next(default: str) -> str:
     return safe_local_path(request.args.get("next"), default)
+
+
+def login_page(authenticate: Callable[[str, str], User | Account | None], home_url: str):
+    """The sign-in form of every area; `authenticate` decides who may enter this one."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        identity = authenticate(form.email.data, form.password.data)
+        if identity is not None:
+            db.session.commit()
+            start_session(identity)
+            return redirect(safe_next(home_url))
+        flash(_("Email hoặc mật khẩu không đúng."), "error")
+        return render_template("auth/login.html", form=form), FAILED_LOGIN_STATUS
+    return render_template("auth/login.html", form=form)
+
+
+def logout_page(login_url: str):
+    end_session()
+    flash(_("Bạn đã đăng xuất."), "info")
+    return redirect(login_url)

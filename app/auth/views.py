@@ -4,10 +4,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import services
-from app.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
-from app.auth.identity import actor_for, end_session, safe_next, start_session
+from app.auth.forms import ChangePasswordForm, SetPasswordForm
+from app.auth.identity import actor_for, login_page, logout_page, start_session
 from app.auth.passwords import verify_password
-from app.auth.throttle import FAILED_LOGIN_STATUS, throttled_login
+from app.auth.throttle import throttled_login
 from app.core.access import login_required
 from app.core.i18n import language_switch_response
 from app.extensions import db
@@ -20,23 +20,12 @@ bp = tenant_blueprint("auth", __name__, template_folder="templates")
 @bp.route("/login", methods=["GET", "POST"])
 @throttled_login
 def login():
-    form = LoginForm()
-    if form.validate_on_submit():
-        user = services.authenticate_user(form.email.data, form.password.data)
-        if user is not None:
-            db.session.commit()
-            start_session(user)
-            return redirect(safe_next(url_for("dashboard.home")))
-        flash(_("Email hoặc mật khẩu không đúng."), "error")
-        return render_template("auth/login.html", form=form), FAILED_LOGIN_STATUS
-    return render_template("auth/login.html", form=form)
+    return login_page(services.authenticate_user, url_for("dashboard.home"))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    end_session()
-    flash(_("Bạn đã đăng xuất."), "info")
-    return redirect(url_for("auth.login"))
+    return logout_page(url_for("auth.login"))
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g
+from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -37,7 +37,3 @@ def roles_required(*roles: str):
 
 def login_required(view):
     return roles_required()(view)
-
-
-def area() -> str:
-    return g.get("area", "public")

@@ -16,29 +16,12 @@ def _page(status: int, template: str, **context):
 
 
 def register_error_handlers(app) -> None:
-    @app.errorhandler(400)
-    def bad_request(error):
-        return _page(400, "errors/400.html")
+    for status in (400, 403, 404, 405, 429):
+        app.register_error_handler(status, lambda error, status=status: _page(status, f"errors/{status}.html"))
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
         return _page(400, "errors/400.html", csrf=True)
-
-    @app.errorhandler(403)
-    def forbidden(error):
-        return _page(403, "errors/403.html")
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return _page(404, "errors/404.html")
-
-    @app.errorhandler(405)
-    def method_not_allowed(error):
-        return _page(405, "errors/405.html")
-
-    @app.errorhandler(429)
-    def throttled(error):
-        return _page(429, "errors/429.html")
 
     @app.errorhandler(500)
     def server_error(error):
