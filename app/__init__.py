@@ -31,6 +31,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         raise RuntimeError("DATABASE_URL is not set (see README: `make run` sets it up for you)")
 
+    from app import models  # noqa: F401  (all tables known before anything queries)
+
     _init_extensions(app)
     _register_blueprints(app)
     _register_request_hooks(app)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, foreign, mapped_column
 
 from app.extensions import db
@@ -40,6 +41,10 @@ class Tenant(db.Model):
     merged_into: Mapped[str | None] = mapped_column(String(200))
     merged_on: Mapped[date | None] = mapped_column(Date)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Windows and evaluation rounds of the annual cycle ([cycle] of the province file), or None.
+    cycle_template: Mapped[dict | None] = mapped_column(JSONB)
+    # Evidence storage allowed to the province; None means the platform default.
+    storage_quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
     # sha256 of the province file last synced, so an unchanged file is a no-op.
     definition_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -214,6 +214,7 @@ def sync_file(path: Path, *, force: bool = False) -> SyncReport:
         return report
     values = {k: data.get(k) for k in TENANT_FIELDS}
     values["criteria_act"] = data.get("criteria_act") or DEFAULT_CRITERIA_ACT
+    values["cycle_template"] = data.get("cycle")
     if _assign(tenant, values) and not report.created:
         report.count("tenant")
     tenant.definition_sha256 = digest

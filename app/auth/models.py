@@ -35,6 +35,7 @@ class User(LoginIdentity, TenantScoped, db.Model):
         UniqueConstraint("tenant_id", "email"),
         UniqueConstraint("tenant_id", "invite_token_hash"),
         tenant_fk("unit_id", "admin_units"),
+        tenant_fk("producer_id", "producers"),
     )
 
     email: Mapped[str] = mapped_column(String(254))
@@ -43,6 +44,8 @@ class User(LoginIdentity, TenantScoped, db.Model):
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     # A commune officer's commune; empty for province-wide staff.
     unit_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A producer user acts for one producer (chủ thể) of the tenant.
+    producer_id: Mapped[int | None] = mapped_column(BigInteger)
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     session_version: Mapped[int] = mapped_column(Integer, default=1)
