@@ -1,6 +1,8 @@
 """Application factory."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import redis
 from flask import Flask, g
 from flask_login import current_user
@@ -51,6 +53,15 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     return app
 
 
+def _content_security_policy(app: Flask) -> dict:
+    """Browsers upload evidence straight to object storage, so its origin may be connected to."""
+    policy = dict(CONTENT_SECURITY_POLICY)
+    endpoint = urlsplit(app.config.get("S3_PUBLIC_ENDPOINT_URL") or app.config["S3_ENDPOINT_URL"] or "")
+    if endpoint.scheme and endpoint.netloc:
+        policy["connect-src"] = f"'self' {endpoint.scheme}://{endpoint.netloc}"
+    return policy
+
+
 def _init_extensions(app: Flask) -> None:
     from app.audit.services import install_audit_hook
     from app.core.i18n import select_locale
@@ -75,7 +86,7 @@ def _init_extensions(app: Flask) -> None:
         force_https=app.config["FORCE_HTTPS"],
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
         session_cookie_http_only=True,
-        content_security_policy=CONTENT_SECURITY_POLICY,
+        content_security_policy=_content_security_policy(app),
         frame_options="DENY",
         strict_transport_security=True,
         strict_transport_security_max_age=31536000,
@@ -89,12 +100,18 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth.views import bp as auth_bp
     from app.core.views import bp as core_bp
     from app.dashboard.views import bp as dashboard_bp
+    from app.documents.views import bp as documents_bp
     from app.national.views import bp as national_bp
     from app.planning.views import bp as planning_bp
     from app.platform.views import bp as platform_bp
+    from app.cycle.views import bp as cycle_bp
+    from app.portal.views import bp as portal_bp
+    from app.registry.import_views import bp as registry_import_bp
+    from app.registry.views import bp as registry_bp
     from app.users.views import bp as users_bp
 
-    for bp in (core_bp, national_bp, platform_bp, auth_bp, dashboard_bp, users_bp, audit_bp, planning_bp):
+    for bp in (core_bp, national_bp, platform_bp, auth_bp, dashboard_bp, users_bp, audit_bp, planning_bp,
+               registry_bp, registry_import_bp, cycle_bp, portal_bp, documents_bp):
         app.register_blueprint(bp)
 
 

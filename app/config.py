@@ -35,10 +35,16 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
     S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+    # Where browsers reach storage, when it differs from the app's own endpoint (CSP connect-src).
+    S3_PUBLIC_ENDPOINT_URL = os.environ.get("S3_PUBLIC_ENDPOINT_URL", "")
     S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
     S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
     S3_REGION = os.environ.get("S3_REGION", "us-east-1")
     S3_BUCKET = os.environ.get("S3_BUCKET", "ocop")
+    STORAGE_QUOTA_BYTES = int(os.environ.get("STORAGE_QUOTA_BYTES", 20 * 1024**3))  # per tenant, unless set on it
+    # A verification still pending after this long is re-queued by the reconciler (worker killed).
+    DOCUMENT_VERIFY_STALLED_MINUTES = int(os.environ.get("DOCUMENT_VERIFY_STALLED_MINUTES", 15))
+    UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 50 * 1024**2))  # one evidence file
 
     # Sessions live in Redis so that login can rotate the id and logout really ends them.
     SESSION_TYPE = "redis"
@@ -60,6 +66,8 @@ class Config:
     RATELIMIT_STORAGE_URI = REDIS_URL
     RATELIMIT_KEY_PREFIX = f"{ENV_NAME}:limits"
     RATELIMIT_HEADERS_ENABLED = True
+    # A moving window: no burst of twice the limit across a fixed window's boundary.
+    RATELIMIT_STRATEGY = "moving-window"
     # Wrong passwords allowed per account and window before login is throttled.
     LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "10 per 15 minutes")
     LOGIN_IP_LIMIT = os.environ.get("LOGIN_IP_LIMIT", "60 per 15 minutes")

@@ -7,12 +7,13 @@ from sqlalchemy import select
 
 from app.auth import services
 from app.auth.models import Account, User
-from app.auth.roles import NATIONAL_VIEWER, PLATFORM_ADMIN, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.auth.roles import NATIONAL_VIEWER, PLATFORM_ADMIN, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
 from app.extensions import db
 from tenants.context import Actor, acting_as, tenant_scope
 from tenants.models import Tenant
 
 DEMO_PASSWORD = "OcopDemo2026"
+DEMO_PRODUCER = "HTX Mẫu OCOP"
 
 
 def _ensure_account(email: str, name: str, role: str) -> None:
@@ -24,6 +25,36 @@ def _ensure_user(email: str, name: str, roles: list[str]) -> None:
     if db.session.scalar(select(User).where(User.email == email)) is None:
         user, _token = services.user_invite(email=email, full_name=name, roles=roles)
         services.user_accept_invite(user, DEMO_PASSWORD)
+
+
+def _ensure_cycle_and_producer(tenant: Tenant) -> str | None:
+    """This year's cycle with its windows open now, and one producer with a product and a login."""
+    from datetime import date, timedelta
+
+    from app.cycle.models import Cycle
+    from app.cycle.services import cycle_keep_open, cycle_open
+    from app.registry.models import Producer, Product, TaxonomyNode
+
+    today = date.today()
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == today.year)) or cycle_open(today.year)
+    # Demo only: keep every window open around today so each step can be tried at once.
+    cycle_keep_open(cycle, max(date(today.year, 1, 1), today - timedelta(days=60)),
+                    min(date(today.year, 12, 31), today + timedelta(days=30)))
+    producer = db.session.scalar(select(Producer).where(Producer.name == DEMO_PRODUCER))
+    if producer is None:
+        producer = Producer(name=DEMO_PRODUCER, kind="htx", representative="Nguyễn Văn Mẫu")
+        db.session.add(producer)
+        db.session.flush()
+        honey = db.session.scalar(select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg",
+                                                                 TaxonomyNode.level == "set").limit(1))
+        db.session.add(Product(producer_id=producer.id, name="Mật ong hoa rừng", product_set_id=honey))
+        db.session.flush()
+    email = f"chuthe@{tenant.slug}.ocop.demo"
+    if db.session.scalar(select(User).where(User.email == email)) is None:
+        user, _token = services.user_invite(email=email, full_name=DEMO_PRODUCER, roles=[PRODUCER],
+                                            producer_id=producer.id)
+        services.user_accept_invite(user, DEMO_PASSWORD)
+    return email
 
 
 def seed_demo() -> list[tuple[str, str, str]]:
@@ -38,9 +69,11 @@ def seed_demo() -> list[tuple[str, str, str]]:
             with tenant_scope(tenant.id):
                 _ensure_user(f"admin@{tenant.slug}.ocop.demo", f"Quản trị {tenant.name}", [PROVINCE_ADMIN])
                 _ensure_user(f"canbo@{tenant.slug}.ocop.demo", f"Cán bộ OCOP {tenant.name}", [PROVINCE_OFFICER])
+                producer_email = _ensure_cycle_and_producer(tenant)
                 db.session.flush()
             logins += [(f"/{tenant.slug}/login", f"admin@{tenant.slug}.ocop.demo", DEMO_PASSWORD),
-                       (f"/{tenant.slug}/login", f"canbo@{tenant.slug}.ocop.demo", DEMO_PASSWORD)]
+                       (f"/{tenant.slug}/login", f"canbo@{tenant.slug}.ocop.demo", DEMO_PASSWORD),
+                       (f"/{tenant.slug}/login", producer_email, DEMO_PASSWORD)]
         db.session.commit()
     return logins
 

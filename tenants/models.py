@@ -56,6 +56,16 @@ class Tenant(db.Model):
         return f"<Tenant {self.slug}>"
 
 
+def current_tenant() -> Tenant:
+    """The Tenant row of the current tenant context (requests, jobs and services alike)."""
+    from tenants.context import current_tenant_id
+
+    tenant = db.session.get(Tenant, current_tenant_id())
+    if tenant is None:
+        raise LookupError("no current tenant")
+    return tenant
+
+
 class TenantScoped:
     """Mixin for every tenant-owned table.
 

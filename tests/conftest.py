@@ -117,14 +117,15 @@ def unique_email(prefix: str = "user") -> str:
 
 
 def create_user(app, tenant_id: int, *, roles=("province_officer",), email=None, password=PASSWORD,
-                full_name="Nguyễn Văn Thử"):
+                full_name="Nguyễn Văn Thử", producer_id=None):
     """A user of the tenant with a password set (as an invited user who accepted)."""
     from app.auth import services as auth
     from app.extensions import db
     from tenants.context import tenant_scope
 
     with app.app_context(), tenant_scope(tenant_id):
-        user, _token = auth.user_invite(email=email or unique_email(), full_name=full_name, roles=list(roles))
+        user, _token = auth.user_invite(email=email or unique_email(), full_name=full_name, roles=list(roles),
+                                        producer_id=producer_id)
         auth.user_accept_invite(user, password)
         db.session.commit()
         return user.id, user.email
@@ -168,3 +169,44 @@ def officer_login(app, tenants):
         return client, user_id, email
 
     return _login
+
+
+def open_cycle_around_today(app, tenant_id: int, days: int = 10):
+    """This year's cycle of the tenant with every window open around today; returns its id."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from app.cycle.models import Cycle
+    from app.cycle.services import cycle_keep_open, cycle_open
+    from app.extensions import db
+    from tenants.context import tenant_scope
+
+    today = date.today()
+    with app.app_context(), tenant_scope(tenant_id):
+        cycle = db.session.scalar(select(Cycle).where(Cycle.year == today.year)) or cycle_open(today.year)
+        cycle_keep_open(cycle, today - timedelta(days=days), today + timedelta(days=days))
+        db.session.commit()
+        return cycle.id
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (no browser download), one per test run."""
+    import shutil
+
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (make e2e-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()

@@ -12,6 +12,10 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.auth import services as auth
 from app.auth.models import User
+from app.cycle.models import Application, Cycle
+from app.cycle.services import cycle_open
+from app.documents.models import Document
+from app.registry.models import Producer, Product
 from app.extensions import db
 from app.planning.models import Policy
 from tenants.context import tenant_scope
@@ -20,11 +24,14 @@ from tests.conftest import csrf_token, unique_email
 PUBLIC_RULES = {"/", "/healthz", "/lang/<code>", "/static/<path:filename>"}
 AREA_PREFIXES = {"/<tenant_slug>": "tenant", "/national": "national", "/platform": "platform"}
 # Tenant URL arguments naming a tenant-owned row, and the model they point into.
-TENANT_ID_ARGS = {"user_id": User, "audit_id": AuditEntry, "policy_id": Policy}
+TENANT_ID_ARGS = {
+    "user_id": User, "audit_id": AuditEntry, "policy_id": Policy, "producer_id": Producer,
+    "product_id": Product, "cycle_id": Cycle, "application_id": Application, "document_id": Document,
+}
 # Tenant URL arguments that are secrets resolved inside the tenant (checked separately below).
 TENANT_SECRET_ARGS = {"token"}
 # Arguments that identify no tenant data.
-PLAIN_ARGS = {"tenant_slug", "code", "filename"}
+PLAIN_ARGS = {"tenant_slug", "code", "filename", "action"}
 # Platform admins manage every tenant by design: tenant ids are global there.
 PLATFORM_GLOBAL_ARGS = {"tenant_id"}
 # Tenant endpoints reachable without signing in.
@@ -61,14 +68,30 @@ def foreign_ids(app, tenants):
     with app.app_context(), tenant_scope(tenants["ha-tinh"]):
         user, token = auth.user_invite(email=unique_email("foreign"), full_name="Người Hà Tĩnh",
                                        roles=["province_officer"])
+        producer = Producer(name="HTX Hà Tĩnh", kind="htx")
+        db.session.add(producer)
+        db.session.flush()
+        product = Product(producer_id=producer.id, name="Cam Khe Mây")
+        db.session.add(product)
+        cycle = db.session.scalar(select(Cycle).where(Cycle.year == 2032)) or cycle_open(2032)
+        db.session.flush()
+        application = Application(cycle_id=cycle.id, product_id=product.id, kind="new", status="idea_submitted",
+                                  screening_level="commune")
+        db.session.add(application)
+        document = Document(producer_id=producer.id, product_id=product.id, requirement="test_report",
+                            original_filename="phieu.pdf", content_type="application/pdf", declared_size=10,
+                            size=10, sha256="0" * 64, storage_key="tenants/foreign/documents/x", status="accepted")
+        db.session.add(document)
         db.session.commit()
         foreign = {
             "user_id": user.id,
             "audit_id": db.session.scalar(select(func.min(AuditEntry.id))),
             "policy_id": db.session.scalar(select(func.min(Policy.id))),
+            "producer_id": producer.id, "product_id": product.id, "cycle_id": cycle.id,
+            "application_id": application.id, "document_id": document.id,
             "token": token,
         }
-    missing = {"user_id": 10**12, "audit_id": 10**12, "policy_id": 10**12, "token": "no-such-invitation-token"}
+    missing = {key: 10**12 for key in TENANT_ID_ARGS} | {"token": "no-such-invitation-token"}
     return foreign, missing
 
 
@@ -97,7 +120,8 @@ def test_foreign_id_answers_exactly_like_missing_id(app, foreign_ids, officer_lo
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             responses = []
             for values in (foreign, missing):
-                url = _url(rule, {"tenant_slug": "bac-giang", **{a: values[a] for a in id_args}})
+                url = _url(rule, {"tenant_slug": "bac-giang", "action": "accept_idea",
+                                  **{a: values[a] for a in id_args}})
                 response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
                 responses.append((response.status_code, _normalised(response.get_data(as_text=True), url)))
             assert responses[0][0] == 404, f"{method} {rule.rule} with a foreign id answered {responses[0][0]}"
@@ -110,10 +134,10 @@ def test_signed_in_province_sees_nothing_of_another(app, officer_login):
     """A Bắc Giang session is anonymous under /ha-tinh/: every page sends it to Hà Tĩnh's login."""
     client, _user_id, _email = officer_login("bac-giang", roles=("province_admin",))
     for rule in tenant_rules(app):
-        if rule.arguments - {"tenant_slug"} or rule.endpoint in TENANT_PUBLIC_ENDPOINTS:
+        if rule.arguments - {"tenant_slug", "action"} or rule.endpoint in TENANT_PUBLIC_ENDPOINTS:
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(_url(rule, {"tenant_slug": "ha-tinh"}), method=method)
+            response = client.open(_url(rule, {"tenant_slug": "ha-tinh", "action": "x"}), method=method)
             assert response.status_code in (302, 400), f"{method} {rule.rule} answered {response.status_code}"
             if response.status_code == 302:
                 assert response.headers["Location"].startswith("/ha-tinh/login"), rule.rule

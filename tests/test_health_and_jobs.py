@@ -34,7 +34,7 @@ def _invite_expired(app, tenant_id) -> int:
     from app.auth import services as auth
 
     with app.app_context(), tenant_scope(tenant_id):
-        user, _token = auth.user_invite(email=unique_email("expired"), full_name="Hết hạn", roles=["producer"])
+        user, _token = auth.user_invite(email=unique_email("expired"), full_name="Hết hạn", roles=["inspector"])
         user.invite_expires_at = datetime.now(timezone.utc) - timedelta(days=1)
         db.session.commit()
         return user.id

@@ -65,7 +65,7 @@ def test_input_is_normalised_to_nfc(app, tenants, officer_login):
     token = csrf_token(admin, "/bac-giang/users/new")
     email = f"nfc-{token[:6].lower()}@example.vn"
     admin.post("/bac-giang/users/new", data={"csrf_token": token, "full_name": decomposed, "email": email,
-                                             "roles": ["producer"], "unit_id": "0", "active": "y"})
+                                             "roles": ["inspector"], "unit_id": "0", "active": "y"})
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         name = db.session.scalar(select(User.full_name).where(User.email == email))
     assert name == "Nguyễn Thị Hường"

@@ -18,11 +18,46 @@ ORDER BY c.relname
 """
 
 
+def _seed_registry_and_cycle(app, tenant_id: int) -> None:
+    """A producer, product, application with history and a linked document in the tenant."""
+    import uuid
+
+    from app.cycle.models import Application, ApplicationDocument, ApplicationEvent
+    from app.cycle.services import cycle_open
+    from app.documents.models import Document
+    from app.extensions import db
+    from app.registry.models import Producer, Product
+    from tenants.context import tenant_scope
+
+    with app.app_context(), tenant_scope(tenant_id):
+        producer = Producer(name=f"HTX RLS {uuid.uuid4().hex[:6]}", kind="htx")
+        db.session.add(producer)
+        db.session.flush()
+        product = Product(producer_id=producer.id, name="Sản phẩm RLS")
+        db.session.add(product)
+        cycle = cycle_open(2040 + tenant_id)
+        application = Application(cycle_id=cycle.id, product_id=product.id, kind="new",
+                                  status="idea_submitted", screening_level="commune")
+        db.session.add(application)
+        db.session.flush()
+        db.session.add(ApplicationEvent(application_id=application.id, actor_label="rls", action="start",
+                                        to_status="idea_submitted"))
+        document = Document(producer_id=producer.id, requirement="product_story", original_filename="a.pdf",
+                            content_type="application/pdf", declared_size=1,
+                            storage_key=f"tenants/{tenant_id}/documents/{uuid.uuid4()}")
+        db.session.add(document)
+        db.session.flush()
+        db.session.add(ApplicationDocument(application_id=application.id, requirement="product_story",
+                                           document_id=document.id))
+        db.session.commit()
+
+
 @pytest.fixture(scope="module")
 def tenant_tables(database_urls, app, tenants):
     # Every tenant table holds rows of at least two tenants, so "reads 0 rows" below means something.
     for slug in ("bac-giang", "ha-tinh"):
         create_user(app, tenants[slug])
+        _seed_registry_and_cycle(app, tenants[slug])
     with psycopg.connect(database_urls["DATABASE_URL"]) as conn:
         return conn.execute(TENANT_TABLES_SQL).fetchall()
 

@@ -33,6 +33,7 @@ class UserForm(BaseForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     roles = CheckboxList(_l("Vai trò"), validators=[DataRequired(message=_l("Chọn ít nhất một vai trò."))])
     unit_id = SelectField(_l("Đơn vị hành chính (xã/phường)"), coerce=int, validators=[Optional()])
+    producer_id = SelectField(_l("Chủ thể (với tài khoản chủ thể OCOP)"), coerce=int, validators=[Optional()])
     active = BooleanField(_l("Đang hoạt động"), default=True)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import any_, func, select
 
 from app.auth.models import Account, User
 from app.auth.passwords import hash_password, password_problems, verify_password
-from app.auth.roles import GLOBAL_ROLES, TENANT_ROLES
+from app.auth.roles import GLOBAL_ROLES, PRODUCER, TENANT_ROLES
 from app.core.i18n import nfc
 from app.core.search import text_matches
 from app.extensions import db
@@ -59,12 +59,20 @@ def _check_roles(roles: list[str], allowed: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(roles))
 
 
-def user_invite(*, email: str, full_name: str, roles: list[str], unit_id: int | None = None) -> tuple[User, str]:
+def _check_producer_link(roles: list[str], producer_id: int | None) -> None:
+    if PRODUCER in roles and producer_id is None:
+        raise AuthError(_("Tài khoản chủ thể OCOP phải gắn với một chủ thể."))
+
+
+def user_invite(*, email: str, full_name: str, roles: list[str], unit_id: int | None = None,
+                producer_id: int | None = None) -> tuple[User, str]:
     """Create a user of the current tenant with a one-time invitation token (returned once)."""
     email = normalise_email(email)
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise AuthError(_("Email này đã có tài khoản trong tỉnh."))
-    user = User(email=email, full_name=nfc(full_name), roles=_check_roles(roles, TENANT_ROLES), unit_id=unit_id)
+    roles = _check_roles(roles, TENANT_ROLES)
+    _check_producer_link(roles, producer_id)
+    user = User(email=email, full_name=nfc(full_name), roles=roles, unit_id=unit_id, producer_id=producer_id)
     token = _issue_invite(user)
     db.session.add(user)
     db.session.flush()
@@ -107,8 +115,9 @@ def user_accept_invite(user: User, password: str) -> None:
 
 
 def user_update(user: User, *, full_name: str, roles: list[str], unit_id: int | None, active: bool,
-                acting_user: User | None) -> None:
+                acting_user: User | None, producer_id: int | None = None) -> None:
     roles = _check_roles(roles, TENANT_ROLES)
+    _check_producer_link(roles, producer_id)
     if acting_user is not None and acting_user.id == user.id:
         if not active or "province_admin" not in roles:
             raise AuthError(_("Bạn không thể tự khóa hoặc bỏ quyền quản trị của chính mình."))
@@ -117,6 +126,7 @@ def user_update(user: User, *, full_name: str, roles: list[str], unit_id: int | 
     user.full_name = nfc(full_name)
     user.roles = roles
     user.unit_id = unit_id
+    user.producer_id = producer_id
     user.active = active
 
 

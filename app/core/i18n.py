@@ -5,13 +5,15 @@ import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import current_app, redirect, request, session
+from flask import current_app, has_request_context, redirect, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # jobs and commands speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     user_locale = getattr(current_user, "locale", None) if current_user else None
     if user_locale in languages:
         return user_locale

@@ -1,6 +1,9 @@
 from datetime import date
 
-from flask import render_template
+from flask import redirect, render_template, url_for
+from flask_login import current_user
+
+from app.auth.roles import PRODUCER
 
 from app.core.access import login_required
 from app.dashboard.services import dashboard_summary
@@ -12,4 +15,6 @@ bp = tenant_blueprint("dashboard", __name__, template_folder="templates")
 @bp.route("/")
 @login_required
 def home():
+    if current_user.has_role(PRODUCER) and len(current_user.roles) == 1:
+        return redirect(url_for("portal.home"))
     return render_template("dashboard/home.html", summary=dashboard_summary(date.today()))

@@ -23,6 +23,9 @@ class ProvinceRollup:
     targets: int
     certified_products: int | None
     certified_on: object
+    producers: int
+    products: int
+    applications_this_year: int
 
 
 def national_engine() -> Engine:
@@ -41,7 +44,8 @@ def province_rollups() -> list[ProvinceRollup]:
         rows = conn.execute(
             text(
                 "SELECT slug, name, active_users, units_now, councils, policies, targets,"
-                " certified_products, certified_on FROM national.province_overview ORDER BY name"
+                " certified_products, certified_on, producers, products, applications_this_year"
+                " FROM national.province_overview ORDER BY name"
             )
         ).all()
     return [ProvinceRollup(*row) for row in rows]

@@ -11,6 +11,7 @@ from app.auth.roles import PROVINCE_ADMIN, ROLE_LABELS, TENANT_ROLES
 from app.core.access import get_or_404, roles_required
 from app.core.excel import xlsx_response
 from app.extensions import db
+from app.registry.models import Producer
 from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
 
@@ -26,9 +27,15 @@ def _unit_choices():
     return [(0, "—")] + [(u.id, u.name) for u in units]
 
 
+def _producer_choices():
+    producers = db.session.scalars(select(Producer).order_by(Producer.name)).all()
+    return [(0, "—")] + [(p.id, p.name) for p in producers]
+
+
 def _prepare(form: UserForm) -> UserForm:
     form.roles.choices = _role_choices()
     form.unit_id.choices = _unit_choices()
+    form.producer_id.choices = _producer_choices()
     return form
 
 
@@ -67,6 +74,7 @@ def create():
             user, token = services.user_invite(
                 email=form.email.data, full_name=form.full_name.data,
                 roles=form.roles.data, unit_id=form.unit_id.data or None,
+                producer_id=form.producer_id.data or None,
             )
         except services.AuthError as error:
             form.email.errors.append(str(error))
@@ -86,11 +94,13 @@ def edit(user_id):
     del form.email  # the email is the login: change it by inviting again
     if request.method == "GET":
         form.unit_id.data = user.unit_id or 0
+        form.producer_id.data = user.producer_id or 0
     if form.validate_on_submit():
         try:
             services.user_update(
                 user, full_name=form.full_name.data, roles=form.roles.data,
                 unit_id=form.unit_id.data or None, active=form.active.data,
+                producer_id=form.producer_id.data or None,
                 acting_user=current_user._get_current_object(),
             )
         except services.AuthError as error:

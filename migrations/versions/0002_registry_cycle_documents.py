@@ -208,8 +208,34 @@ def _secure():
         "CREATE INDEX ix_products_name_search ON products USING gin (f_unaccent(name) gin_trgm_ops)",
         "CREATE INDEX ix_documents_status ON documents (tenant_id, status)",
     ]
+    # The national overview gains the registry (columns can only be appended to a view).
+    statements += rls.national_view_sql("province_overview", PROVINCE_OVERVIEW)
     for statement in statements:
         op.execute(statement)
+
+
+PROVINCE_OVERVIEW = """
+SELECT t.id AS tenant_id, t.slug, t.name,
+  (SELECT count(*) FROM public.users u WHERE u.tenant_id = t.id AND u.active) AS active_users,
+  (SELECT count(*) FROM public.admin_units a WHERE a.tenant_id = t.id
+     AND (a.valid_from IS NULL OR a.valid_from <= current_date)
+     AND (a.valid_to IS NULL OR a.valid_to >= current_date)) AS units_now,
+  (SELECT count(*) FROM public.councils c WHERE c.tenant_id = t.id) AS councils,
+  (SELECT count(*) FROM public.policies p WHERE p.tenant_id = t.id) AS policies,
+  (SELECT count(*) FROM public.targets g WHERE g.tenant_id = t.id) AS targets,
+  f.value::bigint AS certified_products, f."on" AS certified_on,
+  (SELECT count(*) FROM public.producers pr WHERE pr.tenant_id = t.id) AS producers,
+  (SELECT count(*) FROM public.products pd WHERE pd.tenant_id = t.id) AS products,
+  (SELECT count(*) FROM public.applications ap JOIN public.cycles cy
+     ON cy.tenant_id = ap.tenant_id AND cy.id = ap.cycle_id
+   WHERE ap.tenant_id = t.id AND cy.year = extract(year FROM current_date)) AS applications_this_year
+FROM public.tenants t
+LEFT JOIN LATERAL (
+  SELECT value, "on" FROM public.figures
+  WHERE tenant_id = t.id AND metric = 'certified_products' ORDER BY "on" DESC LIMIT 1
+) f ON true
+WHERE t.is_active
+"""
 
 
 def downgrade():

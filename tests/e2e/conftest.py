@@ -1,14 +1,12 @@
-"""A live server in a thread and Debian's Chromium driven by Playwright (no browser download)."""
+"""A live server in a thread, and a phone-sized page of the shared browser (tests/conftest.py)."""
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
@@ -21,25 +19,10 @@ def live_server(app):
     server.shutdown()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (make e2e-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")  # a phone
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN",  # a phone
+                                  accept_downloads=True)
     page = context.new_page()
     yield page
     context.close()

@@ -1,0 +1,198 @@
+"""The annual cycle: windows, the pipeline of applications, one application's page and actions."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.core.access import get_or_404, roles_required
+from app.core.excel import xlsx_response
+from app.core.i18n import format_day
+from app.cycle import services, workflow
+from app.cycle.forms import ApplicationActForm, ApplicationStartForm, CycleOpenForm, CycleWindowsForm, PipelineFilterForm
+from app.cycle.models import Application, Cycle, EvaluationRound
+from app.extensions import db
+from app.registry.models import Producer, Product
+from tenants.models import AdminUnit
+from tenants.resolution import tenant_blueprint
+
+bp = tenant_blueprint("cycle", __name__, template_folder="templates")
+STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
+EDITORS = (PROVINCE_ADMIN, PROVINCE_OFFICER)
+
+
+def _is_producer_only() -> bool:
+    return current_user.has_role(PRODUCER) and not current_user.has_role(*STAFF)
+
+
+@bp.route("/cycles", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def cycles():
+    form = CycleOpenForm(year=date.today().year)
+    if form.validate_on_submit() and current_user.has_role(*EDITORS):
+        try:
+            cycle = services.cycle_open(form.year.data)
+        except services.WorkflowError as error:
+            form.year.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Đã mở chu trình năm %(year)d.", year=cycle.year), "success")
+            return redirect(url_for("cycle.cycles"))
+    items = db.session.scalars(select(Cycle).order_by(Cycle.year.desc())).all()
+    rounds = db.session.scalars(select(EvaluationRound).order_by(EvaluationRound.deadline)).all()
+    return render_template("cycle/cycles.html", cycles=items, rounds=rounds, form=form)
+
+
+@bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def cycle_edit(cycle_id):
+    cycle = get_or_404(Cycle, cycle_id)
+    form = CycleWindowsForm(obj=cycle)
+    if form.validate_on_submit():
+        try:
+            services.cycle_update_windows(cycle, **{k: f.data for k, f in form._fields.items() if k != "csrf_token"})
+        except services.WorkflowError as error:
+            form.ideas_from.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Đã lưu thời gian của chu trình."), "success")
+            return redirect(url_for("cycle.cycles"))
+    return render_template("form_page.html", form=form,
+                           heading=_("Thời gian chu trình %(year)d", year=cycle.year))
+
+
+def _pipeline():
+    form = PipelineFilterForm(request.args)
+    form.status.choices = [("", _("Mọi trạng thái"))] + [(k, str(v)) for k, v in workflow.STATUS_LABELS.items()]
+    form.kind.choices = [("", _("Mọi loại"))] + [(k, str(v)) for k, v in workflow.KIND_LABELS.items()]
+    units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.name)).all()
+    form.unit_id.choices = [(0, _("Tất cả xã/phường"))] + [(u.id, u.name) for u in units]
+    form.validate()
+    year = form.year.data or date.today().year
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
+    producer_id = current_user.producer_id if _is_producer_only() else None
+    rows = services.applications_search(
+        cycle_id=cycle.id, status=form.status.data or "", kind=form.kind.data or "", unit_id=form.unit_id.data,
+        query=form.q.data or "", producer_id=producer_id,
+    ) if cycle else []
+    return form, cycle, rows
+
+
+@bp.route("/applications")
+@roles_required(*STAFF, PRODUCER)
+def applications():
+    form, cycle, rows = _pipeline()
+    counts = services.status_counts(cycle.id) if cycle and not _is_producer_only() else {}
+    return render_template("cycle/applications.html", form=form, cycle=cycle, rows=rows, counts=counts,
+                           statuses=workflow.STATUS_LABELS, kinds=workflow.KIND_LABELS)
+
+
+@bp.route("/applications/export.xlsx")
+@roles_required(*STAFF)
+def applications_export():
+    _form, cycle, rows = _pipeline()
+    headers = [_("Sản phẩm"), _("Chủ thể"), _("Loại đánh giá"), _("Trạng thái"), _("Cấp sơ duyệt"),
+               _("Lý do trả lại gần nhất"), _("Cập nhật")]
+    data = ((product.name, producer.name, str(workflow.KIND_LABELS[a.kind]), str(workflow.STATUS_LABELS[a.status]),
+             a.screening_level, a.last_reason, a.updated_at) for a, product, producer in rows)
+    year = cycle.year if cycle else date.today().year
+    return xlsx_response(f"ho-so-ocop-{g.tenant.slug}-{year}.xlsx", _("Hồ sơ"), headers, data)
+
+
+@bp.route("/applications/new", methods=["GET", "POST"])
+@roles_required(*EDITORS, PRODUCER)
+def application_new():
+    cycle = services.current_cycle(date.today())
+    if cycle is None:
+        flash(_("Chưa mở chu trình OCOP năm nay."), "error")
+        return redirect(url_for("cycle.applications"))
+    form = ApplicationStartForm()
+    products = select(Product).order_by(Product.name)
+    if _is_producer_only():
+        products = products.where(Product.producer_id == current_user.producer_id)
+    form.product_id.choices = [(p.id, p.name) for p in db.session.scalars(products)]
+    form.kind.choices = [(k, str(v)) for k, v in workflow.KIND_LABELS.items()]
+    form.target_stars.choices = [(0, "—")] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
+    if form.validate_on_submit():
+        product = get_or_404(Product, form.product_id.data)
+        try:
+            application = services.application_start(
+                cycle=cycle, product=product, kind=form.kind.data, user=current_user, today=date.today(),
+                idea_summary=form.idea_summary.data or "", target_stars=form.target_stars.data,
+            )
+        except services.WorkflowError as error:
+            form.kind.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Đã đăng ký sản phẩm %(name)s vào chu trình %(year)d.", name=product.name, year=cycle.year),
+                  "success")
+            return redirect(url_for("cycle.application", application_id=application.id))
+    return render_template(
+        "form_page.html", form=form, submit_label=_("Gửi đăng ký"),
+        heading=_("Đăng ký sản phẩm vào chu trình %(year)d", year=cycle.year),
+        intro=_("Nhận ý tưởng: %(start)s – %(end)s", start=format_day(cycle.ideas_from), end=format_day(cycle.ideas_until)),
+    )
+
+
+def _application_for_user(application_id: int) -> tuple[Application, Product, Producer]:
+    application = get_or_404(Application, application_id)
+    product = db.session.scalar(select(Product).where(Product.id == application.product_id))
+    if _is_producer_only() and product.producer_id != current_user.producer_id:
+        abort(404)  # another producer's application is as missing as a foreign one
+    producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+    return application, product, producer
+
+
+@bp.route("/applications/<int:application_id>")
+@roles_required(*STAFF, PRODUCER)
+def application(application_id):
+    application, product, producer = _application_for_user(application_id)
+    today = date.today()
+    return render_template(
+        "cycle/application.html", application=application, product=product, producer=producer,
+        checklist=services.application_checklist(application, today),
+        history=services.application_history(application),
+        actions=workflow.allowed_actions(application.status, current_user.roles),
+        act_form=ApplicationActForm(), statuses=workflow.STATUS_LABELS, kinds=workflow.KIND_LABELS,
+        today=today,
+    )
+
+
+@bp.route("/applications/<int:application_id>/act/<action>", methods=["POST"])
+@roles_required(*STAFF, PRODUCER)
+def application_act(application_id, action):
+    application, _product, _producer = _application_for_user(application_id)
+    form = ApplicationActForm()
+    if form.validate_on_submit():
+        try:
+            services.application_act(application, action, user=current_user, today=date.today(),
+                                     reason=form.reason.data or "", business_plan=form.business_plan.data or "")
+        except services.WorkflowError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã cập nhật: %(status)s.", status=workflow.STATUS_LABELS[application.status]), "success")
+    return redirect(url_for("cycle.application", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/reuse", methods=["POST"])
+@roles_required(*STAFF, PRODUCER)
+def application_reuse(application_id):
+    application, _product, _producer = _application_for_user(application_id)
+    form = ApplicationActForm()
+    document_id = request.form.get("document_id", "")
+    if form.validate_on_submit() and document_id.isdigit():
+        try:
+            services.application_reuse_document(application, request.form.get("requirement", ""),
+                                                int(document_id), date.today())
+        except services.WorkflowError as error:
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã dùng lại tài liệu còn hiệu lực."), "success")
+    return redirect(url_for("cycle.application", application_id=application_id))

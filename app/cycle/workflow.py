@@ -1,0 +1,89 @@
+"""The application state machine: pure rules, no database (tested on their own).
+
+new:                idea_submitted ⇄ idea_returned → preparing_plan → plan_submitted ⇄ plan_returned
+                    → preparing_dossier → dossier_submitted ⇄ dossier_returned → screened → ready_for_council
+upgrade, re_recognition: start at preparing_dossier (the product is already certified).
+Returned items carry the officer's reason and go back to the producer to resubmit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from app.auth.roles import COMMUNE_OFFICER, PROVINCE_ADMIN, PROVINCE_OFFICER, PRODUCER
+
+OFFICERS = (PROVINCE_OFFICER, PROVINCE_ADMIN)
+# From 1/7/2025 (QĐ 1489, two-tier local government) the commune screens dossiers; before, the district.
+COMMUNE_SCREENING_FROM = date(2025, 7, 1)
+# Bắc Kạn's rule: a returned idea may come back after a week (or next year).
+IDEA_RESUBMIT_AFTER_DAYS = 7
+
+STATUS_LABELS = {
+    "idea_submitted": _l("Đã gửi ý tưởng"),
+    "idea_returned": _l("Ý tưởng bị trả lại"),
+    "preparing_plan": _l("Ý tưởng được chấp nhận — chuẩn bị phương án kinh doanh"),
+    "plan_submitted": _l("Đã gửi phương án kinh doanh"),
+    "plan_returned": _l("Phương án kinh doanh bị trả lại"),
+    "preparing_dossier": _l("Chuẩn bị hồ sơ sản phẩm"),
+    "dossier_submitted": _l("Đã nộp hồ sơ"),
+    "dossier_returned": _l("Hồ sơ bị trả lại"),
+    "screened": _l("Đã sơ duyệt"),
+    "ready_for_council": _l("Sẵn sàng đánh giá tại Hội đồng"),
+}
+KIND_LABELS = {
+    "new": _l("Đánh giá mới"),
+    "upgrade": _l("Nâng hạng"),
+    "re_recognition": _l("Công nhận lại"),
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    roles: tuple[str, ...]
+    needs_reason: bool = False
+    window: str | None = None  # which cycle window must be open for the producer's submission
+    label: object = ""
+
+
+TRANSITIONS = {
+    t.action: t
+    for t in (
+        Transition("resubmit_idea", ("idea_returned",), "idea_submitted", (PRODUCER,), window="ideas",
+                   label=_l("Gửi lại ý tưởng")),
+        Transition("accept_idea", ("idea_submitted",), "preparing_plan", OFFICERS + (COMMUNE_OFFICER,),
+                   label=_l("Chấp nhận ý tưởng")),
+        Transition("return_idea", ("idea_submitted",), "idea_returned", OFFICERS + (COMMUNE_OFFICER,),
+                   needs_reason=True, label=_l("Trả lại ý tưởng")),
+        Transition("submit_plan", ("preparing_plan", "plan_returned"), "plan_submitted", (PRODUCER,),
+                   window="plans", label=_l("Gửi phương án kinh doanh")),
+        Transition("accept_plan", ("plan_submitted",), "preparing_dossier", OFFICERS,
+                   label=_l("Chấp nhận phương án")),
+        Transition("return_plan", ("plan_submitted",), "plan_returned", OFFICERS, needs_reason=True,
+                   label=_l("Trả lại phương án")),
+        Transition("submit_dossier", ("preparing_dossier", "dossier_returned"), "dossier_submitted",
+                   (PRODUCER,), window="dossiers", label=_l("Nộp hồ sơ")),
+        Transition("screen", ("dossier_submitted",), "screened", OFFICERS + (COMMUNE_OFFICER,),
+                   label=_l("Sơ duyệt đạt, chuyển tỉnh")),
+        Transition("return_dossier", ("dossier_submitted", "screened"), "dossier_returned",
+                   OFFICERS + (COMMUNE_OFFICER,), needs_reason=True, label=_l("Trả lại hồ sơ")),
+        Transition("forward_to_council", ("screened",), "ready_for_council", OFFICERS,
+                   label=_l("Chuyển Hội đồng đánh giá")),
+    )
+}
+
+
+def initial_status(kind: str) -> str:
+    return "idea_submitted" if kind == "new" else "preparing_dossier"
+
+
+def screening_level(day: date) -> str:
+    return "commune" if day >= COMMUNE_SCREENING_FROM else "district"
+
+
+def allowed_actions(status: str, roles: list[str] | tuple[str, ...]) -> list[Transition]:
+    return [t for t in TRANSITIONS.values() if status in t.sources and set(t.roles) & set(roles)]

@@ -1,0 +1,23 @@
+"""The producer portal: one page with everything a chủ thể OCOP needs next."""
+from datetime import date
+
+from flask import abort, render_template
+from flask_login import current_user
+
+from app.auth.roles import PRODUCER
+from app.core.access import roles_required
+from app.cycle.workflow import KIND_LABELS, STATUS_LABELS
+from app.portal.services import producer_overview
+from tenants.resolution import tenant_blueprint
+
+bp = tenant_blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
+
+
+@bp.route("/")
+@roles_required(PRODUCER)
+def home():
+    if current_user.producer_id is None:
+        abort(404)
+    producer, products, summaries, messages = producer_overview(current_user.producer_id, date.today())
+    return render_template("portal/home.html", producer=producer, products=products, summaries=summaries,
+                           messages=messages, statuses=STATUS_LABELS, kinds=KIND_LABELS)

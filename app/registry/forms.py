@@ -1,0 +1,52 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import DecimalField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
+from app.core.forms import BaseForm
+
+
+def optional_int(value):
+    return int(value) if value not in (None, "", "0", 0) else None
+
+
+class ProducerForm(BaseForm):
+    name = StringField(_l("Tên chủ thể"), validators=[DataRequired(), Length(max=300)])
+    kind = SelectField(_l("Loại hình"), validators=[DataRequired()])
+    registration_no = StringField(_l("Mã số đăng ký kinh doanh"), validators=[Optional(), Length(max=64)])
+    address = StringField(_l("Địa chỉ"), validators=[Optional(), Length(max=500)])
+    unit_id = SelectField(_l("Xã/phường"), coerce=optional_int, validators=[Optional()])
+    representative = StringField(_l("Người đại diện"), validators=[Optional(), Length(max=200)])
+    phone = StringField(_l("Điện thoại"), validators=[Optional(), Length(max=32)])
+    email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
+    capital_vnd = IntegerField(_l("Vốn (đồng)"), validators=[Optional(), NumberRange(min=0)])
+    workforce = IntegerField(_l("Số lao động"), validators=[Optional(), NumberRange(min=0)])
+    land_area_m2 = DecimalField(_l("Diện tích đất (m²)"), validators=[Optional(), NumberRange(min=0)])
+    members = IntegerField(_l("Số thành viên"), validators=[Optional(), NumberRange(min=0)])
+
+
+class ProductForm(BaseForm):
+    name = StringField(_l("Tên sản phẩm"), validators=[DataRequired(), Length(max=300)])
+    producer_id = SelectField(_l("Chủ thể"), coerce=optional_int, validators=[DataRequired()])
+    product_set_id = SelectField(_l("Bộ sản phẩm"), coerce=optional_int, validators=[DataRequired()])
+    unit_id = SelectField(_l("Xã/phường sản xuất"), coerce=optional_int, validators=[Optional()])
+    other_units = StringField(_l("Các xã khác"), validators=[Optional(), Length(max=500)])
+    raw_material_area = StringField(_l("Vùng nguyên liệu"), validators=[Optional(), Length(max=500)])
+    capacity = StringField(_l("Công suất"), validators=[Optional(), Length(max=300)])
+    annual_output = DecimalField(_l("Sản lượng năm"), validators=[Optional(), NumberRange(min=0)])
+    output_unit = StringField(_l("Đơn vị sản lượng"), validators=[Optional(), Length(max=32)])
+    markets = TextAreaField(_l("Thị trường tiêu thụ"), validators=[Optional(), Length(max=2000)])
+    export_countries = StringField(_l("Nước xuất khẩu (phân cách bằng dấu phẩy)"), validators=[Optional(), Length(max=500)])
+    traceability = StringField(_l("Truy xuất nguồn gốc"), validators=[Optional(), Length(max=200)])
+    trademark_status = SelectField(_l("Nhãn hiệu / chỉ dẫn địa lý"))
+    current_stars = SelectField(_l("Hạng sao hiện có"), coerce=optional_int, validators=[Optional()])
+
+
+class RegistrySearchForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Tìm kiếm"), validators=[Optional(), Length(max=100)])
+    kind = SelectField(_l("Loại hình"), validators=[Optional()])
+    unit_id = SelectField(_l("Xã/phường"), coerce=optional_int, validators=[Optional()])
+    product_set_id = SelectField(_l("Bộ sản phẩm"), coerce=optional_int, validators=[Optional()])
+    stars = SelectField(_l("Hạng sao"), coerce=optional_int, validators=[Optional()])

@@ -1,0 +1,188 @@
+"""Producers and products of the province: lists with diacritic-insensitive search, forms, Excel."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.core.access import get_or_404, roles_required
+from app.core.excel import xlsx_response
+from app.extensions import db
+from app.registry import services
+from app.registry.forms import ProducerForm, ProductForm, RegistrySearchForm
+from app.registry.models import Producer, Product
+from tenants.models import AdminUnit
+from tenants.resolution import tenant_blueprint
+
+bp = tenant_blueprint("registry", __name__, template_folder="templates")
+STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
+EDITORS = (PROVINCE_ADMIN, PROVINCE_OFFICER)
+
+
+def _unit_choices(blank: str):
+    units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind.desc(), AdminUnit.name)).all()
+    return [(0, blank)] + [(u.id, u.name) for u in units]
+
+
+def _set_choices(blank: str):
+    return [(0, blank)] + [(node.id, f"{node.code} {node.name}")
+                           for _group, _category, node in services.product_sets(g.tenant.criteria_act)]
+
+
+def _producer_choices():
+    return [(p.id, p.name) for p in db.session.scalars(select(Producer).order_by(Producer.name))]
+
+
+def _search_form():
+    form = RegistrySearchForm(request.args)
+    form.kind.choices = [("", _("Tất cả loại hình"))] + [(k, str(v)) for k, v in services.PRODUCER_KIND_LABELS.items()]
+    form.unit_id.choices = _unit_choices(_("Tất cả xã/phường"))
+    form.product_set_id.choices = _set_choices(_("Tất cả bộ sản phẩm"))
+    form.stars.choices = [(0, _("Mọi hạng sao"))] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
+    form.validate()
+    return form
+
+
+def _producer_form(obj=None):
+    form = ProducerForm(obj=obj)
+    form.kind.choices = [(k, str(v)) for k, v in services.PRODUCER_KIND_LABELS.items()]
+    form.unit_id.choices = _unit_choices("—")
+    return form
+
+
+def _product_form(obj=None):
+    form = ProductForm(obj=obj)
+    form.producer_id.choices = _producer_choices()
+    form.product_set_id.choices = _set_choices("—")
+    form.unit_id.choices = _unit_choices("—")
+    form.trademark_status.choices = [(k, str(v)) for k, v in services.TRADEMARK_LABELS.items()]
+    form.current_stars.choices = [(0, _("Chưa được công nhận"))] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
+    if obj is not None and request.method == "GET":
+        form.export_countries.data = ", ".join(obj.export_countries or [])
+    return form
+
+
+def _product_values(form: ProductForm) -> dict:
+    values = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    values["export_countries"] = [c.strip() for c in (form.export_countries.data or "").split(",") if c.strip()]
+    return values
+
+
+def _producer_values(form: ProducerForm) -> dict:
+    return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+
+
+@bp.route("/producers")
+@roles_required(*STAFF)
+def producers():
+    form = _search_form()
+    items = services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
+    return render_template("registry/producers.html", producers=items, form=form,
+                           kinds=services.PRODUCER_KIND_LABELS)
+
+
+@bp.route("/producers/export.xlsx")
+@roles_required(*STAFF)
+def producers_export():
+    form = _search_form()
+    items = services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
+    units = dict(_unit_choices(""))
+    headers = [_("Tên chủ thể"), _("Loại hình"), _("Mã số đăng ký kinh doanh"), _("Địa chỉ"), _("Xã/phường"),
+               _("Người đại diện"), _("Điện thoại"), _("Email"), _("Vốn (đồng)"), _("Số lao động")]
+    rows = ((p.name, str(services.PRODUCER_KIND_LABELS[p.kind]), p.registration_no, p.address,
+             units.get(p.unit_id or 0), p.representative, p.phone, p.email, p.capital_vnd, p.workforce)
+            for p in items)
+    return xlsx_response(f"chu-the-{g.tenant.slug}.xlsx", _("Chủ thể"), headers, rows)
+
+
+@bp.route("/producers/new", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def producer_new():
+    return _producer_edit(None)
+
+
+@bp.route("/producers/<int:producer_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def producer_edit(producer_id):
+    return _producer_edit(get_or_404(Producer, producer_id))
+
+
+def _producer_edit(producer):
+    form = _producer_form(producer)
+    if form.validate_on_submit():
+        try:
+            producer = services.producer_save(producer, **_producer_values(form))
+        except services.RegistryError as error:
+            form.registration_no.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Đã lưu chủ thể %(name)s.", name=producer.name), "success")
+            return redirect(url_for("registry.producer", producer_id=producer.id))
+    heading = _("Sửa chủ thể") if producer else _("Thêm chủ thể")
+    return render_template("form_page.html", form=form, heading=heading)
+
+
+@bp.route("/producers/<int:producer_id>")
+@roles_required(*STAFF, PRODUCER)
+def producer(producer_id):
+    producer = get_or_404(Producer, producer_id)
+    if current_user.has_role(PRODUCER) and not current_user.has_role(*STAFF) and current_user.producer_id != producer.id:
+        abort(404)
+    products = services.products_search(producer_id=producer.id)
+    return render_template("registry/producer.html", producer=producer, products=products,
+                           kinds=services.PRODUCER_KIND_LABELS, units=dict(_unit_choices("—")))
+
+
+@bp.route("/products")
+@roles_required(*STAFF)
+def products():
+    form = _search_form()
+    rows = services.products_search(form.q.data or "", form.product_set_id.data, form.unit_id.data,
+                                    stars=form.stars.data)
+    return render_template("registry/products.html", rows=rows, form=form, sets=dict(_set_choices("—")))
+
+
+@bp.route("/products/export.xlsx")
+@roles_required(*STAFF)
+def products_export():
+    form = _search_form()
+    rows = services.products_search(form.q.data or "", form.product_set_id.data, form.unit_id.data,
+                                    stars=form.stars.data)
+    sets, units = dict(_set_choices("")), dict(_unit_choices(""))
+    headers = [_("Tên sản phẩm"), _("Bộ sản phẩm"), _("Chủ thể"), _("Xã/phường"), _("Hạng sao hiện có"),
+               _("Thị trường tiêu thụ"), _("Nước xuất khẩu"), _("Truy xuất nguồn gốc"), _("Nhãn hiệu / chỉ dẫn địa lý")]
+    data = ((product.name, sets.get(product.product_set_id or 0), producer.name, units.get(product.unit_id or 0),
+             product.current_stars, product.markets, product.export_countries, product.traceability,
+             str(services.TRADEMARK_LABELS.get(product.trademark_status, ""))) for product, producer in rows)
+    return xlsx_response(f"san-pham-{g.tenant.slug}.xlsx", _("Sản phẩm"), headers, data)
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def product_new():
+    return _product_edit(None)
+
+
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def product_edit(product_id):
+    return _product_edit(get_or_404(Product, product_id))
+
+
+def _product_edit(product):
+    form = _product_form(product)
+    if request.method == "GET" and product is None and request.args.get("producer_id", "").isdigit():
+        form.producer_id.data = int(request.args["producer_id"])
+    if form.validate_on_submit():
+        try:
+            product = services.product_save(product, **_product_values(form))
+        except services.RegistryError as error:
+            form.name.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Đã lưu sản phẩm %(name)s.", name=product.name), "success")
+            return redirect(url_for("registry.producer", producer_id=product.producer_id))
+    heading = _("Sửa sản phẩm") if product else _("Thêm sản phẩm")
+    return render_template("form_page.html", form=form, heading=heading)

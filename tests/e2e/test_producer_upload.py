@@ -1,0 +1,73 @@
+"""A producer signs in on a phone, registers an idea, uploads a PDF straight to storage and sees it
+accepted once the verification job (a real RQ worker process) has checked it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.registry.models import Producer, Product, TaxonomyNode
+from tenants.context import tenant_scope
+from tests.conftest import PASSWORD, create_user, open_cycle_around_today
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def worker(app_env):
+    """`python -m jobs.worker` on the test queues, as `make run` starts it."""
+    process = subprocess.Popen([sys.executable, "-m", "jobs.worker"], cwd=ROOT,
+                               env={**os.environ, **app_env, "OCOP_ENV": "test"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _producer_with_product(app, tenant_id):
+    open_cycle_around_today(app, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id):
+        producer = Producer(name="HTX Chè Tân Cương thử", kind="htx")
+        db.session.add(producer)
+        db.session.flush()
+        set_id = db.session.scalar(select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg",
+                                                                  TaxonomyNode.code == "I.1.1"))
+        db.session.add(Product(producer_id=producer.id, name="Chè búp Bắc Kạn", product_set_id=set_id))
+        db.session.commit()
+        return producer.id
+
+
+def test_producer_registers_idea_and_uploads_evidence(app, tenants, live_server, page, screenshots, worker, tmp_path):
+    producer_id = _producer_with_product(app, tenants["bac-kan"])
+    _uid, email = create_user(app, tenants["bac-kan"], roles=("producer",), producer_id=producer_id,
+                              full_name="Hoàng Văn Chủ Thể")
+    page.goto(f"{live_server}/bac-kan/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(f"{live_server}/bac-kan/portal/")
+
+    page.get_by_test_id("register-idea").click()
+    page.get_by_label("Sản phẩm", exact=True).select_option(label="Chè búp Bắc Kạn")
+    page.get_by_label("Loại đánh giá").select_option("new")
+    page.get_by_label("Ý tưởng sản phẩm (với đánh giá mới)").fill("Chè búp khô đóng túi lọc")
+    page.get_by_role("button", name="Gửi đăng ký").click()
+    page.wait_for_url(f"{live_server}/bac-kan/applications/*")
+    assert page.get_by_test_id("application-status").inner_text() == "Đã gửi ý tưởng"
+
+    pdf = tmp_path / "phieu-kiem-nghiem.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    row = page.get_by_test_id("req-test_report")
+    row.locator("input[type=file]").set_input_files(str(pdf))
+    row.get_by_role("button", name="Tải lên").click()
+    row.get_by_text("Tệp đã được kiểm tra và chấp nhận.").wait_for(timeout=30_000)
+    page.reload()
+    assert "Đạt" in page.get_by_test_id("req-test_report").inner_text()
+    assert "phieu-kiem-nghiem.pdf" in page.get_by_test_id("req-test_report").inner_text()
+    page.screenshot(path=str(screenshots / "producer-application-phone.png"), full_page=True)

@@ -1,0 +1,41 @@
+"""The import page: template download, upload, the row-by-row report."""
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+
+from tests.conftest import csrf_token
+
+
+def test_officer_downloads_template_fills_it_and_sees_the_report(officer_login):
+    officer, _uid, _email = officer_login("nam-dinh")
+    template = officer.get("/nam-dinh/producers/import/template.xlsx")
+    assert template.status_code == 200 and template.data[:2] == b"PK"
+    workbook = load_workbook(io.BytesIO(template.data))
+    sheet = workbook.worksheets[0]
+    headers = [c.value for c in sheet[1]]
+    values = {"Tên sản phẩm*": "Nước mắm Giao Châu", "Bộ sản phẩm*": "I.3.1", "Tên chủ thể*": "Cơ sở nước mắm Giao Châu",
+              "Loại hình chủ thể*": "Hộ kinh doanh"}
+    sheet.append([values.get(h) for h in headers])
+    sheet.append([("Không rõ" if h == "Loại hình chủ thể*" else values.get(h)) for h in headers])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    token = csrf_token(officer, "/nam-dinh/producers/import/")
+    response = officer.post("/nam-dinh/producers/import/", data={
+        "csrf_token": token, "workbook": (io.BytesIO(buffer.getvalue()), "san-pham.xlsx")},
+        content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'data-testid="import-report"' in page
+    assert "Loại hình chủ thể không hợp lệ" in page
+    assert "Nước mắm Giao Châu" in officer.get("/nam-dinh/products?q=nuoc+mam").get_data(as_text=True)
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_with_a_message(officer_login):
+    officer, _uid, _email = officer_login("nam-dinh")
+    token = csrf_token(officer, "/nam-dinh/producers/import/")
+    response = officer.post("/nam-dinh/producers/import/", data={
+        "csrf_token": token, "workbook": (io.BytesIO(b"not a workbook"), "sai.xlsx")},
+        content_type="multipart/form-data")
+    assert response.status_code == 200
+    assert "không phải là tệp Excel" in response.get_data(as_text=True)
