@@ -85,6 +85,15 @@ def requirements_for(act: str, kind: str, group: str | None) -> list[Requirement
     return [r for r in requirements if r.applies_to(kind, group)]
 
 
+def validity_months(requirement_code: str) -> int | None:
+    """How long a document answering this requirement stays valid (the same under every act)."""
+    for requirements in _requirements_by_act().values():
+        for requirement in requirements:
+            if requirement.code == requirement_code and requirement.validity_months:
+                return requirement.validity_months
+    return None
+
+
 def document_state(document, today: date) -> str:
     if document.status == "rejected":
         return "rejected"

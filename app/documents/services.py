@@ -12,10 +12,11 @@ import logging
 import re
 import unicodedata
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
+from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -23,6 +24,7 @@ from sqlalchemy import func, select, text
 
 from app.core.i18n import nfc
 from app.core.storage import s3_client
+from app.cycle.checklist import validity_months
 from app.documents.models import Document
 from app.documents.verification import CONTENT_TYPE_ALIASES, KINDS
 from app.extensions import db
@@ -124,8 +126,34 @@ def _owner(producer_id, product_id) -> tuple[int, int | None]:
     return producer_id, None
 
 
+def _parse_day(value) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise DocumentError(_("Ngày không hợp lệ: %(value)s.", value=value)) from None
+
+
+def document_validity(requirement: str, issued_on, valid_until) -> tuple[date | None, date | None]:
+    """The document's own validity: as given, or the requirement's usual term from the issue date
+    (e.g. a test report lasts 12 months), so the checklist can warn before it lapses."""
+    issued_on, valid_until = _parse_day(issued_on), _parse_day(valid_until)
+    if issued_on and issued_on > date.today():
+        raise DocumentError(_("Ngày cấp không được ở tương lai."))
+    months = validity_months(requirement)
+    if valid_until is None and issued_on and months:
+        valid_until = issued_on + relativedelta(months=months)
+    if issued_on and valid_until and valid_until < issued_on:
+        raise DocumentError(_("Ngày hết hiệu lực phải sau ngày cấp."))
+    return issued_on, valid_until
+
+
 def document_presign(producer_id, product_id, requirement: str, filename: str, content_type: str, size,
-                     uploaded_by: int | None, title: str = "") -> tuple[Document, dict]:
+                     uploaded_by: int | None, title: str = "", issued_on=None,
+                     valid_until=None) -> tuple[Document, dict]:
     """Create the document (awaiting_upload) and the presigned POST that lets the browser send the file.
 
     Returns (document, {"url": …, "fields": {…}}); the caller commits. Refuses types outside the
@@ -151,6 +179,7 @@ def document_presign(producer_id, product_id, requirement: str, filename: str, c
     if size > cfg["UPLOAD_MAX_BYTES"]:
         raise DocumentError(_("Tệp quá lớn: tối đa %(limit)s mỗi tệp.", limit=human_size(cfg["UPLOAD_MAX_BYTES"])))
     owner_id, product_id = _owner(producer_id, product_id)
+    issued_on, valid_until = document_validity(requirement, issued_on, valid_until)
 
     # Two presigns of one tenant must not both fit in the last free bytes: take them in turn.
     db.session.execute(text("SELECT pg_advisory_xact_lock(:namespace, CAST(:tenant AS integer))"),
@@ -164,7 +193,7 @@ def document_presign(producer_id, product_id, requirement: str, filename: str, c
         producer_id=owner_id, product_id=product_id, requirement=requirement,
         title=nfc(title or "")[:300], original_filename=name, content_type=content_type,
         declared_size=size, storage_key=new_storage_key(tenant_id), status="awaiting_upload",
-        verify_attempts=0, uploaded_by=uploaded_by,
+        verify_attempts=0, uploaded_by=uploaded_by, issued_on=issued_on, valid_until=valid_until,
     )
     db.session.add(document)
     db.session.flush()

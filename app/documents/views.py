@@ -70,6 +70,7 @@ def presign():
             producer_id=producer_id, product_id=data.get("product_id"), requirement=data.get("requirement"),
             filename=data.get("filename"), content_type=data.get("content_type"), size=data.get("size"),
             uploaded_by=current_user.id, title=data.get("title") or "",
+            issued_on=data.get("issued_on"), valid_until=data.get("valid_until"),
         )
     except services.DocumentError as error:
         return _error(error)

@@ -141,6 +141,8 @@
         requirement: field("requirement"),
         product_id: field("product_id"),
         producer_id: field("producer_id"),
+        issued_on: field("issued_on"),
+        valid_until: field("valid_until"),
         filename: file.name,
         content_type: contentTypeOf(file),
         size: file.size
