@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 
 from app.auth.roles import COMMUNE_OFFICER, PRODUCER
 from app.core.i18n import format_day, nfc
@@ -212,7 +212,7 @@ def _reusable_documents(application: Application, product: Product, already: set
     """Accepted documents of earlier applications of the same product or producer."""
     return db.session.scalars(select(Document).where(
         Document.producer_id == product.producer_id, Document.status == "accepted",
-        Document.created_at < application.created_at, Document.id.not_in(already) if already else True,
+        Document.created_at < application.created_at, Document.id.not_in(already) if already else true(),
     ).order_by(Document.created_at.desc())).all()
 
 

@@ -8,7 +8,10 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.extensions import db
+from app.cycle.models import Cycle
+from app.cycle.services import status_counts
 from app.planning.models import Figure, Policy, Target
+from app.registry.models import Producer, Product
 from tenants.models import AdminUnit, Council
 
 
@@ -21,6 +24,9 @@ class DashboardSummary:
     targets_open: int
     latest_figures: list[Figure]
     next_targets: list[Target]
+    producers: int
+    products: int
+    applications_by_status: dict[str, int]
 
 
 def _count(stmt) -> int:
@@ -44,4 +50,12 @@ def dashboard_summary(today: date) -> DashboardSummary:
         next_targets=db.session.scalars(
             select(Target).where(Target.deadline >= today).order_by(Target.deadline, Target.code).limit(8)
         ).all(),
+        producers=_count(select(Producer.id)),
+        products=_count(select(Product.id)),
+        applications_by_status=_applications_this_year(today.year),
     )
+
+
+def _applications_this_year(year: int) -> dict[str, int]:
+    cycle_id = db.session.scalar(select(Cycle.id).where(Cycle.year == year))
+    return status_counts(cycle_id) if cycle_id else {}
