@@ -79,3 +79,16 @@ def test_province_files_are_nfc(tmp_path):
     for path in PROVINCES_DIR.glob("*.toml"):
         text = path.read_text(encoding="utf-8")
         assert unicodedata.normalize("NFC", text) == text, path.name
+
+
+def test_reference_lists_export_to_excel(officer_login):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    client, _uid, _email = officer_login("bac-kan")
+    units = list(load_workbook(BytesIO(client.get("/bac-kan/units/export.xlsx").data)).active.iter_rows(values_only=True))
+    assert ("Huyện Ba Bể" in {row[1] for row in units}) and len(units) == 33  # header + 32 units
+    policies = client.get("/bac-kan/policies/export.xlsx")
+    rows = list(load_workbook(BytesIO(policies.data)).active.iter_rows(values_only=True))
+    assert any(row[4] for row in rows[1:])  # Phụ lục 1 support items are listed under their policy

@@ -85,6 +85,21 @@ def requirements_for(act: str, kind: str, group: str | None) -> list[Requirement
     return [r for r in requirements if r.applies_to(kind, group)]
 
 
+# Documents that answer no checklist item but have their own rules (photos on the product page).
+OTHER_REQUIREMENT_TYPES = {"product_photo": ("image/jpeg", "image/png", "image/webp")}
+
+
+def accepted_types(requirement_code: str) -> tuple[str, ...] | None:
+    """The file types a requirement takes (e.g. photos of samples: images only); None = any allowed."""
+    if requirement_code in OTHER_REQUIREMENT_TYPES:
+        return OTHER_REQUIREMENT_TYPES[requirement_code]
+    for requirements in _requirements_by_act().values():
+        for requirement in requirements:
+            if requirement.code == requirement_code and requirement.accepts:
+                return requirement.accepts
+    return None
+
+
 def validity_months(requirement_code: str) -> int | None:
     """How long a document answering this requirement stays valid (the same under every act)."""
     for requirements in _requirements_by_act().values():

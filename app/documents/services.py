@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 
 from app.core.i18n import nfc
 from app.core.storage import s3_client
-from app.cycle.checklist import validity_months
+from app.cycle.checklist import accepted_types, validity_months
 from app.documents.models import Document
 from app.documents.verification import CONTENT_TYPE_ALIASES, KINDS
 from app.extensions import db
@@ -170,6 +170,9 @@ def document_presign(producer_id, product_id, requirement: str, filename: str, c
     content_type = normalise_content_type(content_type)
     if content_type not in KINDS:
         raise DocumentError(_("Loại tệp không được chấp nhận. Chỉ nhận %(kinds)s.", kinds=allowed_labels()))
+    wanted = accepted_types(requirement)
+    if wanted and content_type not in wanted:
+        raise DocumentError(_("Tài liệu này chỉ nhận: %(kinds)s.", kinds=", ".join(sorted(wanted))))
     if isinstance(size, str) and size.strip().isdigit():
         size = int(size)
     if isinstance(size, bool) or not isinstance(size, int):

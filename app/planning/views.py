@@ -23,6 +23,19 @@ def policies():
     return render_template("planning/policies.html", policies=items, budgets=budgets)
 
 
+@bp.route("/policies/export.xlsx")
+@login_required
+def policies_export():
+    headers = [_("Chính sách"), _("Văn bản"), _("Ngày ban hành"), _("Kinh phí"), _("Nội dung hỗ trợ"),
+               _("Mức hỗ trợ"), _("Tỷ lệ"), _("Số lượng"), _("Đơn vị")]
+    rows = []
+    for policy in db.session.scalars(select(Policy).order_by(Policy.code)):
+        rows.append((policy.title, policy.act, policy.issued_on, policy.budget_vnd, None, None, None, None, None))
+        rows += [(policy.title, None, None, None, i.title, i.amount_vnd, i.share_percent, i.quantity, i.unit)
+                 for i in policy.items]
+    return xlsx_response(f"chinh-sach-{g.tenant.slug}.xlsx", _("Chính sách"), headers, rows)
+
+
 @bp.route("/policies/<int:policy_id>")
 @login_required
 def policy(policy_id):
@@ -52,6 +65,16 @@ def units():
     items = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
     names = {u.id: u.name for u in items}
     return render_template("planning/units.html", units=items, names=names, today=date.today())
+
+
+@bp.route("/units/export.xlsx")
+@login_required
+def units_export():
+    items = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
+    names = {u.id: u.name for u in items}
+    headers = [_("Mã"), _("Tên"), _("Cấp"), _("Trực thuộc"), _("Hiệu lực từ"), _("Hiệu lực đến"), _("mẫu")]
+    rows = ((u.code, u.name, u.kind, names.get(u.parent_id), u.valid_from, u.valid_to, u.is_sample) for u in items)
+    return xlsx_response(f"dia-ban-{g.tenant.slug}.xlsx", _("Địa bàn"), headers, rows)
 
 
 @bp.route("/councils")

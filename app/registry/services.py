@@ -26,6 +26,10 @@ TRADEMARK_LABELS = {
 TAXONOMY_ACT = {"1489/QĐ-TTg": "148/QĐ-TTg"}
 
 
+# Product photos are documents like any evidence: uploaded straight to storage, verified, re-encoded.
+PHOTO_REQUIREMENT = "product_photo"
+
+
 class RegistryError(ValueError):
     pass
 
@@ -107,3 +111,12 @@ def products_search(query: str = "", product_set_id: int | None = None, unit_id:
     if stars:
         stmt = stmt.where(Product.current_stars == stars)
     return db.session.execute(stmt).all()
+
+
+def product_photos(product_id: int):
+    from app.documents.models import Document
+
+    return db.session.scalars(select(Document).where(
+        Document.product_id == product_id, Document.requirement == PHOTO_REQUIREMENT,
+        Document.status.in_(("pending", "verifying", "accepted")),
+    ).order_by(Document.created_at.desc())).all()

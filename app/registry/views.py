@@ -159,6 +159,19 @@ def products_export():
     return xlsx_response(f"san-pham-{g.tenant.slug}.xlsx", _("Sản phẩm"), headers, data)
 
 
+@bp.route("/products/<int:product_id>")
+@roles_required(*STAFF, PRODUCER)
+def product(product_id):
+    product = get_or_404(Product, product_id)
+    if current_user.has_role(PRODUCER) and not current_user.has_role(*STAFF) and current_user.producer_id != product.producer_id:
+        abort(404)
+    producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+    photos = services.product_photos(product.id)
+    return render_template("registry/product.html", product=product, producer=producer, photos=photos,
+                           sets=dict(_set_choices("—")), units=dict(_unit_choices("—")),
+                           trademarks=services.TRADEMARK_LABELS, photo_requirement=services.PHOTO_REQUIREMENT)
+
+
 @bp.route("/products/new", methods=["GET", "POST"])
 @roles_required(*EDITORS)
 def product_new():
@@ -183,6 +196,6 @@ def _product_edit(product):
         else:
             db.session.commit()
             flash(_("Đã lưu sản phẩm %(name)s.", name=product.name), "success")
-            return redirect(url_for("registry.producer", producer_id=product.producer_id))
+            return redirect(url_for("registry.product", product_id=product.id))
     heading = _("Sửa sản phẩm") if product else _("Thêm sản phẩm")
     return render_template("form_page.html", form=form, heading=heading)

@@ -113,3 +113,19 @@ def test_a_producer_cannot_open_another_producers_application(app, tenants, offi
     assert producer_a.get(application_url).status_code == 404
     assert "Sản phẩm Cơ sở B" not in producer_a.get(f"/{slug}/applications").get_data(as_text=True)
     assert producer_a.get(f"/{slug}/producers/{ids[1]}").status_code in (403, 404)
+
+
+def test_product_page_shows_details_and_takes_photos(app, tenants, officer_login):
+    with app.app_context(), tenant_scope(tenants["bac-giang"]):
+        producer = Producer(name="HTX Gà đồi Yên Thế", kind="htx")
+        db.session.add(producer)
+        db.session.flush()
+        product = Product(producer_id=producer.id, name="Gà đồi Yên Thế", export_countries=["Lào"],
+                          trademark_status="collective")
+        db.session.add(product)
+        db.session.commit()
+        product_id = product.id
+    officer, _uid, _email = officer_login("bac-giang")
+    page = officer.get(f"/bac-giang/products/{product_id}").get_data(as_text=True)
+    assert "Gà đồi Yên Thế" in page and "Nhãn hiệu tập thể" in page and "Lào" in page
+    assert 'name="requirement" value="product_photo"' in page and 'accept="image/jpeg,image/png,image/webp"' in page

@@ -223,3 +223,23 @@ def test_applications_are_invisible_to_another_province(app, tenants, actors):
             db.session.commit()
         with tenant_scope(tenants["ha-tinh"]):
             assert db.session.scalars(select(Application).where(Application.product_id == actors["product_id"])).all() == []
+
+
+def test_cycle_windows_and_rounds_come_from_the_province_file(app, tenants):
+    from app.cycle.models import EvaluationRound
+
+    with app.app_context(), tenant_scope(tenants["bac-giang"]):
+        before_reform = services.cycle_open(2022)
+        rounds = db.session.scalars(select(EvaluationRound).where(EvaluationRound.cycle_id == before_reform.id)
+                                    .order_by(EvaluationRound.deadline)).all()
+        assert [(r.level, r.deadline) for r in rounds] == [
+            ("district", date(2022, 7, 10)), ("province", date(2022, 7, 30)),
+            ("district", date(2022, 10, 10)), ("province", date(2022, 10, 30))]
+        assert (before_reform.ideas_from, before_reform.dossiers_until) == (date(2022, 2, 1), date(2022, 9, 30))
+        # After 1/7/2025 there is no district level: only the province rounds remain.
+        after_reform = services.cycle_open(2033)
+        levels = db.session.scalars(select(EvaluationRound.level).where(EvaluationRound.cycle_id == after_reform.id))
+        assert set(levels) == {"province"}
+        with pytest.raises(services.WorkflowError, match="đã có"):
+            services.cycle_open(2022)
+        db.session.rollback()

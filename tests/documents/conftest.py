@@ -68,7 +68,7 @@ def post_to_storage(upload: dict, data: bytes, *, fields: dict | None = None, fi
 
 
 def presign(app, tenant_id: int, producer_id: int, data: bytes, content_type: str, *, product_id=None,
-            filename="ho-so.pdf", requirement="test_report", size=None):
+            filename="ho-so.pdf", requirement="market_development", size=None):
     """document_presign in the tenant, committed: (document_id, upload)."""
     with app.app_context(), tenant_scope(tenant_id):
         document, upload = services.document_presign(

@@ -20,7 +20,7 @@ MB = 1024 * 1024
 
 
 def _presign(app, tenant_id, producer_id, **overrides):
-    values = dict(producer_id=producer_id, product_id=None, requirement="test_report", filename="ho-so.pdf",
+    values = dict(producer_id=producer_id, product_id=None, requirement="market_development", filename="ho-so.pdf",
                   content_type=PDF, size=1000, uploaded_by=None)
     values.update(overrides)
     with app.app_context(), tenant_scope(tenant_id):

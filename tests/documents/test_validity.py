@@ -42,3 +42,10 @@ def test_an_explicit_end_wins_and_is_checked(app, tenants, producer):
 def test_papers_without_a_term_stay_open_ended(app, tenants, producer):
     document = _presign(app, tenants["bac-giang"], producer, "product_story", issued_on="2026-03-15")
     assert document.valid_until is None
+
+
+def test_photos_take_images_only(app, tenants, producer):
+    with pytest.raises(services.DocumentError, match="chỉ nhận"):
+        _presign(app, tenants["bac-giang"], producer, "product_photo")
+    with pytest.raises(services.DocumentError, match="chỉ nhận"):
+        _presign(app, tenants["bac-giang"], producer, "product_samples")
