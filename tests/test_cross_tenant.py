@@ -15,7 +15,7 @@ from app.auth.models import User
 from app.cycle.models import Application, Cycle
 from app.cycle.services import cycle_open
 from app.documents.models import Document
-from app.registry.models import Producer, Product
+from app.registry.models import Producer, Product, RegistryImport
 from app.extensions import db
 from app.planning.models import Policy
 from tenants.context import tenant_scope
@@ -26,7 +26,8 @@ AREA_PREFIXES = {"/<tenant_slug>": "tenant", "/national": "national", "/platform
 # Tenant URL arguments naming a tenant-owned row, and the model they point into.
 TENANT_ID_ARGS = {
     "user_id": User, "audit_id": AuditEntry, "policy_id": Policy, "producer_id": Producer,
-    "product_id": Product, "cycle_id": Cycle, "application_id": Application, "document_id": Document,
+    "product_id": Product, "cycle_id": Cycle, "application_id": Application, "import_id": RegistryImport,
+    "document_id": Document,
 }
 # Tenant URL arguments that are secrets resolved inside the tenant (checked separately below).
 TENANT_SECRET_ARGS = {"token"}
@@ -82,13 +83,15 @@ def foreign_ids(app, tenants):
                             original_filename="phieu.pdf", content_type="application/pdf", declared_size=10,
                             size=10, sha256="0" * 64, storage_key="tenants/foreign/documents/x", status="accepted")
         db.session.add(document)
+        registry_import = RegistryImport(filename="ha-tinh.xlsx", storage_key="tenants/foreign/imports/y.xlsx")
+        db.session.add(registry_import)
         db.session.commit()
         foreign = {
             "user_id": user.id,
             "audit_id": db.session.scalar(select(func.min(AuditEntry.id))),
             "policy_id": db.session.scalar(select(func.min(Policy.id))),
             "producer_id": producer.id, "product_id": product.id, "cycle_id": cycle.id,
-            "application_id": application.id, "document_id": document.id,
+            "application_id": application.id, "import_id": registry_import.id, "document_id": document.id,
             "token": token,
         }
     missing = {key: 10**12 for key in TENANT_ID_ARGS} | {"token": "no-such-invitation-token"}

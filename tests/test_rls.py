@@ -26,7 +26,7 @@ def _seed_registry_and_cycle(app, tenant_id: int) -> None:
     from app.cycle.services import cycle_open
     from app.documents.models import Document
     from app.extensions import db
-    from app.registry.models import Producer, Product
+    from app.registry.models import Producer, Product, RegistryImport
     from tenants.context import tenant_scope
 
     with app.app_context(), tenant_scope(tenant_id):
@@ -49,6 +49,7 @@ def _seed_registry_and_cycle(app, tenant_id: int) -> None:
         db.session.flush()
         db.session.add(ApplicationDocument(application_id=application.id, requirement="product_story",
                                            document_id=document.id))
+        db.session.add(RegistryImport(filename="rls.xlsx", storage_key=f"tenants/{tenant_id}/imports/rls.xlsx"))
         db.session.commit()
 
 

@@ -1,19 +1,26 @@
-"""Importing producers and products from the provinces' Excel layout (one row per product)."""
+"""Importing producers and products from the provinces' Excel layout (one row per product).
+
+The upload is kept in storage and imported by a job; the page follows its progress and then shows
+the row-by-row report.
+"""
 from __future__ import annotations
 
-from flask import current_app, flash, render_template
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import select
 
 from app.auth.roles import PROVINCE_ADMIN, PROVINCE_OFFICER
-from app.core.access import roles_required
+from app.core.access import get_or_404, roles_required
 from app.core.forms import BaseForm
 from app.extensions import db
 from app.registry import importer
+from app.registry.import_jobs import XLSX, import_progress, import_submit
+from app.registry.models import RegistryImport
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("registry_import", __name__, url_prefix="/producers/import", template_folder="templates")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ImportForm(BaseForm):
@@ -24,17 +31,26 @@ class ImportForm(BaseForm):
 @roles_required(PROVINCE_ADMIN, PROVINCE_OFFICER)
 def start():
     form = ImportForm()
-    report = None
     if form.validate_on_submit():
+        upload = form.workbook.data
         try:
-            report = importer.import_workbook(form.workbook.data.stream)
+            record = import_submit(upload.read(), upload.filename or "import.xlsx", current_user.id)
         except importer.WorkbookError as error:
             db.session.rollback()
             form.workbook.errors.append(str(error))
         else:
             db.session.commit()
-            flash(_("Đã nhập xong tệp %(name)s.", name=form.workbook.data.filename), "success")
-    return render_template("registry/import.html", form=form, report=report)
+            flash(_("Đã nhận tệp %(name)s; đang nhập.", name=record.filename), "success")
+            return redirect(url_for("registry_import.show", import_id=record.id))
+    recent = db.session.scalars(select(RegistryImport).order_by(RegistryImport.created_at.desc()).limit(10)).all()
+    return render_template("registry/import.html", form=form, recent=recent)
+
+
+@bp.route("/<int:import_id>")
+@roles_required(PROVINCE_ADMIN, PROVINCE_OFFICER)
+def show(import_id):
+    record = get_or_404(RegistryImport, import_id)
+    return render_template("registry/import_status.html", record=record, progress=import_progress(record))
 
 
 @bp.route("/template.xlsx")

@@ -727,19 +727,26 @@ def _assign(obj, values: dict) -> bool:
     return changed
 
 
-def import_workbook(stream) -> ImportReport:
+def import_workbook(stream, progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import an .xlsx (file-like or bytes) into the current tenant; the caller commits.
 
-    Raises WorkbookError when the file as a whole is refused (nothing is written then).
+    Raises WorkbookError when the file as a whole is refused (nothing is written then). `progress`,
+    when given, is told (rows done, rows in all) every PROGRESS_EVERY rows and at the end.
     """
     tenant_id = current_tenant_id()
     if tenant_id is None:
         raise TenantNotSet("import_workbook needs a current tenant")
     table = _read_table(stream)
     importer = _Importer(tenant_id, table.headers)
-    for row_number, cells in table.rows:
+    total = len(table.rows)
+    for done, (row_number, cells) in enumerate(table.rows, start=1):
         importer.import_row(row_number, cells)
+        if progress and (done % PROGRESS_EVERY == 0 or done == total):
+            progress(done, total)
     return importer.finish()
+
+
+PROGRESS_EVERY = 50
 
 
 # ------------------------------------------------------------------------------------ template

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import (
     ARRAY, BigInteger, DateTime, ForeignKey, Identity, Integer, Numeric, String, Text, UniqueConstraint, func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -81,3 +82,18 @@ class Product(TenantScoped, db.Model):
     trademark_status: Mapped[str] = mapped_column(String(32), default="none")
     current_stars: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RegistryImport(TenantScoped, db.Model):
+    """One Excel import, run by a job so that large files show their progress and never time out."""
+
+    __tablename__ = "registry_imports"
+
+    filename: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
+    report: Mapped[dict | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

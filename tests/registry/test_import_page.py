@@ -8,7 +8,19 @@ from openpyxl import load_workbook
 from tests.conftest import csrf_token
 
 
-def test_officer_downloads_template_fills_it_and_sees_the_report(officer_login):
+def _work_reports_queue(app):
+    from rq import SimpleWorker
+    from rq.registry import FailedJobRegistry
+
+    from jobs.queues import get_queue, redis_connection
+
+    with app.app_context():
+        queue = get_queue("reports")
+        SimpleWorker([queue], connection=redis_connection()).work(burst=True)
+        assert FailedJobRegistry(queue=queue).get_job_ids() == []
+
+
+def test_officer_downloads_template_fills_it_and_sees_the_report(app, officer_login):
     officer, _uid, _email = officer_login("nam-dinh")
     template = officer.get("/nam-dinh/producers/import/template.xlsx")
     assert template.status_code == 200 and template.data[:2] == b"PK"
@@ -25,17 +37,24 @@ def test_officer_downloads_template_fills_it_and_sees_the_report(officer_login):
     response = officer.post("/nam-dinh/producers/import/", data={
         "csrf_token": token, "workbook": (io.BytesIO(buffer.getvalue()), "san-pham.xlsx")},
         content_type="multipart/form-data")
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and 'data-testid="import-report"' in page
-    assert "Loại hình chủ thể không hợp lệ" in page
+    assert response.status_code == 302
+    status_url = response.headers["Location"]
+    waiting = officer.get(status_url).get_data(as_text=True)
+    assert 'data-status="queued"' in waiting and 'http-equiv="refresh"' in waiting
+    _work_reports_queue(app)
+    page = officer.get(status_url).get_data(as_text=True)
+    assert 'data-status="done"' in page and 'data-testid="import-report"' in page
+    assert "Loại hình chủ thể không hợp lệ" in page and 'http-equiv="refresh"' not in page
     assert "Nước mắm Giao Châu" in officer.get("/nam-dinh/products?q=nuoc+mam").get_data(as_text=True)
 
 
-def test_a_file_that_is_not_a_workbook_is_refused_with_a_message(officer_login):
+def test_a_file_that_is_not_a_workbook_fails_with_a_message(app, officer_login):
     officer, _uid, _email = officer_login("nam-dinh")
     token = csrf_token(officer, "/nam-dinh/producers/import/")
     response = officer.post("/nam-dinh/producers/import/", data={
         "csrf_token": token, "workbook": (io.BytesIO(b"not a workbook"), "sai.xlsx")},
         content_type="multipart/form-data")
-    assert response.status_code == 200
-    assert "không phải là tệp Excel" in response.get_data(as_text=True)
+    status_url = response.headers["Location"]
+    _work_reports_queue(app)
+    page = officer.get(status_url).get_data(as_text=True)
+    assert 'data-status="failed"' in page and "không phải là tệp Excel" in page

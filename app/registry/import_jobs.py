@@ -1,0 +1,80 @@
+"""Excel imports as background jobs: the file is kept in object storage, a job imports it, and the
+page follows its progress (rows done, kept in Redis while the import's transaction is open)."""
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import asdict
+from datetime import datetime, timezone
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from app.core.storage import s3_client
+from app.extensions import db
+from app.registry.importer import WorkbookError, import_workbook
+from app.registry.models import RegistryImport
+from jobs.queues import enqueue_after_commit, redis_connection
+from tenants.context import current_tenant_id
+
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PROGRESS_TTL_SECONDS = 24 * 3600
+IMPORT_TIMEOUT_SECONDS = 15 * 60  # 5,000 rows take well under a minute
+
+
+def _progress_key(tenant_id: int, import_id: int) -> str:
+    return f"{current_app.config['RQ_QUEUE_PREFIX']}:import-progress:{tenant_id}:{import_id}"
+
+
+def import_submit(data: bytes, filename: str, user_id: int | None) -> RegistryImport:
+    """Keep the workbook in storage and queue its import (after commit); the caller commits."""
+    if not data:
+        raise WorkbookError(_("Tệp rỗng."))
+    if len(data) > MAX_IMPORT_BYTES:
+        raise WorkbookError(_("Tệp quá lớn: tối đa %(mb)d MB.", mb=MAX_IMPORT_BYTES // (1024 * 1024)))
+    tenant_id = current_tenant_id()
+    key = f"tenants/{tenant_id}/imports/{uuid.uuid4()}.xlsx"
+    s3_client().put_object(Bucket=current_app.config["S3_BUCKET"], Key=key, Body=data, ContentType=XLSX)
+    record = RegistryImport(filename=filename[:255], storage_key=key, status="queued", created_by=user_id)
+    db.session.add(record)
+    db.session.flush()
+    from jobs.registry import run_import
+
+    enqueue_after_commit("reports", run_import, tenant_id, record.id, job_id=f"import-{tenant_id}-{record.id}",
+                         job_timeout=IMPORT_TIMEOUT_SECONDS)
+    return record
+
+
+def import_run(import_id: int) -> None:
+    """The job's work: import the stored workbook; the rows and the report commit together."""
+    record = db.session.get(RegistryImport, (current_tenant_id(), import_id))
+    if record is None or record.status in ("done", "failed"):
+        return  # a re-delivered job after the import finished does nothing
+    progress_key = _progress_key(record.tenant_id, record.id)
+    body = s3_client().get_object(Bucket=current_app.config["S3_BUCKET"], Key=record.storage_key)["Body"].read()
+
+    def progress(done: int, total: int) -> None:
+        redis_connection().set(progress_key, f"{done}/{total}", ex=PROGRESS_TTL_SECONDS)
+
+    try:
+        report = import_workbook(io.BytesIO(body), progress=progress)
+    except WorkbookError as error:
+        db.session.rollback()
+        record = db.session.get(RegistryImport, (current_tenant_id(), import_id))
+        record.status, record.error = "failed", str(error)
+    else:
+        record.status = "done"
+        record.report = {
+            **{k: v for k, v in asdict(report).items() if k != "errors"},
+            "errors": [asdict(e) for e in report.errors],
+        }
+    record.finished_at = datetime.now(timezone.utc)
+
+
+def import_progress(record: RegistryImport) -> tuple[int, int] | None:
+    value = redis_connection().get(_progress_key(record.tenant_id, record.id))
+    if not value:
+        return None
+    done, total = (int(part) for part in value.decode().split("/"))
+    return done, total
