@@ -23,6 +23,10 @@ PROGRESS_TTL_SECONDS = 24 * 3600
 IMPORT_TIMEOUT_SECONDS = 15 * 60  # 5,000 rows take well under a minute
 
 
+def import_job_id(tenant_id: int, import_id: int) -> str:
+    return f"import-{tenant_id}-{import_id}"
+
+
 def _progress_key(tenant_id: int, import_id: int) -> str:
     return f"{current_app.config['RQ_QUEUE_PREFIX']}:import-progress:{tenant_id}:{import_id}"
 
@@ -41,7 +45,7 @@ def import_submit(data: bytes, filename: str, user_id: int | None) -> RegistryIm
     db.session.flush()
     from jobs.registry import run_import
 
-    enqueue_after_commit("reports", run_import, tenant_id, record.id, job_id=f"import-{tenant_id}-{record.id}",
+    enqueue_after_commit("reports", run_import, tenant_id, record.id, job_id=import_job_id(tenant_id, record.id),
                          job_timeout=IMPORT_TIMEOUT_SECONDS)
     return record
 

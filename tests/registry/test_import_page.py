@@ -58,3 +58,28 @@ def test_a_file_that_is_not_a_workbook_fails_with_a_message(app, officer_login):
     _work_reports_queue(app)
     page = officer.get(status_url).get_data(as_text=True)
     assert 'data-status="failed"' in page and "không phải là tệp Excel" in page
+
+
+def test_an_import_whose_job_was_lost_runs_again(app, tenants, officer_login):
+    from datetime import datetime, timedelta, timezone
+
+    from app.extensions import db
+    from app.registry.import_jobs import import_submit
+    from app.registry.importer import import_template
+    from app.registry.models import RegistryImport
+    from jobs.queues import get_queue
+    from jobs.registry import requeue_stalled_imports_everywhere
+    from tenants.context import tenant_scope
+
+    with app.app_context(), tenant_scope(tenants["bac-kan"]):
+        record = import_submit(import_template(), "mat-job.xlsx", None)
+        record.created_at = datetime.now(timezone.utc) - timedelta(minutes=30)
+        db.session.commit()
+        import_id = record.id
+        get_queue("reports").empty()  # the job is lost
+    with app.app_context():
+        requeue_stalled_imports_everywhere()
+    _work_reports_queue(app)  # the per-tenant reconcilers, then the import they queued
+    _work_reports_queue(app)
+    with app.app_context(), tenant_scope(tenants["bac-kan"]):
+        assert db.session.get(RegistryImport, (tenants["bac-kan"], import_id)).status == "done"
