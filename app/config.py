@@ -57,6 +57,8 @@ class Config:
     SESSION_KEY_PREFIX = f"{ENV_NAME}:session:"
     FORCE_HTTPS = _bool("FORCE_HTTPS", False)
 
+    # Evidence goes straight to storage; the largest body the app takes is an import workbook.
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
 
     BABEL_DEFAULT_LOCALE = "vi"

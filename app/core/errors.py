@@ -16,7 +16,7 @@ def _page(status: int, template: str, **context):
 
 
 def register_error_handlers(app) -> None:
-    for status in (400, 403, 404, 405, 429):
+    for status in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(status, lambda error, status=status: _page(status, f"errors/{status}.html"))
 
     @app.errorhandler(CSRFError)

@@ -83,3 +83,12 @@ def test_an_import_whose_job_was_lost_runs_again(app, tenants, officer_login):
     _work_reports_queue(app)
     with app.app_context(), tenant_scope(tenants["bac-kan"]):
         assert db.session.get(RegistryImport, (tenants["bac-kan"], import_id)).status == "done"
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(officer_login):
+    officer, _uid, _email = officer_login("bac-kan")
+    token = csrf_token(officer, "/bac-kan/producers/import/")
+    response = officer.post("/bac-kan/producers/import/", data={
+        "csrf_token": token, "workbook": (io.BytesIO(b"x" * (13 * 1024 * 1024)), "lon.xlsx")},
+        content_type="multipart/form-data")
+    assert response.status_code == 413 and "Tệp quá lớn" in response.get_data(as_text=True)
