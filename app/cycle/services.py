@@ -8,13 +8,13 @@ from sqlalchemy import func, or_, select, true
 
 from app.auth.roles import COMMUNE_OFFICER, PRODUCER
 from app.core.i18n import format_day, nfc
-from app.core.search import text_matches
 from app.cycle import workflow
 from app.cycle.checklist import ChecklistItem, best_document, document_state, requirements_for
 from app.cycle.models import Application, ApplicationDocument, ApplicationEvent, Cycle, EvaluationRound
 from app.documents.models import Document
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
+from app.registry.services import filter_products, with_producer
 from tenants.models import current_tenant
 
 DEFAULT_TEMPLATE = {
@@ -246,20 +246,15 @@ def application_reuse_document(application: Application, requirement: str, docum
 def applications_search(*, cycle_id: int, status: str = "", kind: str = "", unit_id: int | None = None,
                         query: str = "", producer_id: int | None = None):
     """The pipeline of a cycle with its product and producer, filtered."""
-    stmt = (select(Application, Product, Producer)
-            .join(Product, (Product.id == Application.product_id) & (Product.tenant_id == Application.tenant_id))
-            .join(Producer, (Producer.id == Product.producer_id) & (Producer.tenant_id == Product.tenant_id))
-            .where(Application.cycle_id == cycle_id).order_by(Application.updated_at.desc()))
+    stmt = with_producer(
+        select(Application, Product, Producer)
+        .join(Product, (Product.id == Application.product_id) & (Product.tenant_id == Application.tenant_id))
+    ).where(Application.cycle_id == cycle_id).order_by(Application.updated_at.desc())
+    stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if status:
         stmt = stmt.where(Application.status == status)
     if kind:
         stmt = stmt.where(Application.kind == kind)
-    if unit_id:
-        stmt = stmt.where(Product.unit_id == unit_id)
-    if producer_id:
-        stmt = stmt.where(Product.producer_id == producer_id)
-    if query:
-        stmt = stmt.where(text_matches(query, Product.name, Producer.name))
     return db.session.execute(stmt).all()
 
 

@@ -95,19 +95,28 @@ def producers_search(query: str = "", kind: str = "", unit_id: int | None = None
     return db.session.scalars(stmt).all()
 
 
-def products_search(query: str = "", product_set_id: int | None = None, unit_id: int | None = None,
-                    producer_id: int | None = None, stars: int | None = None):
-    stmt = (select(Product, Producer)
-            .join(Producer, (Producer.id == Product.producer_id) & (Producer.tenant_id == Product.tenant_id))
-            .order_by(Product.name))
+def with_producer(stmt):
+    """Join each product's producer (of the same tenant) onto a statement that selects Product."""
+    return stmt.join(Producer, (Producer.id == Product.producer_id) & (Producer.tenant_id == Product.tenant_id))
+
+
+def filter_products(stmt, *, query: str = "", unit_id: int | None = None, producer_id: int | None = None):
+    """The filters every product list offers: name of product or producer (no diacritics), commune, producer."""
     if query:
         stmt = stmt.where(text_matches(query, Product.name, Producer.name))
-    if product_set_id:
-        stmt = stmt.where(Product.product_set_id == product_set_id)
     if unit_id:
         stmt = stmt.where(Product.unit_id == unit_id)
     if producer_id:
         stmt = stmt.where(Product.producer_id == producer_id)
+    return stmt
+
+
+def products_search(query: str = "", product_set_id: int | None = None, unit_id: int | None = None,
+                    producer_id: int | None = None, stars: int | None = None):
+    stmt = with_producer(select(Product, Producer)).order_by(Product.name)
+    stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
+    if product_set_id:
+        stmt = stmt.where(Product.product_set_id == product_set_id)
     if stars:
         stmt = stmt.where(Product.current_stars == stars)
     return db.session.execute(stmt).all()

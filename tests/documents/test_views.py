@@ -103,15 +103,19 @@ def _answers(client, token, document_id):
     return out
 
 
+def _assert_like_a_missing_id(client, token, document_id):
+    answers = _answers(client, token, document_id)
+    assert [status for status, _ in answers] == [404, 404, 404]
+    assert answers == _answers(client, token, 10**12)
+
+
 def test_another_tenants_document_is_exactly_like_a_missing_one(app, tenants, producer, producer_login):
     ha_tinh = tenants["ha-tinh"]
     ha_tinh_producer, _ = make_producer(app, ha_tinh)
     foreign = upload_and_confirm(app, ha_tinh, ha_tinh_producer, pdf_bytes(), PDF)
     client = producer_login("bac-giang", producer[0])
     token = _csrf(client)
-    foreign_answers = _answers(client, token, foreign)
-    assert [status for status, _ in foreign_answers] == [404, 404, 404]
-    assert foreign_answers == _answers(client, token, 10**12)
+    _assert_like_a_missing_id(client, token, foreign)
     # Even a Hà Tĩnh producer's own id under the Bắc Giang URL is only a missing id.
     assert load(app, ha_tinh, foreign).status == "pending"
 
@@ -122,9 +126,7 @@ def test_another_producers_document_in_the_same_tenant_is_a_404(app, tenants, pr
     theirs = upload_and_confirm(app, tenant_id, neighbour, pdf_bytes(), PDF)
     client = producer_login("bac-giang", producer[0])
     token = _csrf(client)
-    answers = _answers(client, token, theirs)
-    assert [status for status, _ in answers] == [404, 404, 404]
-    assert answers == _answers(client, token, 10**12)
+    _assert_like_a_missing_id(client, token, theirs)
     # Nor can they upload for that producer or its product.
     response = _post_json(client, "/bac-giang/documents/presign", token, {
         "producer_id": neighbour, "requirement": "test_report", "filename": "a.pdf", "content_type": PDF,
