@@ -1,4 +1,5 @@
 """Application factory."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -40,8 +41,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_request_hooks(app)
 
     from app.core.errors import register_error_handlers
-    from app.demo import register_demo_cli
     from app.core.i18n import register_filters
+    from app.demo import register_demo_cli
     from jobs.cli import register_jobs_cli
     from tenants.cli import register_tenants_cli
 
@@ -99,19 +100,32 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
     from app.core.views import bp as core_bp
+    from app.cycle.views import bp as cycle_bp
     from app.dashboard.views import bp as dashboard_bp
     from app.documents.views import bp as documents_bp
     from app.national.views import bp as national_bp
     from app.planning.views import bp as planning_bp
     from app.platform.views import bp as platform_bp
-    from app.cycle.views import bp as cycle_bp
     from app.portal.views import bp as portal_bp
     from app.registry.import_views import bp as registry_import_bp
     from app.registry.views import bp as registry_bp
     from app.users.views import bp as users_bp
 
-    for bp in (core_bp, national_bp, platform_bp, auth_bp, dashboard_bp, users_bp, audit_bp, planning_bp,
-               registry_bp, registry_import_bp, cycle_bp, portal_bp, documents_bp):
+    for bp in (
+        core_bp,
+        national_bp,
+        platform_bp,
+        auth_bp,
+        dashboard_bp,
+        users_bp,
+        audit_bp,
+        planning_bp,
+        registry_bp,
+        registry_import_bp,
+        cycle_bp,
+        portal_bp,
+        documents_bp,
+    ):
         app.register_blueprint(bp)
 
 

@@ -1,4 +1,5 @@
 """Configuration from the environment. Every setting has a safe development default."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ def sqlalchemy_url(url: str) -> str:
     """Accept libpq-style URLs (postgresql://) and point SQLAlchemy at psycopg 3."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

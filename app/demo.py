@@ -1,4 +1,5 @@
 """Demo accounts for `make run` (never run in production: the passwords are printed)."""
+
 from __future__ import annotations
 
 import click
@@ -38,21 +39,26 @@ def _ensure_cycle_and_producer(tenant: Tenant) -> str | None:
     today = date.today()
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == today.year)) or cycle_open(today.year)
     # Demo only: keep every window open around today so each step can be tried at once.
-    cycle_keep_open(cycle, max(date(today.year, 1, 1), today - timedelta(days=60)),
-                    min(date(today.year, 12, 31), today + timedelta(days=30)))
+    cycle_keep_open(
+        cycle,
+        max(date(today.year, 1, 1), today - timedelta(days=60)),
+        min(date(today.year, 12, 31), today + timedelta(days=30)),
+    )
     producer = db.session.scalar(select(Producer).where(Producer.name == DEMO_PRODUCER))
     if producer is None:
         producer = Producer(name=DEMO_PRODUCER, kind="htx", representative="Nguyễn Văn Mẫu")
         db.session.add(producer)
         db.session.flush()
-        honey = db.session.scalar(select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg",
-                                                                 TaxonomyNode.level == "set").limit(1))
+        honey = db.session.scalar(
+            select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg", TaxonomyNode.level == "set").limit(1)
+        )
         db.session.add(Product(producer_id=producer.id, name="Mật ong hoa rừng", product_set_id=honey))
         db.session.flush()
     email = f"chuthe@{tenant.slug}.ocop.demo"
     if db.session.scalar(select(User).where(User.email == email)) is None:
-        user, _token = services.user_invite(email=email, full_name=DEMO_PRODUCER, roles=[PRODUCER],
-                                            producer_id=producer.id)
+        user, _token = services.user_invite(
+            email=email, full_name=DEMO_PRODUCER, roles=[PRODUCER], producer_id=producer.id
+        )
         services.user_accept_invite(user, DEMO_PASSWORD)
     return email
 
@@ -63,17 +69,21 @@ def seed_demo() -> list[tuple[str, str, str]]:
     with acting_as(Actor("system", None, "demo seed")):
         _ensure_account("platform@ocop.demo", "Quản trị nền tảng", PLATFORM_ADMIN)
         _ensure_account("national@ocop.demo", "Văn phòng Điều phối NTM Trung ương", NATIONAL_VIEWER)
-        logins += [("/platform/login", "platform@ocop.demo", DEMO_PASSWORD),
-                   ("/national/login", "national@ocop.demo", DEMO_PASSWORD)]
+        logins += [
+            ("/platform/login", "platform@ocop.demo", DEMO_PASSWORD),
+            ("/national/login", "national@ocop.demo", DEMO_PASSWORD),
+        ]
         for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
             with tenant_scope(tenant.id):
                 _ensure_user(f"admin@{tenant.slug}.ocop.demo", f"Quản trị {tenant.name}", [PROVINCE_ADMIN])
                 _ensure_user(f"canbo@{tenant.slug}.ocop.demo", f"Cán bộ OCOP {tenant.name}", [PROVINCE_OFFICER])
                 producer_email = _ensure_cycle_and_producer(tenant)
                 db.session.flush()
-            logins += [(f"/{tenant.slug}/login", f"admin@{tenant.slug}.ocop.demo", DEMO_PASSWORD),
-                       (f"/{tenant.slug}/login", f"canbo@{tenant.slug}.ocop.demo", DEMO_PASSWORD),
-                       (f"/{tenant.slug}/login", producer_email, DEMO_PASSWORD)]
+            logins += [
+                (f"/{tenant.slug}/login", f"admin@{tenant.slug}.ocop.demo", DEMO_PASSWORD),
+                (f"/{tenant.slug}/login", f"canbo@{tenant.slug}.ocop.demo", DEMO_PASSWORD),
+                (f"/{tenant.slug}/login", producer_email, DEMO_PASSWORD),
+            ]
         db.session.commit()
     return logins
 

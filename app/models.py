@@ -1,4 +1,5 @@
 """Every model module, imported once so that the metadata (and Alembic) knows all tables."""
+
 from app.audit import models as audit_models  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
 from app.cycle import models as cycle_models  # noqa: F401

@@ -2,6 +2,7 @@
 
 Used by `make run` and the tests. In production the DBA does the same once by hand; see README.
 """
+
 from __future__ import annotations
 
 import psycopg
@@ -53,12 +54,17 @@ def bootstrap(admin_url: str, dbname: str, *, recreate: bool = False) -> dict[st
     with psycopg.connect(_with(admin_url), autocommit=True) as conn:
         exists = conn.execute(sql.SQL("SELECT 1 FROM pg_roles WHERE rolname = %s"), [OWNER_ROLE]).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS").format(sql.Identifier(OWNER_ROLE)))
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN CREATEROLE NOSUPERUSER NOBYPASSRLS").format(sql.Identifier(OWNER_ROLE))
+            )
         if recreate:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
         if not conn.execute(sql.SQL("SELECT 1 FROM pg_database WHERE datname = %s"), [dbname]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
-                sql.Identifier(dbname), sql.Identifier(OWNER_ROLE)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                    sql.Identifier(dbname), sql.Identifier(OWNER_ROLE)
+                )
+            )
     with psycopg.connect(_with(admin_url, dbname=dbname), autocommit=True) as conn:
         for extension in EXTENSIONS:
             conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension)))

@@ -4,6 +4,7 @@ Services come from DATABASE_URL / REDIS_URL / S3_ENDPOINT_URL when set; otherwis
 started with their state in ./var (infra/stack.py). Then: migrations, tenant sync, demo accounts,
 an RQ worker, the RQ cron process and the web server (gunicorn) on 127.0.0.1:$PORT.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,15 +51,22 @@ def environment() -> dict[str, str]:
 
 
 def _flask(env, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], env=env, cwd=ROOT,
-                            check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return result.stdout
 
 
 def _start(name: str, command: list[str], env) -> subprocess.Popen:
     log_file = open(VAR / "log" / f"{name}.log", "ab")
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
     (RUN_DIR / f"{name}.pid").write_text(str(process.pid))
     return process
 
@@ -112,8 +120,20 @@ def main() -> None:
     processes = {
         "worker": _start("worker", [sys.executable, "-m", "jobs.worker"], env),
         "cron": _start("cron", [str(venv_bin / "rq"), "cron", "jobs/cron_config.py", "-u", env["REDIS_URL"]], env),
-        "web": _start("web", [str(venv_bin / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                              "--access-logfile", "-", "wsgi:app"], env),
+        "web": _start(
+            "web",
+            [
+                str(venv_bin / "gunicorn"),
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--access-logfile",
+                "-",
+                "wsgi:app",
+            ],
+            env,
+        ),
     }
     base = f"http://127.0.0.1:{port}"
     try:

@@ -148,13 +148,10 @@ class _Pending:
             except Exception as exc:  # any failure means "not ready yet"; reported on timeout
                 last_error = exc
             if self.pid is not None and not _alive(self.pid):
-                raise StackError(
-                    f"{self.name} exited while starting ({last_error}){_tail(self.log_file)}"
-                )
+                raise StackError(f"{self.name} exited while starting ({last_error}){_tail(self.log_file)}")
             if time.monotonic() > deadline:
                 raise StackError(
-                    f"{self.name} did not answer within {self.timeout:.0f}s: {last_error}"
-                    f"{_tail(self.log_file)}"
+                    f"{self.name} did not answer within {self.timeout:.0f}s: {last_error}{_tail(self.log_file)}"
                 )
             time.sleep(0.2)
 
@@ -234,9 +231,7 @@ def _status(var_dir: Path) -> dict[str, str]:
     s3_port = _load_json(layout.s3 / "ports.json").get("s3.port")
     return {
         "postgres": f"running pid={pg[0]} {_socket_url(pg[1])}" if pg else "not running",
-        "redis": f"running pid={redis_proc.pid} redis://127.0.0.1:{redis_port}/0"
-        if redis_proc
-        else "not running",
+        "redis": f"running pid={redis_proc.pid} redis://127.0.0.1:{redis_port}/0" if redis_proc else "not running",
         "s3": f"running pid={weed.pid} http://127.0.0.1:{s3_port}" if weed else "not running",
     }
 
@@ -247,9 +242,7 @@ def _status(var_dir: Path) -> dict[str, str]:
 def _provide_postgres(layout: _Layout, prefer_local: bool) -> tuple[str, _Pending]:
     if url := os.environ.get("ADMIN_DATABASE_URL"):
         log.info("postgres: using ADMIN_DATABASE_URL")
-        return url, _Pending(
-            "PostgreSQL (ADMIN_DATABASE_URL)", partial(_pg_ping, url), timeout=EXTERNAL_TIMEOUT
-        )
+        return url, _Pending("PostgreSQL (ADMIN_DATABASE_URL)", partial(_pg_ping, url), timeout=EXTERNAL_TIMEOUT)
     log_file = layout.logs / "postgres.log"
     if running := _postgres_process(layout):
         log.info("postgres: reusing embedded server pid %s", running[0])
@@ -288,9 +281,7 @@ def _local_postgres_usable() -> bool:
     except psycopg.Error:
         return False
     if available is None or available[0] != len(REQUIRED_EXTENSIONS):
-        log.warning(
-            "postgres: local server lacks %s; starting an embedded one", REQUIRED_EXTENSIONS
-        )
+        log.warning("postgres: local server lacks %s; starting an embedded one", REQUIRED_EXTENSIONS)
         return False
     return True
 
@@ -386,8 +377,7 @@ def _pg_tool(name: str, *args: str, log_file: Path) -> None:
         )
     except subprocess.CalledProcessError as exc:
         raise StackError(
-            f"{name} failed ({exc.returncode}): {exc.stderr.strip() or exc.stdout.strip()}"
-            f"{_tail(log_file)}"
+            f"{name} failed ({exc.returncode}): {exc.stderr.strip() or exc.stdout.strip()}{_tail(log_file)}"
         ) from exc
     except subprocess.TimeoutExpired as exc:
         raise StackError(f"{name} timed out{_tail(log_file)}") from exc
@@ -409,9 +399,7 @@ def _stop_postgres(layout: _Layout) -> None:
 def _provide_redis(layout: _Layout, prefer_local: bool) -> tuple[str, _Pending]:
     if url := os.environ.get("REDIS_URL"):
         log.info("redis: using REDIS_URL")
-        return url, _Pending(
-            "Redis (REDIS_URL)", partial(_redis_ping, url), timeout=EXTERNAL_TIMEOUT
-        )
+        return url, _Pending("Redis (REDIS_URL)", partial(_redis_ping, url), timeout=EXTERNAL_TIMEOUT)
     conf = layout.redis / "redis.conf"
     log_file = layout.logs / "redis.log"
     if proc := _process_from(layout.run / "redis.pid", str(conf)):
@@ -587,9 +575,7 @@ def _locked(layout: _Layout) -> Iterator[None]:
         yield
 
 
-def _spawn(
-    command: list[str], pid_file: Path, log_file: Path, cwd: Path, env: dict[str, str] | None = None
-) -> int:
+def _spawn(command: list[str], pid_file: Path, log_file: Path, cwd: Path, env: dict[str, str] | None = None) -> int:
     """Start a detached server (own session: survives us and the terminal's Ctrl-C)."""
     with open(log_file, "ab") as out:
         proc = subprocess.Popen(
@@ -661,9 +647,7 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _ports(
-    state_file: Path, names: list[str], offset_names: tuple[str, ...] = ()
-) -> dict[str, int]:
+def _ports(state_file: Path, names: list[str], offset_names: tuple[str, ...] = ()) -> dict[str, int]:
     """Ports for a server: the ones it used last time when all are still free (stable URLs across
     restarts), else fresh ones from the kernel. For each of offset_names, port + GRPC_OFFSET must be
     free as well."""
@@ -683,7 +667,7 @@ def _ports(
             probes = [stack.enter_context(socket.socket()) for _ in names]
             for probe in probes:
                 probe.bind(("127.0.0.1", 0))
-            ports = {name: probe.getsockname()[1] for name, probe in zip(names, probes)}
+            ports = {name: probe.getsockname()[1] for name, probe in zip(names, probes, strict=False)}
         if usable(ports):
             state_file.write_text(json.dumps(ports, indent=2) + "\n")
             return ports
@@ -709,13 +693,9 @@ def _tail(log_file: Path | None, lines: int = 30) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.stack", description="Start/stop the dev services."
-    )
+    parser = argparse.ArgumentParser(prog="python -m infra.stack", description="Start/stop the dev services.")
     parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument(
-        "--var", type=Path, default=Path("var"), help="state directory (default: var)"
-    )
+    parser.add_argument("--var", type=Path, default=Path("var"), help="state directory (default: var)")
     parser.add_argument(
         "--prefer-local",
         action="store_true",

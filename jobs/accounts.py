@@ -1,7 +1,8 @@
 """Housekeeping of accounts: invitations that were never used expire."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -15,7 +16,7 @@ from tenants.models import Tenant
 @tenant_job
 def expire_invitations() -> int:
     """Invalidate this tenant's expired invitation links; returns how many were cleared."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     users = db.session.scalars(select(User).where(User.invite_expires_at < now)).all()
     for user in users:
         user.invite_token_hash = None

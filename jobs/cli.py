@@ -1,4 +1,5 @@
 """`flask jobs …`: run a named job now (operations and debugging)."""
+
 import click
 from flask import Flask
 

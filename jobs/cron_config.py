@@ -1,4 +1,5 @@
 """RQ cron schedule (`rq cron jobs/cron_config.py`): one process for the whole deployment."""
+
 import os
 
 from rq import cron

@@ -9,11 +9,12 @@ requeue_stalled_verifications fans out per tenant; each tenant's pass re-queues 
 whose verification stalled (a worker killed mid-way, a job lost with Redis), rejects them after
 MAX_VERIFY_ATTEMPTS, and settles presigned uploads that were never confirmed.
 """
+
 from __future__ import annotations
 
 import logging
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -52,7 +53,7 @@ class ObjectChanged(RuntimeError):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _document(document_id: int, *, lock: bool = False) -> Document | None:
@@ -74,8 +75,7 @@ def verify_document(document_id: int) -> str:
     s3 = s3_client()
     with tempfile.TemporaryDirectory(prefix="ocop-verify-") as workdir:
         try:
-            outcome, etag = _inspect(s3, cfg["S3_BUCKET"], key, content_type, Path(workdir),
-                                     cfg["UPLOAD_MAX_BYTES"])
+            outcome, etag = _inspect(s3, cfg["S3_BUCKET"], key, content_type, Path(workdir), cfg["UPLOAD_MAX_BYTES"])
         except verification.Rejected as rejected:
             return _finish_rejected(document_id, rejected.reason)
         return _finish_accepted(document_id, s3, cfg["S3_BUCKET"], key, content_type, outcome, etag)
@@ -90,15 +90,17 @@ def _inspect(s3, bucket: str, key: str, content_type: str, workdir: Path, max_by
         raise
     body = response["Body"]
     try:
-        outcome = verification.inspect_upload(body.iter_chunks(verification.CHUNK_BYTES), content_type, workdir,
-                                              max_bytes=max_bytes)
+        outcome = verification.inspect_upload(
+            body.iter_chunks(verification.CHUNK_BYTES), content_type, workdir, max_bytes=max_bytes
+        )
     finally:
         body.close()
     return outcome, response["ETag"]
 
 
-def _finish_accepted(document_id: int, s3, bucket: str, key: str, content_type: str,
-                     outcome: verification.Outcome, etag: str) -> str:
+def _finish_accepted(
+    document_id: int, s3, bucket: str, key: str, content_type: str, outcome: verification.Outcome, etag: str
+) -> str:
     document = _document(document_id, lock=True)  # one attempt writes the outcome, and the object
     if document is None or document.status != "verifying":
         return document.status if document else "missing"
@@ -109,9 +111,15 @@ def _finish_accepted(document_id: int, s3, bucket: str, key: str, content_type: 
     else:
         # Stamp the bytes that were read, and only those: a copy onto itself if the object is unchanged.
         try:
-            s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
-                           CopySourceIfMatch=etag, MetadataDirective="REPLACE", Metadata=metadata,
-                           ContentType=content_type)
+            s3.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": bucket, "Key": key},
+                CopySourceIfMatch=etag,
+                MetadataDirective="REPLACE",
+                Metadata=metadata,
+                ContentType=content_type,
+            )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
                 raise ObjectChanged(key) from None
@@ -151,7 +159,7 @@ def _last_sign_of_life(document: Document, tenant_id: int) -> datetime | None:
     if job.get_status(refresh=False) in WAITING_STATUSES:
         return None  # not lost, just not started yet
     moments = [m for m in (job.enqueued_at, job.started_at, job.last_heartbeat, job.ended_at) if m is not None]
-    moments = [m if m.tzinfo else m.replace(tzinfo=timezone.utc) for m in moments]
+    moments = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments]
     return max(moments, default=document.confirmed_at)
 
 
@@ -201,8 +209,9 @@ def _settle_unconfirmed() -> dict:
 
     counts = {"confirmed": 0, "expired": 0}
     old = db.session.scalars(
-        select(Document.id).where(Document.status == "awaiting_upload",
-                                  Document.created_at <= _now() - UNCONFIRMED_GRACE)
+        select(Document.id).where(
+            Document.status == "awaiting_upload", Document.created_at <= _now() - UNCONFIRMED_GRACE
+        )
     ).all()
     for document_id in old:
         try:
@@ -226,6 +235,11 @@ def requeue_stalled_verifications(stalled_after_minutes: float | None = None) ->
     now = _now()
     slot = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0).strftime("%Y%m%dT%H%M")
     for tenant_id in tenant_ids:
-        enqueue_now("documents", requeue_stalled_documents, tenant_id, stalled_after_minutes,
-                    job_id=f"requeue-documents-{tenant_id}-{slot}")
+        enqueue_now(
+            "documents",
+            requeue_stalled_documents,
+            tenant_id,
+            stalled_after_minutes,
+            job_id=f"requeue-documents-{tenant_id}-{slot}",
+        )
     return len(tenant_ids)

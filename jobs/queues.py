@@ -1,4 +1,5 @@
 """Queues per concern, prefixed by environment so that dev, test and prod never share one."""
+
 from __future__ import annotations
 
 from flask import current_app

@@ -1,7 +1,8 @@
 """Registry jobs: Excel imports, and the reconciler for imports a lost job left queued."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -25,8 +26,12 @@ def run_import(import_id: int) -> None:
 
 def _job_alive(job_id: str) -> bool:
     try:
-        return Job.fetch(job_id, connection=redis_connection()).get_status() in ("queued", "started", "deferred",
-                                                                                 "scheduled")
+        return Job.fetch(job_id, connection=redis_connection()).get_status() in (
+            "queued",
+            "started",
+            "deferred",
+            "scheduled",
+        )
     except NoSuchJobError:
         return False
 
@@ -38,9 +43,10 @@ def requeue_stalled_imports() -> int:
     Safe: an import commits its rows and its report together, and importing the same file twice
     changes nothing.
     """
-    cutoff = datetime.now(timezone.utc) - STALLED_AFTER
-    stalled = db.session.scalars(select(RegistryImport).where(RegistryImport.status == "queued",
-                                                              RegistryImport.created_at < cutoff)).all()
+    cutoff = datetime.now(UTC) - STALLED_AFTER
+    stalled = db.session.scalars(
+        select(RegistryImport).where(RegistryImport.status == "queued", RegistryImport.created_at < cutoff)
+    ).all()
     tenant_id = current_tenant_id()
     requeued = 0
     for record in stalled:

@@ -1,4 +1,5 @@
 """Worker entry: `python -m jobs.worker` listens on every queue of this environment, with the scheduler."""
+
 from __future__ import annotations
 
 from rq import Worker

@@ -1,5 +1,6 @@
 """Jobs take ids, never ORM objects. Each runs in an app context, in its tenant's database context,
 attributed to the system in the audit log, and leaves a clean session behind."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,5 +1,6 @@
 """Alembic environment. Migrations run as the owner role (MIGRATION_DATABASE_URL), never as the
 app role: the app role cannot create tables, and RLS policies and grants are part of migrations."""
+
 import logging
 import os
 from logging.config import fileConfig

@@ -1,4 +1,5 @@
 """`flask tenants …`: load the province files, list tenants."""
+
 import click
 from flask import Flask
 from sqlalchemy import select

@@ -2,12 +2,13 @@
 
 Context variables rather than flask.g so that the same code serves requests, RQ jobs and CLI commands.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Iterator
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ Three hooks on every SQLAlchemy session:
   model, and refuses to run one when no tenant is set (system code opts out explicitly);
 - before_flush: stamps tenant_id on new rows and refuses writes to rows of another tenant.
 """
+
 from __future__ import annotations
 
 import functools
@@ -46,9 +47,7 @@ def apply_tenant_to_open_transaction() -> None:
     # A transaction that failed is rolled back by its owner; touching it would hide the error.
     if transaction is not None and transaction.is_active:
         # One database per app: session.connection() is the transaction's connection.
-        session.connection().execute(
-            SET_TENANT_SQL, {"tenant_id": _tenant_setting(current_tenant_id())}
-        )
+        session.connection().execute(SET_TENANT_SQL, {"tenant_id": _tenant_setting(current_tenant_id())})
 
 
 @functools.cache
@@ -65,8 +64,9 @@ def _touches_tenant_data(state) -> bool:
     if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
         return True
     tenant_tables = _tenant_tables()
-    return any(table in tenant_tables for table in find_tables(state.statement, include_joins=True,
-                                                               include_aliases=True))
+    return any(
+        table in tenant_tables for table in find_tables(state.statement, include_joins=True, include_aliases=True)
+    )
 
 
 def _add_tenant_criteria(state) -> None:
@@ -83,9 +83,7 @@ def _add_tenant_criteria(state) -> None:
             return
         raise TenantNotSet("tenant-scoped query with no tenant set")
     state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
-        )
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
     )
 
 

@@ -1,4 +1,5 @@
 """The tenant (a province) and the tenant-owned reference data declared in provinces/*.toml."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -81,9 +82,7 @@ class TenantScoped:
 
 def tenant_fk(local: str, remote_table: str, **kw) -> ForeignKeyConstraint:
     """A composite foreign key (tenant_id, local) -> remote_table(tenant_id, id)."""
-    return ForeignKeyConstraint(
-        ["tenant_id", local], [f"{remote_table}.tenant_id", f"{remote_table}.id"], **kw
-    )
+    return ForeignKeyConstraint(["tenant_id", local], [f"{remote_table}.tenant_id", f"{remote_table}.id"], **kw)
 
 
 def tenant_join(child, child_fk: str, parent):
@@ -121,9 +120,7 @@ class AdminUnit(TenantScoped, db.Model):
     is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
 
     def is_valid_on(self, day: date) -> bool:
-        return (self.valid_from is None or self.valid_from <= day) and (
-            self.valid_to is None or day <= self.valid_to
-        )
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
 
 
 class Council(TenantScoped, db.Model):

@@ -1,4 +1,5 @@
 """Resolve the tenant once per request from the /<tenant_slug>/ URL prefix."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, g

@@ -6,6 +6,7 @@ Roles (names overridable by environment for shared clusters):
 - rollup  NOLOGIN: owns the `national` schema views; a SELECT-only policy lets it read all tenants.
 - national the national office's login: may read `national` views, nothing in `public`.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,7 @@ def enable_tenant_rls_sql(table: str) -> list[str]:
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
         f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
-        f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_PREDICATE}) "
-        f"WITH CHECK ({TENANT_PREDICATE})",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE})",
         f"DROP POLICY IF EXISTS national_rollup_read ON {table}",
         f"CREATE POLICY national_rollup_read ON {table} FOR SELECT TO {ROLLUP_ROLE} USING (true)",
         f"GRANT SELECT ON {table} TO {ROLLUP_ROLE}",

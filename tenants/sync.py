@@ -4,6 +4,7 @@ A file whose sha256 matches what was last synced is skipped; otherwise every dec
 upserted by its code, and rows no longer declared are removed. Runs as the app role, inside each
 tenant's scope, so RLS and the audit log apply as for any other change.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -90,8 +91,9 @@ def _assign(obj, values: dict) -> bool:
     return changed
 
 
-def _sync_rows(model, entries: list[dict], key_fields: tuple[str, ...], to_row, report: SyncReport,
-               what: str, scope=None) -> dict[tuple, object]:
+def _sync_rows(
+    model, entries: list[dict], key_fields: tuple[str, ...], to_row, report: SyncReport, what: str, scope=None
+) -> dict[tuple, object]:
     """Upsert the declared rows by their natural key and remove the rows no longer declared.
 
     `scope` limits the rows considered (e.g. one policy's items); returns the rows by key.
@@ -125,8 +127,11 @@ def _by_code(model, entries, to_row, report, what, scope=None) -> dict[str, obje
 def _sync_units(data: dict, report: SyncReport) -> None:
     def row(u):
         return {
-            "name": u["name"], "kind": u["kind"], "valid_from": u.get("valid_from"),
-            "valid_to": u.get("valid_to"), "is_sample": bool(u.get("sample", False)),
+            "name": u["name"],
+            "kind": u["kind"],
+            "valid_from": u.get("valid_from"),
+            "valid_to": u.get("valid_to"),
+            "is_sample": bool(u.get("sample", False)),
         }
 
     units = _by_code(AdminUnit, data.get("units", []), row, report, "units")
@@ -140,10 +145,14 @@ def _sync_units(data: dict, report: SyncReport) -> None:
 def _sync_councils(data: dict, report: SyncReport) -> None:
     def row(c):
         return {
-            "name": c["name"], "level": c["level"], "chair_title": c.get("chair_title"),
-            "quorum_ratio": c["quorum_ratio"], "max_score_spread": c["max_score_spread"],
+            "name": c["name"],
+            "level": c["level"],
+            "chair_title": c.get("chair_title"),
+            "quorum_ratio": c["quorum_ratio"],
+            "max_score_spread": c["max_score_spread"],
             "dossier_lead_working_days": c["dossier_lead_working_days"],
-            "valid_from": c.get("valid_from"), "valid_to": c.get("valid_to"),
+            "valid_from": c.get("valid_from"),
+            "valid_to": c.get("valid_to"),
         }
 
     _by_code(Council, data.get("councils", []), row, report, "councils")
@@ -152,15 +161,23 @@ def _sync_councils(data: dict, report: SyncReport) -> None:
 def _sync_policies(data: dict, report: SyncReport) -> None:
     def row(p):
         return {
-            "title": p["title"], "act": p.get("act"), "issued_on": p.get("issued_on"),
-            "valid_from": p.get("valid_from"), "valid_to": p.get("valid_to"),
-            "summary": p.get("summary", ""), "budget_vnd": p.get("budget_vnd"),
+            "title": p["title"],
+            "act": p.get("act"),
+            "issued_on": p.get("issued_on"),
+            "valid_from": p.get("valid_from"),
+            "valid_to": p.get("valid_to"),
+            "summary": p.get("summary", ""),
+            "budget_vnd": p.get("budget_vnd"),
         }
 
     def item_row(i):
         return {
-            "title": i["title"], "kind": i["kind"], "amount_vnd": i.get("amount_vnd"),
-            "share_percent": i.get("share_percent"), "quantity": i.get("quantity"), "unit": i.get("unit"),
+            "title": i["title"],
+            "kind": i["kind"],
+            "amount_vnd": i.get("amount_vnd"),
+            "share_percent": i.get("share_percent"),
+            "quantity": i.get("quantity"),
+            "unit": i.get("unit"),
         }
 
     policies = _by_code(Policy, data.get("policies", []), row, report, "policies")
@@ -171,16 +188,28 @@ def _sync_policies(data: dict, report: SyncReport) -> None:
         def with_policy(i, policy_id=policy.id):
             return {**item_row(i), "policy_id": policy_id}
 
-        _by_code(PolicyItem, entry.get("items", []), with_policy, report, "policy_items",
-                        scope=PolicyItem.policy_id == policy.id)
+        _by_code(
+            PolicyItem,
+            entry.get("items", []),
+            with_policy,
+            report,
+            "policy_items",
+            scope=PolicyItem.policy_id == policy.id,
+        )
 
 
 def _sync_targets(data: dict, report: SyncReport) -> None:
     def row(t):
         return {
-            "title": t["title"], "metric": t["metric"], "comparator": t["comparator"], "value": t["value"],
-            "unit": t["unit"], "period_start": t.get("period_start"), "deadline": t["deadline"],
-            "baseline_value": t.get("baseline_value"), "baseline_on": t.get("baseline_on"),
+            "title": t["title"],
+            "metric": t["metric"],
+            "comparator": t["comparator"],
+            "value": t["value"],
+            "unit": t["unit"],
+            "period_start": t.get("period_start"),
+            "deadline": t["deadline"],
+            "baseline_value": t.get("baseline_value"),
+            "baseline_on": t.get("baseline_on"),
             "source": t.get("source"),
         }
 
@@ -189,15 +218,26 @@ def _sync_targets(data: dict, report: SyncReport) -> None:
 
 def _sync_figures_and_budgets(data: dict, report: SyncReport) -> None:
     _sync_rows(
-        Figure, data.get("figures", []), ("on", "metric", "note"),
-        lambda f: {"on": f["on"], "metric": f["metric"], "value": f["value"],
-                   "note": f.get("note"), "source": f.get("source")},
-        report, "figures",
+        Figure,
+        data.get("figures", []),
+        ("on", "metric", "note"),
+        lambda f: {
+            "on": f["on"],
+            "metric": f["metric"],
+            "value": f["value"],
+            "note": f.get("note"),
+            "source": f.get("source"),
+        },
+        report,
+        "figures",
     )
     _sync_rows(
-        Budget, data.get("budgets", []), ("year",),
+        Budget,
+        data.get("budgets", []),
+        ("year",),
         lambda b: {"year": b["year"], "amount_vnd": b["amount_vnd"], "note": b.get("note"), "source": b.get("source")},
-        report, "budgets",
+        report,
+        "budgets",
     )
 
 

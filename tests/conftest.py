@@ -4,6 +4,7 @@ Services come from the environment when set, else the machine's local PostgreSQL
 embedded ones started under var/test (see infra/stack.py). The database `ocop_test` is recreated
 and migrated once per run; the four province files are synced, so there are always several tenants.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,9 @@ import redis as redis_lib
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DB = os.environ.get("OCOP_TEST_DB", "ocop_test")
-TEST_REDIS_DB = 15  # a Redis database of its own, flushed at the start of the run
+# A Redis database of its own, flushed at the start of the run (several checkouts can test at once
+# with OCOP_TEST_DB and OCOP_TEST_REDIS_DB set apart).
+TEST_REDIS_DB = int(os.environ.get("OCOP_TEST_REDIS_DB", "15"))
 PASSWORD = "Ocop-Test-2026"
 
 
@@ -45,8 +48,17 @@ def database_urls(services):
 @pytest.fixture(scope="session")
 def app_env(services, database_urls):
     env = {**services, **database_urls}
-    for key in ("S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION", "S3_BUCKET",
-                "REDIS_URL", "DATABASE_URL", "NATIONAL_DATABASE_URL", "MIGRATION_DATABASE_URL"):
+    for key in (
+        "S3_ENDPOINT_URL",
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+        "S3_REGION",
+        "S3_BUCKET",
+        "REDIS_URL",
+        "DATABASE_URL",
+        "NATIONAL_DATABASE_URL",
+        "MIGRATION_DATABASE_URL",
+    ):
         os.environ[key] = env[key]
     os.environ["OCOP_ENV"] = "test"
     return env
@@ -62,9 +74,7 @@ def make_app(app_env, **overrides):
     from app import create_app
     from app.config import TestConfig, sqlalchemy_url
 
-    config = {
-        key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()
-    }
+    config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
     config.update(
         SQLALCHEMY_DATABASE_URI=sqlalchemy_url(app_env["DATABASE_URL"]),
         NATIONAL_DATABASE_URL=sqlalchemy_url(app_env["NATIONAL_DATABASE_URL"]),
@@ -116,16 +126,25 @@ def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.vn"
 
 
-def create_user(app, tenant_id: int, *, roles=("province_officer",), email=None, password=PASSWORD,
-                full_name="Nguyễn Văn Thử", producer_id=None):
+def create_user(
+    app,
+    tenant_id: int,
+    *,
+    roles=("province_officer",),
+    email=None,
+    password=PASSWORD,
+    full_name="Nguyễn Văn Thử",
+    producer_id=None,
+):
     """A user of the tenant with a password set (as an invited user who accepted)."""
     from app.auth import services as auth
     from app.extensions import db
     from tenants.context import tenant_scope
 
     with app.app_context(), tenant_scope(tenant_id):
-        user, _token = auth.user_invite(email=email or unique_email(), full_name=full_name, roles=list(roles),
-                                        producer_id=producer_id)
+        user, _token = auth.user_invite(
+            email=email or unique_email(), full_name=full_name, roles=list(roles), producer_id=producer_id
+        )
         auth.user_accept_invite(user, password)
         db.session.commit()
         return user.id, user.email
@@ -136,8 +155,7 @@ def create_account(app, role: str, *, password=PASSWORD):
     from app.extensions import db
 
     with app.app_context():
-        account = auth.account_create(email=unique_email(role), full_name="Tài khoản thử", role=role,
-                                      password=password)
+        account = auth.account_create(email=unique_email(role), full_name="Tài khoản thử", role=role, password=password)
         db.session.commit()
         return account.id, account.email
 
@@ -205,8 +223,14 @@ def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield chromium
         chromium.close()

@@ -1,4 +1,5 @@
 """The audit log records who changed what, before and after, inside the tenant; nobody edits it."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -12,7 +13,8 @@ from tests.conftest import create_user, csrf_token
 def _entries(app, tenant_id, entity, entity_id):
     with app.app_context(), tenant_scope(tenant_id):
         return db.session.scalars(
-            select(AuditEntry).where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
+            select(AuditEntry)
+            .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
             .order_by(AuditEntry.id)
         ).all()
 
@@ -21,9 +23,16 @@ def test_a_change_through_the_ui_is_recorded_with_before_and_after(app, tenants,
     admin, admin_id, admin_email = officer_login("bac-giang", roles=("province_admin",))
     user_id, _email = create_user(app, tenants["bac-giang"], full_name="Lê Văn Cũ")
     token = csrf_token(admin, f"/bac-giang/users/{user_id}/edit")
-    response = admin.post(f"/bac-giang/users/{user_id}/edit", data={
-        "csrf_token": token, "full_name": "Lê Văn Mới", "roles": ["inspector"], "unit_id": "0", "active": "y",
-    })
+    response = admin.post(
+        f"/bac-giang/users/{user_id}/edit",
+        data={
+            "csrf_token": token,
+            "full_name": "Lê Văn Mới",
+            "roles": ["inspector"],
+            "unit_id": "0",
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
     entries = _entries(app, tenants["bac-giang"], "users", user_id)
     update = entries[-1]
@@ -47,7 +56,8 @@ def test_admin_browses_filters_and_exports_the_log(app, tenants, officer_login):
     assert admin.get("/bac-giang/audit/?entity=councils&action=delete").get_data(as_text=True).count("users #") == 0
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         entry_id = db.session.scalar(
-            select(AuditEntry.id).where(AuditEntry.action == "create", AuditEntry.entity == "users")
+            select(AuditEntry.id)
+            .where(AuditEntry.action == "create", AuditEntry.entity == "users")
             .order_by(AuditEntry.id.desc())
         )
     detail = admin.get(f"/bac-giang/audit/{entry_id}").get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Signing in: passwords, throttling, CSRF, session rotation, security headers, invitations."""
+
 from __future__ import annotations
 
 import re
@@ -155,10 +156,18 @@ def test_invitation_flow(app, tenants, officer_login):
     admin, _uid, _email = officer_login("bac-giang", roles=("province_admin",))
     email = unique_email("moi")
     token = csrf_token(admin, "/bac-giang/users/new")
-    response = admin.post("/bac-giang/users/new", data={
-        "csrf_token": token, "full_name": "Trần Thị Mời", "email": email, "roles": ["commune_officer"],
-        "unit_id": "0", "active": "y",
-    }, follow_redirects=True)
+    response = admin.post(
+        "/bac-giang/users/new",
+        data={
+            "csrf_token": token,
+            "full_name": "Trần Thị Mời",
+            "email": email,
+            "roles": ["commune_officer"],
+            "unit_id": "0",
+            "active": "y",
+        },
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     link = re.search(r'data-testid="invite-link">([^<]+)<', page).group(1)
     path = link.replace("http://localhost", "")
@@ -184,9 +193,15 @@ def test_only_province_admins_manage_users(officer_login):
 def test_admin_cannot_lock_themselves_out(officer_login):
     admin, user_id, _email = officer_login("bac-giang", roles=("province_admin",))
     token = csrf_token(admin, f"/bac-giang/users/{user_id}/edit")
-    response = admin.post(f"/bac-giang/users/{user_id}/edit", data={
-        "csrf_token": token, "full_name": "Tự khóa", "roles": ["province_officer"], "unit_id": "0",
-    })
+    response = admin.post(
+        f"/bac-giang/users/{user_id}/edit",
+        data={
+            "csrf_token": token,
+            "full_name": "Tự khóa",
+            "roles": ["province_officer"],
+            "unit_id": "0",
+        },
+    )
     assert response.status_code == 200
     assert admin.get("/bac-giang/users/").status_code == 200
 
@@ -196,9 +211,15 @@ def test_deactivated_user_is_signed_out_everywhere(app, tenants, officer_login):
     officer, officer_id, _officer_email = officer_login("bac-giang")
     assert officer.get("/bac-giang/").status_code == 200
     token = csrf_token(admin, f"/bac-giang/users/{officer_id}/edit")
-    response = admin.post(f"/bac-giang/users/{officer_id}/edit", data={
-        "csrf_token": token, "full_name": "Người bị khóa", "roles": ["province_officer"], "unit_id": "0",
-    })
+    response = admin.post(
+        f"/bac-giang/users/{officer_id}/edit",
+        data={
+            "csrf_token": token,
+            "full_name": "Người bị khóa",
+            "roles": ["province_officer"],
+            "unit_id": "0",
+        },
+    )
     assert response.status_code == 302
     assert officer.get("/bac-giang/").status_code == 302
 

@@ -2,6 +2,7 @@
 
 A new route fails this test until it is classified here: that is the point.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,9 @@ from app.auth.models import User
 from app.cycle.models import Application, Cycle
 from app.cycle.services import cycle_open
 from app.documents.models import Document
-from app.registry.models import Producer, Product, RegistryImport
 from app.extensions import db
 from app.planning.models import Policy
+from app.registry.models import Producer, Product, RegistryImport
 from tenants.context import tenant_scope
 from tests.conftest import csrf_token, unique_email
 
@@ -25,8 +26,14 @@ PUBLIC_RULES = {"/", "/healthz", "/lang/<code>", "/static/<path:filename>"}
 AREA_PREFIXES = {"/<tenant_slug>": "tenant", "/national": "national", "/platform": "platform"}
 # Tenant URL arguments naming a tenant-owned row, and the model they point into.
 TENANT_ID_ARGS = {
-    "user_id": User, "audit_id": AuditEntry, "policy_id": Policy, "producer_id": Producer,
-    "product_id": Product, "cycle_id": Cycle, "application_id": Application, "import_id": RegistryImport,
+    "user_id": User,
+    "audit_id": AuditEntry,
+    "policy_id": Policy,
+    "producer_id": Producer,
+    "product_id": Product,
+    "cycle_id": Cycle,
+    "application_id": Application,
+    "import_id": RegistryImport,
     "document_id": Document,
 }
 # Tenant URL arguments that are secrets resolved inside the tenant (checked separately below).
@@ -67,8 +74,9 @@ def tenant_rules(app):
 def foreign_ids(app, tenants):
     """Ids of Hà Tĩnh rows, and ids that exist nowhere."""
     with app.app_context(), tenant_scope(tenants["ha-tinh"]):
-        user, token = auth.user_invite(email=unique_email("foreign"), full_name="Người Hà Tĩnh",
-                                       roles=["province_officer"])
+        user, token = auth.user_invite(
+            email=unique_email("foreign"), full_name="Người Hà Tĩnh", roles=["province_officer"]
+        )
         producer = Producer(name="HTX Hà Tĩnh", kind="htx")
         db.session.add(producer)
         db.session.flush()
@@ -76,12 +84,22 @@ def foreign_ids(app, tenants):
         db.session.add(product)
         cycle = db.session.scalar(select(Cycle).where(Cycle.year == 2032)) or cycle_open(2032)
         db.session.flush()
-        application = Application(cycle_id=cycle.id, product_id=product.id, kind="new", status="idea_submitted",
-                                  screening_level="commune")
+        application = Application(
+            cycle_id=cycle.id, product_id=product.id, kind="new", status="idea_submitted", screening_level="commune"
+        )
         db.session.add(application)
-        document = Document(producer_id=producer.id, product_id=product.id, requirement="test_report",
-                            original_filename="phieu.pdf", content_type="application/pdf", declared_size=10,
-                            size=10, sha256="0" * 64, storage_key="tenants/foreign/documents/x", status="accepted")
+        document = Document(
+            producer_id=producer.id,
+            product_id=product.id,
+            requirement="test_report",
+            original_filename="phieu.pdf",
+            content_type="application/pdf",
+            declared_size=10,
+            size=10,
+            sha256="0" * 64,
+            storage_key="tenants/foreign/documents/x",
+            status="accepted",
+        )
         db.session.add(document)
         registry_import = RegistryImport(filename="ha-tinh.xlsx", storage_key="tenants/foreign/imports/y.xlsx")
         db.session.add(registry_import)
@@ -90,8 +108,12 @@ def foreign_ids(app, tenants):
             "user_id": user.id,
             "audit_id": db.session.scalar(select(func.min(AuditEntry.id))),
             "policy_id": db.session.scalar(select(func.min(Policy.id))),
-            "producer_id": producer.id, "product_id": product.id, "cycle_id": cycle.id,
-            "application_id": application.id, "import_id": registry_import.id, "document_id": document.id,
+            "producer_id": producer.id,
+            "product_id": product.id,
+            "cycle_id": cycle.id,
+            "application_id": application.id,
+            "import_id": registry_import.id,
+            "document_id": document.id,
             "token": token,
         }
     missing = {key: 10**12 for key in TENANT_ID_ARGS} | {"token": "no-such-invitation-token"}
@@ -101,7 +123,7 @@ def foreign_ids(app, tenants):
 def _url(rule, values) -> str:
     url = rule.rule
     for arg, value in values.items():
-        url = re.sub(r"<(?:[a-z]+:)?%s>" % arg, str(value), url)
+        url = re.sub(rf"<(?:[a-z]+:)?{arg}>", str(value), url)
     return url
 
 
@@ -123,8 +145,9 @@ def test_foreign_id_answers_exactly_like_missing_id(app, foreign_ids, officer_lo
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             responses = []
             for values in (foreign, missing):
-                url = _url(rule, {"tenant_slug": "bac-giang", "action": "accept_idea",
-                                  **{a: values[a] for a in id_args}})
+                url = _url(
+                    rule, {"tenant_slug": "bac-giang", "action": "accept_idea", **{a: values[a] for a in id_args}}
+                )
                 response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
                 responses.append((response.status_code, _normalised(response.get_data(as_text=True), url)))
             assert responses[0][0] == 404, f"{method} {rule.rule} with a foreign id answered {responses[0][0]}"

@@ -1,7 +1,8 @@
 """/healthz on real services, and RQ jobs running inside their tenant."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rq import SimpleWorker
 from rq.registry import FailedJobRegistry
@@ -35,7 +36,7 @@ def _invite_expired(app, tenant_id) -> int:
 
     with app.app_context(), tenant_scope(tenant_id):
         user, _token = auth.user_invite(email=unique_email("expired"), full_name="Hết hạn", roles=["inspector"])
-        user.invite_expires_at = datetime.now(timezone.utc) - timedelta(days=1)
+        user.invite_expires_at = datetime.now(UTC) - timedelta(days=1)
         db.session.commit()
         return user.id
 

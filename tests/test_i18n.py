@@ -1,4 +1,5 @@
 """Vietnamese first, English complete; NFC input; Vietnamese formats."""
+
 from __future__ import annotations
 
 import subprocess
@@ -24,9 +25,24 @@ def test_english_catalog_is_complete_and_current(tmp_path):
     """Every UI string in the code has an English translation (none fuzzy, none missing)."""
     template = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-o", str(template), "--no-location", "--omit-header", "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-o",
+            str(template),
+            "--no-location",
+            "--omit-header",
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with template.open("rb") as f:
         wanted = {m.id for m in read_po(f) if m.id}
@@ -64,8 +80,17 @@ def test_input_is_normalised_to_nfc(app, tenants, officer_login):
     assert decomposed != "Nguyễn Thị Hường"
     token = csrf_token(admin, "/bac-giang/users/new")
     email = f"nfc-{token[:6].lower()}@example.vn"
-    admin.post("/bac-giang/users/new", data={"csrf_token": token, "full_name": decomposed, "email": email,
-                                             "roles": ["inspector"], "unit_id": "0", "active": "y"})
+    admin.post(
+        "/bac-giang/users/new",
+        data={
+            "csrf_token": token,
+            "full_name": decomposed,
+            "email": email,
+            "roles": ["inspector"],
+            "unit_id": "0",
+            "active": "y",
+        },
+    )
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         name = db.session.scalar(select(User.full_name).where(User.email == email))
     assert name == "Nguyễn Thị Hường"

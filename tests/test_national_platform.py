@@ -1,4 +1,5 @@
 """The national office sees every province at a glance; platform admins manage provinces."""
+
 from __future__ import annotations
 
 import re
@@ -46,16 +47,27 @@ def test_platform_admin_adds_a_province_and_invites_its_admin(app):
     client = _signed_in(app, "platform_admin", "platform")
     slug = f"ninh-binh-{unique_email()[5:10]}"
     token = csrf_token(client, "/platform/tenants/new")
-    response = client.post("/platform/tenants/new", data={
-        "csrf_token": token, "slug": slug, "name": "Ninh Bình", "name_en": "Ninh Binh",
-        "official_code": "37", "standing_agency": "Sở Nông nghiệp và Môi trường", "criteria_act": "1489/QĐ-TTg",
-    })
+    response = client.post(
+        "/platform/tenants/new",
+        data={
+            "csrf_token": token,
+            "slug": slug,
+            "name": "Ninh Bình",
+            "name_en": "Ninh Binh",
+            "official_code": "37",
+            "standing_agency": "Sở Nông nghiệp và Môi trường",
+            "criteria_act": "1489/QĐ-TTg",
+        },
+    )
     assert response.status_code == 302
     tenant_url = response.headers["Location"]
     admin_email = unique_email("admin")
     token = csrf_token(client, tenant_url)
-    page = client.post(tenant_url, data={"csrf_token": token, "full_name": "Đinh Văn Quản",
-                                         "email": admin_email}, follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        tenant_url,
+        data={"csrf_token": token, "full_name": "Đinh Văn Quản", "email": admin_email},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     link = re.search(r'data-testid="invite-link">([^<]+)<', page).group(1).replace("http://localhost", "")
     assert link.startswith(f"/{slug}/invite/")
     invited = app.test_client()
@@ -71,9 +83,17 @@ def test_reserved_and_duplicate_slugs_are_refused(app):
     client = _signed_in(app, "platform_admin", "platform")
     for slug, message in (("national", "dùng riêng"), ("bac-giang", "Đã có tỉnh"), ("Bac Giang", "chữ thường")):
         token = csrf_token(client, "/platform/tenants/new")
-        response = client.post("/platform/tenants/new", data={
-            "csrf_token": token, "slug": slug, "name": "X", "name_en": "X", "standing_agency": "X",
-            "criteria_act": "1489/QĐ-TTg"})
+        response = client.post(
+            "/platform/tenants/new",
+            data={
+                "csrf_token": token,
+                "slug": slug,
+                "name": "X",
+                "name_en": "X",
+                "standing_agency": "X",
+                "criteria_act": "1489/QĐ-TTg",
+            },
+        )
         assert response.status_code == 200 and message in response.get_data(as_text=True), slug
 
 

@@ -1,4 +1,5 @@
 """The ORM layer: tenant criteria on every select, refusal without a tenant, stamped and checked writes."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,8 +43,14 @@ def test_queries_see_only_the_current_tenant(app, tenants):
 
 def test_new_rows_are_stamped_with_the_current_tenant(app, tenants):
     with app.app_context(), tenant_scope(tenants["nam-dinh"]):
-        council = Council(code="stamp-test", name="Hội đồng thử", level="province", quorum_ratio=0.75,
-                          max_score_spread=10, dossier_lead_working_days=2)
+        council = Council(
+            code="stamp-test",
+            name="Hội đồng thử",
+            level="province",
+            quorum_ratio=0.75,
+            max_score_spread=10,
+            dossier_lead_working_days=2,
+        )
         db.session.add(council)
         db.session.flush()
         assert council.tenant_id == tenants["nam-dinh"]
@@ -53,8 +60,17 @@ def test_new_rows_are_stamped_with_the_current_tenant(app, tenants):
 def test_writing_another_tenants_row_is_refused(app, tenants):
     with app.app_context():
         with tenant_scope(tenants["bac-giang"]):
-            db.session.add(Council(tenant_id=tenants["ha-tinh"], code="x", name="x", level="province",
-                                   quorum_ratio=0.75, max_score_spread=10, dossier_lead_working_days=2))
+            db.session.add(
+                Council(
+                    tenant_id=tenants["ha-tinh"],
+                    code="x",
+                    name="x",
+                    level="province",
+                    quorum_ratio=0.75,
+                    max_score_spread=10,
+                    dossier_lead_working_days=2,
+                )
+            )
             with pytest.raises(CrossTenantWrite):
                 db.session.flush()
             db.session.rollback()
@@ -70,8 +86,16 @@ def test_writing_another_tenants_row_is_refused(app, tenants):
 
 def test_insert_without_tenant_is_refused(app):
     with app.app_context():
-        db.session.add(Council(code="x", name="x", level="province", quorum_ratio=0.75,
-                               max_score_spread=10, dossier_lead_working_days=2))
+        db.session.add(
+            Council(
+                code="x",
+                name="x",
+                level="province",
+                quorum_ratio=0.75,
+                max_score_spread=10,
+                dossier_lead_working_days=2,
+            )
+        )
         with pytest.raises(TenantNotSet):
             db.session.flush()
         db.session.rollback()
@@ -79,7 +103,7 @@ def test_insert_without_tenant_is_refused(app):
 
 def test_alternating_requests_on_one_pooled_connection_never_mix_tenants(app_env, tenants, officer_login):
     """500 requests alternating between two provinces through a pool of exactly one connection."""
-    from tests.conftest import login, make_app, create_user
+    from tests.conftest import create_user, login, make_app
 
     single = make_app(app_env, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0})
     clients = {}

@@ -1,5 +1,6 @@
 """The database itself isolates tenants: RLS enabled, forced and with a policy on every tenant table,
 checked as the app role the web app and workers use."""
+
 from __future__ import annotations
 
 import psycopg
@@ -36,19 +37,29 @@ def _seed_registry_and_cycle(app, tenant_id: int) -> None:
         product = Product(producer_id=producer.id, name="Sản phẩm RLS")
         db.session.add(product)
         cycle = cycle_open(2040 + tenant_id)
-        application = Application(cycle_id=cycle.id, product_id=product.id, kind="new",
-                                  status="idea_submitted", screening_level="commune")
+        application = Application(
+            cycle_id=cycle.id, product_id=product.id, kind="new", status="idea_submitted", screening_level="commune"
+        )
         db.session.add(application)
         db.session.flush()
-        db.session.add(ApplicationEvent(application_id=application.id, actor_label="rls", action="start",
-                                        to_status="idea_submitted"))
-        document = Document(producer_id=producer.id, requirement="product_story", original_filename="a.pdf",
-                            content_type="application/pdf", declared_size=1,
-                            storage_key=f"tenants/{tenant_id}/documents/{uuid.uuid4()}")
+        db.session.add(
+            ApplicationEvent(
+                application_id=application.id, actor_label="rls", action="start", to_status="idea_submitted"
+            )
+        )
+        document = Document(
+            producer_id=producer.id,
+            requirement="product_story",
+            original_filename="a.pdf",
+            content_type="application/pdf",
+            declared_size=1,
+            storage_key=f"tenants/{tenant_id}/documents/{uuid.uuid4()}",
+        )
         db.session.add(document)
         db.session.flush()
-        db.session.add(ApplicationDocument(application_id=application.id, requirement="product_story",
-                                           document_id=document.id))
+        db.session.add(
+            ApplicationDocument(application_id=application.id, requirement="product_story", document_id=document.id)
+        )
         db.session.add(RegistryImport(filename="rls.xlsx", storage_key=f"tenants/{tenant_id}/imports/rls.xlsx"))
         db.session.commit()
 
@@ -105,7 +116,10 @@ def test_without_tenant_every_tenant_table_reads_nothing(database_urls, tenants,
 
 
 def test_without_tenant_inserts_are_rejected(database_urls, tenants):
-    with app_conn(database_urls) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+    with (
+        app_conn(database_urls) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"),
+    ):
         conn.execute(
             "INSERT INTO councils (tenant_id, code, name, level, quorum_ratio, max_score_spread,"
             " dossier_lead_working_days) VALUES (%s, 'x', 'x', 'province', 0.75, 10, 2)",
@@ -167,5 +181,8 @@ def test_national_role_reads_aggregates_only(database_urls):
         bypass = conn.execute("SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
         assert bypass == (False, False)
     for table in ("users", "councils", "tenants"):
-        with psycopg.connect(database_urls["NATIONAL_DATABASE_URL"]) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with (
+            psycopg.connect(database_urls["NATIONAL_DATABASE_URL"]) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
             conn.execute(f"SELECT count(*) FROM public.{table}")

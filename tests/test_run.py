@@ -1,5 +1,6 @@
 """`make run`'s launcher starts web, worker and cron, serves the login page and /healthz, and stops
 everything on SIGTERM (as on Ctrl-C). Here it runs on the test services, so it starts none itself."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,14 @@ def _get(url: str) -> int:
 def test_launcher_serves_and_stops_cleanly(app, app_env, tmp_path):
     port = _free_port()
     env = {**os.environ, **app_env, "PORT": str(port), "OCOP_VAR": str(tmp_path), "OCOP_ENV": "test-run"}
-    launcher = subprocess.Popen([sys.executable, "-m", "infra.run"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "infra.run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     output = []
     try:

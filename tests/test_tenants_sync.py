@@ -1,4 +1,5 @@
 """`flask tenants sync`: idempotent, updates edited files, refuses malformed ones."""
+
 from __future__ import annotations
 
 import shutil
@@ -22,7 +23,9 @@ def test_the_four_provinces_are_loaded_with_their_figures(app, tenants):
             target = db.session.scalar(select(Target).where(Target.metric == "certified_products"))
             assert target.value == 310
         with tenant_scope(tenants["ha-tinh"]):
-            assert db.session.scalar(select(func.count()).select_from(AdminUnit).where(AdminUnit.kind == "district")) == 13
+            assert (
+                db.session.scalar(select(func.count()).select_from(AdminUnit).where(AdminUnit.kind == "district")) == 13
+            )
 
 
 def test_second_sync_changes_nothing(app):
@@ -43,8 +46,10 @@ def test_an_edited_file_updates_the_tenant(app, tmp_path):
     directory.mkdir()
     source = (PROVINCES_DIR / "nam-dinh.toml").read_text(encoding="utf-8")
     edited = source.replace('standing_agency = "', 'standing_agency = "(đã sửa) ', 1)
-    edited += '\n[[councils]]\ncode = "them-moi"\nname = "Hội đồng thêm mới"\nlevel = "province"\n' \
-              "quorum_ratio = 0.75\nmax_score_spread = 10\ndossier_lead_working_days = 3\n"
+    edited += (
+        '\n[[councils]]\ncode = "them-moi"\nname = "Hội đồng thêm mới"\nlevel = "province"\n'
+        "quorum_ratio = 0.75\nmax_score_spread = 10\ndossier_lead_working_days = 3\n"
+    )
     (directory / "nam-dinh.toml").write_text(edited, encoding="utf-8")
     with app.app_context(), acting_as(Actor("system", None, "test")):
         (report,) = sync_all(directory)
@@ -64,8 +69,11 @@ def test_malformed_files_are_refused_with_the_reason(tmp_path):
     bad.write_text('slug = "tinh-khac"\nname = "x"\nname_en = "x"\nstanding_agency = "x"\n', encoding="utf-8")
     with pytest.raises(DefinitionError, match="must match the file name"):
         load_definition(bad)
-    bad.write_text('slug = "tinh-loi"\nname = "x"\nname_en = "x"\nstanding_agency = "x"\n'
-                   '[[units]]\ncode = "a"\nname = "A"\nkind = "xa"\nsample = true\n', encoding="utf-8")
+    bad.write_text(
+        'slug = "tinh-loi"\nname = "x"\nname_en = "x"\nstanding_agency = "x"\n'
+        '[[units]]\ncode = "a"\nname = "A"\nkind = "xa"\nsample = true\n',
+        encoding="utf-8",
+    )
     with pytest.raises(DefinitionError, match="unknown kind"):
         load_definition(bad)
     bad.write_text("slug = ", encoding="utf-8")
@@ -87,7 +95,9 @@ def test_reference_lists_export_to_excel(officer_login):
     from openpyxl import load_workbook
 
     client, _uid, _email = officer_login("bac-kan")
-    units = list(load_workbook(BytesIO(client.get("/bac-kan/units/export.xlsx").data)).active.iter_rows(values_only=True))
+    units = list(
+        load_workbook(BytesIO(client.get("/bac-kan/units/export.xlsx").data)).active.iter_rows(values_only=True)
+    )
     assert ("Huyện Ba Bể" in {row[1] for row in units}) and len(units) == 33  # header + 32 units
     policies = client.get("/bac-kan/policies/export.xlsx")
     rows = list(load_workbook(BytesIO(policies.data)).active.iter_rows(values_only=True))

@@ -13,8 +13,12 @@ class AuditFilterForm(BaseForm):
     entity = SelectField(_l("Dữ liệu"), validators=[Optional()])
     action = SelectField(
         _l("Thao tác"),
-        choices=[SelectChoice("", _l("Tất cả")), SelectChoice("create", _l("Tạo mới")),
-                 SelectChoice("update", _l("Sửa")), SelectChoice("delete", _l("Xóa"))],
+        choices=[
+            SelectChoice("", _l("Tất cả")),
+            SelectChoice("create", _l("Tạo mới")),
+            SelectChoice("update", _l("Sửa")),
+            SelectChoice("delete", _l("Xóa")),
+        ],
         validators=[Optional()],
     )
     actor = StringField(_l("Người thực hiện"), validators=[Optional(), Length(max=100)])

@@ -1,4 +1,5 @@
 """The audit log: append-only (the app role may only INSERT and SELECT it)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -3,14 +3,15 @@
 Every flushed change to a tenant-scoped row is written in the same transaction as the change, so
 there is no change without its audit entry (and no entry for a change that rolled back).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
-from sqlalchemy import event, inspect, insert, select
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
@@ -99,8 +100,15 @@ def _start_of_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=VIETNAM)
 
 
-def audit_search(*, entity: str | None = None, action: str | None = None, actor: str | None = None,
-                 date_from: date | None = None, date_to: date | None = None, limit: int = 200):
+def audit_search(
+    *,
+    entity: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int = 200,
+):
     """Newest first; filters are optional. Tenant criteria are added by the isolation hook."""
     query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if entity:

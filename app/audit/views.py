@@ -1,4 +1,5 @@
 """Province admins browse the audit log of their province. There is no route that changes it."""
+
 from flask import g, render_template, request
 from flask_babel import gettext as _
 

@@ -3,6 +3,7 @@
 Each gets the same sign-in, sign-out and language routes; the area's role is checked at login and
 on every request (an account of one area is anonymous in the other).
 """
+
 from flask import Blueprint, g, url_for
 
 from app.auth import services

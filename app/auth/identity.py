@@ -3,9 +3,10 @@
 A tenant user is loaded only inside their own tenant's URLs; a national or platform account only
 inside its own area. Anywhere else the request is anonymous.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _

@@ -1,9 +1,10 @@
 """Tenant users (one province each) and global accounts (national office, platform admins)."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, Identity, Boolean, DateTime, Integer, String, UniqueConstraint, func
+from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, Identity, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.roles import PROVINCE_ADMIN

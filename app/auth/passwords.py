@@ -1,4 +1,5 @@
 """Password hashing (argon2id) and strength rules."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,18 @@ _hasher = PasswordHasher()
 MIN_LENGTH = 10
 # The most common choices seen in leaks, in Vietnamese and English habits.
 COMMON = {
-    "1234567890", "12345678910", "0123456789", "qwertyuiop", "matkhau123", "password12",
-    "password123", "abc1234567", "iloveyou12", "1111111111", "admin12345", "ocop123456",
+    "1234567890",
+    "12345678910",
+    "0123456789",
+    "qwertyuiop",
+    "matkhau123",
+    "password12",
+    "password123",
+    "abc1234567",
+    "iloveyou12",
+    "1111111111",
+    "admin12345",
+    "ocop123456",
 }
 # A real hash, so that an unknown email costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")

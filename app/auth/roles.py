@@ -1,4 +1,5 @@
 """Roles of the platform. Tenant users hold tenant roles; national and platform accounts hold one global role."""
+
 from flask_babel import lazy_gettext as _l
 
 PLATFORM_ADMIN = "platform_admin"

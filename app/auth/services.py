@@ -1,9 +1,10 @@
 """Signing in, invitations and user management rules."""
+
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -22,7 +23,7 @@ class AuthError(ValueError):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def normalise_email(email: str) -> str:
@@ -64,8 +65,9 @@ def _check_producer_link(roles: list[str], producer_id: int | None) -> None:
         raise AuthError(_("Tài khoản chủ thể OCOP phải gắn với một chủ thể."))
 
 
-def user_invite(*, email: str, full_name: str, roles: list[str], unit_id: int | None = None,
-                producer_id: int | None = None) -> tuple[User, str]:
+def user_invite(
+    *, email: str, full_name: str, roles: list[str], unit_id: int | None = None, producer_id: int | None = None
+) -> tuple[User, str]:
     """Create a user of the current tenant with a one-time invitation token (returned once)."""
     email = normalise_email(email)
     if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
@@ -114,8 +116,16 @@ def user_accept_invite(user: User, password: str) -> None:
     user.invite_expires_at = None
 
 
-def user_update(user: User, *, full_name: str, roles: list[str], unit_id: int | None, active: bool,
-                acting_user: User | None, producer_id: int | None = None) -> None:
+def user_update(
+    user: User,
+    *,
+    full_name: str,
+    roles: list[str],
+    unit_id: int | None,
+    active: bool,
+    acting_user: User | None,
+    producer_id: int | None = None,
+) -> None:
     roles = _check_roles(roles, TENANT_ROLES)
     _check_producer_link(roles, producer_id)
     if acting_user is not None and acting_user.id == user.id:

@@ -3,6 +3,7 @@
 Only failed attempts count: the 11th wrong password for one account within the window is refused
 with 429 before the password is even checked. A per-address limit caps guessing across accounts.
 """
+
 from flask import current_app, g, request
 
 from app.extensions import limiter

@@ -1,4 +1,5 @@
 """Sign-in for province staff and producers, invitations, own account."""
+
 from flask import flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user

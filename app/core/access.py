@@ -1,4 +1,5 @@
 """Access helpers: role checks and tenant-safe lookups that answer 404 alike for foreign and missing ids."""
+
 from __future__ import annotations
 
 from functools import wraps

@@ -1,4 +1,5 @@
 """Error pages: the same 404 for a foreign id as for a missing one, and a generic 500."""
+
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 

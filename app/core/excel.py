@@ -1,9 +1,10 @@
 """Export any list to .xlsx (streamed from a write-only workbook)."""
+
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Iterable, Sequence
 
 from flask import Response
 from openpyxl import Workbook
@@ -38,4 +39,3 @@ def xlsx_response(filename: str, sheet_title: str, headers: Sequence[str], rows:
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-

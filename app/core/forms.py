@@ -1,4 +1,5 @@
 """Base form: CSRF from Flask-WTF, and every text field normalised to NFC and stripped."""
+
 from flask_wtf import FlaskForm
 
 from app.core.i18n import nfc

@@ -1,4 +1,5 @@
 """Language choice, NFC normalisation and Vietnamese formats (VND, dd/mm/yyyy)."""
+
 from __future__ import annotations
 
 import unicodedata

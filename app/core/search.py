@@ -1,4 +1,5 @@
 """Diacritic-insensitive matching: 'luc ngan' finds 'Lục Ngạn' (PostgreSQL unaccent)."""
+
 from sqlalchemy import func, or_
 
 from app.core.i18n import nfc

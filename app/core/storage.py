@@ -1,4 +1,5 @@
 """The one S3 client (boto3 against any S3-compatible endpoint)."""
+
 from __future__ import annotations
 
 import boto3

@@ -1,4 +1,5 @@
 """Pages outside any tenant: landing, health, language switch."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template

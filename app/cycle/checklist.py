@@ -4,6 +4,7 @@ Configured per criteria act and product group. A requirement is met by an accept
 is still valid; documents of the product (or, for producer-wide papers, of the producer) that an
 earlier application used can be reused instead of uploaded again.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,8 +17,13 @@ from pathlib import Path
 CHECKLIST_FILE = Path(__file__).with_name("checklists.toml")
 EXPIRY_WARNING_DAYS = 30
 # Papers about the producer rather than one product: reusable across all its products.
-PRODUCER_WIDE = {"business_registration", "organisation_chart", "food_safety_certificate",
-                 "quality_management_system", "environmental_compliance"}
+PRODUCER_WIDE = {
+    "business_registration",
+    "organisation_chart",
+    "food_safety_certificate",
+    "quality_management_system",
+    "environmental_compliance",
+}
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,15 @@ def _requirements_by_act() -> dict[str, tuple[Requirement, ...]]:
     for checklist in data["checklists"]:
         result[checklist["act"]] = tuple(
             Requirement(
-                code=r["code"], name=r["name"], name_en=r["name_en"], required=r.get("required", True),
+                code=r["code"],
+                name=r["name"],
+                name_en=r["name_en"],
+                required=r.get("required", True),
                 kinds=tuple(r.get("kinds", ("new", "upgrade", "re_recognition"))),
-                groups=tuple(r.get("groups", ())), exclude_groups=tuple(r.get("exclude_groups", ())),
-                validity_months=r.get("validity_months"), accepts=tuple(r.get("accepts", ())),
+                groups=tuple(r.get("groups", ())),
+                exclude_groups=tuple(r.get("exclude_groups", ())),
+                validity_months=r.get("validity_months"),
+                accepts=tuple(r.get("accepts", ())),
                 provided_by=r.get("provided_by", "producer"),
             )
             for r in checklist["requirements"]

@@ -1,4 +1,5 @@
 """The annual OCOP cycle of a tenant and the applications that move through it."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -62,8 +63,9 @@ class Application(TenantScoped, db.Model):
     business_plan: Mapped[str] = mapped_column(Text, default="")
     last_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class ApplicationEvent(TenantScoped, db.Model):

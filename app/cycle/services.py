@@ -1,4 +1,5 @@
 """Annual cycles and applications: opening a cycle, moving an application, its checklist."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -44,9 +45,12 @@ def cycle_open(year: int) -> Cycle:
     template = {**DEFAULT_TEMPLATE, **(current_tenant().cycle_template or {})}
     cycle = Cycle(
         year=year,
-        ideas_from=_day(year, template["ideas"][0]), ideas_until=_day(year, template["ideas"][1]),
-        plans_from=_day(year, template["plans"][0]), plans_until=_day(year, template["plans"][1]),
-        dossiers_from=_day(year, template["dossiers"][0]), dossiers_until=_day(year, template["dossiers"][1]),
+        ideas_from=_day(year, template["ideas"][0]),
+        ideas_until=_day(year, template["ideas"][1]),
+        plans_from=_day(year, template["plans"][0]),
+        plans_until=_day(year, template["plans"][1]),
+        dossiers_from=_day(year, template["dossiers"][0]),
+        dossiers_until=_day(year, template["dossiers"][1]),
     )
     db.session.add(cycle)
     db.session.flush()
@@ -55,8 +59,11 @@ def cycle_open(year: int) -> Cycle:
         deadline = _day(year, spec["deadline"])
         if spec["level"] == "district" and deadline >= workflow.COMMUNE_SCREENING_FROM:
             continue
-        db.session.add(EvaluationRound(cycle_id=cycle.id, code=spec["code"], name=spec["name"],
-                                       level=spec["level"], deadline=deadline))
+        db.session.add(
+            EvaluationRound(
+                cycle_id=cycle.id, code=spec["code"], name=spec["name"], level=spec["level"], deadline=deadline
+            )
+        )
     db.session.flush()
     return cycle
 
@@ -72,8 +79,14 @@ def cycle_update_windows(cycle: Cycle, **windows: date) -> None:
 
 def cycle_keep_open(cycle: Cycle, start: date, end: date) -> None:
     """Every window from start to end (demo data, and tests of the steps after the idea)."""
-    cycle_update_windows(cycle, **{f"{name}_{edge}": day for name in ("ideas", "plans", "dossiers")
-                                   for edge, day in (("from", start), ("until", end))})
+    cycle_update_windows(
+        cycle,
+        **{
+            f"{name}_{edge}": day
+            for name in ("ideas", "plans", "dossiers")
+            for edge, day in (("from", start), ("until", end))
+        },
+    )
 
 
 def current_cycle(today: date) -> Cycle | None:
@@ -88,13 +101,27 @@ def _check_window(cycle: Cycle, name: str, today: date) -> None:
     start, end = _window(cycle, name)
     if not start <= today <= end:
         labels = {"ideas": _("nhận ý tưởng"), "plans": _("nhận phương án kinh doanh"), "dossiers": _("nộp hồ sơ")}
-        raise WorkflowError(_("Ngoài thời gian %(what)s của chu trình (%(start)s – %(end)s).",
-                              what=labels[name], start=format_day(start), end=format_day(end)))
+        raise WorkflowError(
+            _(
+                "Ngoài thời gian %(what)s của chu trình (%(start)s – %(end)s).",
+                what=labels[name],
+                start=format_day(start),
+                end=format_day(end),
+            )
+        )
 
 
 def _record(application: Application, action: str, before: str | None, actor, note: str | None = None) -> None:
-    db.session.add(ApplicationEvent(application_id=application.id, actor_label=actor.email, action=action,
-                                    from_status=before, to_status=application.status, note=note))
+    db.session.add(
+        ApplicationEvent(
+            application_id=application.id,
+            actor_label=actor.email,
+            action=action,
+            from_status=before,
+            to_status=application.status,
+            note=note,
+        )
+    )
 
 
 def _check_producer(user, product: Product) -> None:
@@ -102,14 +129,23 @@ def _check_producer(user, product: Product) -> None:
         raise WorkflowError(_("Bạn chỉ thao tác được với sản phẩm của chủ thể mình."))
 
 
-def application_start(*, cycle: Cycle, product: Product, kind: str, user, today: date,
-                      idea_summary: str = "", target_stars: int | None = None) -> Application:
+def application_start(
+    *,
+    cycle: Cycle,
+    product: Product,
+    kind: str,
+    user,
+    today: date,
+    idea_summary: str = "",
+    target_stars: int | None = None,
+) -> Application:
     """Register a product in the cycle: an idea for a new product, a dossier for upgrade/re-recognition."""
     if kind not in workflow.KIND_LABELS:
         raise WorkflowError(_("Loại đánh giá không hợp lệ."))
     _check_producer(user, product)
-    if db.session.scalar(select(Application.id).where(Application.cycle_id == cycle.id,
-                                                      Application.product_id == product.id)):
+    if db.session.scalar(
+        select(Application.id).where(Application.cycle_id == cycle.id, Application.product_id == product.id)
+    ):
         raise WorkflowError(_("Sản phẩm này đã đăng ký trong chu trình năm %(year)d.", year=cycle.year))
     if kind == "new":
         if not nfc(idea_summary):
@@ -120,11 +156,16 @@ def application_start(*, cycle: Cycle, product: Product, kind: str, user, today:
         if not product.current_stars:
             raise WorkflowError(_("Chỉ sản phẩm đã được công nhận mới có thể nâng hạng hoặc công nhận lại."))
         if kind == "upgrade" and (target_stars or 0) <= product.current_stars:
-            raise WorkflowError(_("Hạng sao đề nghị phải cao hơn hạng hiện có (%(stars)d sao).",
-                                  stars=product.current_stars))
+            raise WorkflowError(
+                _("Hạng sao đề nghị phải cao hơn hạng hiện có (%(stars)d sao).", stars=product.current_stars)
+            )
     application = Application(
-        cycle_id=cycle.id, product_id=product.id, kind=kind, status=workflow.initial_status(kind),
-        screening_level=workflow.screening_level(today), idea_summary=nfc(idea_summary),
+        cycle_id=cycle.id,
+        product_id=product.id,
+        kind=kind,
+        status=workflow.initial_status(kind),
+        screening_level=workflow.screening_level(today),
+        idea_summary=nfc(idea_summary),
         target_stars=target_stars if kind == "upgrade" else product.current_stars,
     )
     db.session.add(application)
@@ -133,8 +174,9 @@ def application_start(*, cycle: Cycle, product: Product, kind: str, user, today:
     return application
 
 
-def application_act(application: Application, action: str, *, user, today: date, reason: str = "",
-                    business_plan: str = "") -> None:
+def application_act(
+    application: Application, action: str, *, user, today: date, reason: str = "", business_plan: str = ""
+) -> None:
     """Apply one transition of the workflow, with every rule checked and the history recorded."""
     transition = workflow.TRANSITIONS.get(action)
     if transition is None or application.status not in transition.sources:
@@ -152,21 +194,27 @@ def application_act(application: Application, action: str, *, user, today: date,
     if action == "resubmit_idea":
         returned_on = _last_event_day(application, "return_idea")
         if returned_on and (today - returned_on).days < workflow.IDEA_RESUBMIT_AFTER_DAYS:
-            raise WorkflowError(_("Ý tưởng bị trả lại chỉ được gửi lại sau %(days)d ngày.",
-                                  days=workflow.IDEA_RESUBMIT_AFTER_DAYS))
+            raise WorkflowError(
+                _("Ý tưởng bị trả lại chỉ được gửi lại sau %(days)d ngày.", days=workflow.IDEA_RESUBMIT_AFTER_DAYS)
+            )
     if action == "submit_plan":
         if not nfc(business_plan) and not application.business_plan:
             raise WorkflowError(_("Hãy nhập tóm tắt phương án kinh doanh."))
         application.business_plan = nfc(business_plan) or application.business_plan
     if action == "submit_dossier":
-        missing = [item.requirement.name for item in application_checklist(application, today)
-                   if item.requirement.required and item.requirement.provided_by == "producer"
-                   and not item.satisfied]
+        missing = [
+            item.requirement.name
+            for item in application_checklist(application, today)
+            if item.requirement.required and item.requirement.provided_by == "producer" and not item.satisfied
+        ]
         if missing:
             raise WorkflowError(_("Hồ sơ còn thiếu: %(items)s.", items="; ".join(missing)))
         application.screening_level = workflow.screening_level(today)
-    if action in ("screen", "return_dossier") and user.has_role(COMMUNE_OFFICER) and not user.has_role(
-            *workflow.OFFICERS):
+    if (
+        action in ("screen", "return_dossier")
+        and user.has_role(COMMUNE_OFFICER)
+        and not user.has_role(*workflow.OFFICERS)
+    ):
         if application.screening_level != "commune" or user.unit_id is None or user.unit_id != product.unit_id:
             raise WorkflowError(_("Chỉ cán bộ xã nơi có sản phẩm được sơ duyệt hồ sơ này."))
     before = application.status
@@ -176,14 +224,20 @@ def application_act(application: Application, action: str, *, user, today: date,
 
 
 def _last_event_day(application: Application, action: str) -> date | None:
-    at = db.session.scalar(select(func.max(ApplicationEvent.at)).where(
-        ApplicationEvent.application_id == application.id, ApplicationEvent.action == action))
+    at = db.session.scalar(
+        select(func.max(ApplicationEvent.at)).where(
+            ApplicationEvent.application_id == application.id, ApplicationEvent.action == action
+        )
+    )
     return at.date() if at else None
 
 
 def application_history(application: Application) -> list[ApplicationEvent]:
-    return db.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == application.id)
-                              .order_by(ApplicationEvent.at, ApplicationEvent.id)).all()
+    return db.session.scalars(
+        select(ApplicationEvent)
+        .where(ApplicationEvent.application_id == application.id)
+        .order_by(ApplicationEvent.at, ApplicationEvent.id)
+    ).all()
 
 
 def product_group(product: Product) -> str | None:
@@ -200,20 +254,28 @@ def product_group(product: Product) -> str | None:
 def _candidate_documents(application: Application, product: Product) -> list[Document]:
     """Documents linked to the application, plus those uploaded for this product (or producer)."""
     linked = select(ApplicationDocument.document_id).where(ApplicationDocument.application_id == application.id)
-    return db.session.scalars(select(Document).where(
-        Document.producer_id == product.producer_id,
-        Document.status != "awaiting_upload",
-        or_(Document.id.in_(linked), Document.created_at >= application.created_at),
-        or_(Document.product_id == product.id, Document.product_id.is_(None)),
-    )).all()
+    return db.session.scalars(
+        select(Document).where(
+            Document.producer_id == product.producer_id,
+            Document.status != "awaiting_upload",
+            or_(Document.id.in_(linked), Document.created_at >= application.created_at),
+            or_(Document.product_id == product.id, Document.product_id.is_(None)),
+        )
+    ).all()
 
 
 def _reusable_documents(application: Application, product: Product, already: set[int]) -> list[Document]:
     """Accepted documents of earlier applications of the same product or producer."""
-    return db.session.scalars(select(Document).where(
-        Document.producer_id == product.producer_id, Document.status == "accepted",
-        Document.created_at < application.created_at, Document.id.not_in(already) if already else true(),
-    ).order_by(Document.created_at.desc())).all()
+    return db.session.scalars(
+        select(Document)
+        .where(
+            Document.producer_id == product.producer_id,
+            Document.status == "accepted",
+            Document.created_at < application.created_at,
+            Document.id.not_in(already) if already else true(),
+        )
+        .order_by(Document.created_at.desc())
+    ).all()
 
 
 def application_checklist(application: Application, today: date) -> list[ChecklistItem]:
@@ -223,13 +285,20 @@ def application_checklist(application: Application, today: date) -> list[Checkli
     reusable = _reusable_documents(application, product, {d.id for d in documents})
     items = []
     for requirement in requirements:
-        own = [d for d in documents if d.requirement == requirement.code
-               and (requirement.producer_wide or d.product_id == product.id)]
+        own = [
+            d
+            for d in documents
+            if d.requirement == requirement.code and (requirement.producer_wide or d.product_id == product.id)
+        ]
         document = best_document(own, today)
         state = document_state(document, today) if document else "missing"
-        candidates = [d for d in reusable if d.requirement == requirement.code
-                      and (requirement.producer_wide or d.product_id == product.id)
-                      and document_state(d, today) in ("accepted", "expiring")]
+        candidates = [
+            d
+            for d in reusable
+            if d.requirement == requirement.code
+            and (requirement.producer_wide or d.product_id == product.id)
+            and document_state(d, today) in ("accepted", "expiring")
+        ]
         items.append(ChecklistItem(requirement, state, document, candidates))
     return items
 
@@ -239,17 +308,28 @@ def application_reuse_document(application: Application, requirement: str, docum
     item = next((i for i in application_checklist(application, today) if i.requirement.code == requirement), None)
     if item is None or document_id not in {d.id for d in item.reusable}:
         raise WorkflowError(_("Tài liệu này không dùng lại được cho yêu cầu đã chọn."))
-    db.session.add(ApplicationDocument(application_id=application.id, requirement=requirement,
-                                       document_id=document_id))
+    db.session.add(ApplicationDocument(application_id=application.id, requirement=requirement, document_id=document_id))
 
 
-def applications_search(*, cycle_id: int, status: str = "", kind: str = "", unit_id: int | None = None,
-                        query: str = "", producer_id: int | None = None):
+def applications_search(
+    *,
+    cycle_id: int,
+    status: str = "",
+    kind: str = "",
+    unit_id: int | None = None,
+    query: str = "",
+    producer_id: int | None = None,
+):
     """The pipeline of a cycle with its product and producer, filtered."""
-    stmt = with_producer(
-        select(Application, Product, Producer)
-        .join(Product, (Product.id == Application.product_id) & (Product.tenant_id == Application.tenant_id))
-    ).where(Application.cycle_id == cycle_id).order_by(Application.updated_at.desc())
+    stmt = (
+        with_producer(
+            select(Application, Product, Producer).join(
+                Product, (Product.id == Application.product_id) & (Product.tenant_id == Application.tenant_id)
+            )
+        )
+        .where(Application.cycle_id == cycle_id)
+        .order_by(Application.updated_at.desc())
+    )
     stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if status:
         stmt = stmt.where(Application.status == status)
@@ -259,6 +339,7 @@ def applications_search(*, cycle_id: int, status: str = "", kind: str = "", unit
 
 
 def status_counts(cycle_id: int) -> dict[str, int]:
-    rows = db.session.execute(select(Application.status, func.count()).where(Application.cycle_id == cycle_id)
-                              .group_by(Application.status)).all()
+    rows = db.session.execute(
+        select(Application.status, func.count()).where(Application.cycle_id == cycle_id).group_by(Application.status)
+    ).all()
     return dict(rows)

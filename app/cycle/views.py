@@ -1,4 +1,5 @@
 """The annual cycle: windows, the pipeline of applications, one application's page and actions."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -13,7 +14,13 @@ from app.core.access import get_or_404, roles_required
 from app.core.excel import xlsx_response
 from app.core.i18n import format_day
 from app.cycle import services, workflow
-from app.cycle.forms import ApplicationActForm, ApplicationStartForm, CycleOpenForm, CycleWindowsForm, PipelineFilterForm
+from app.cycle.forms import (
+    ApplicationActForm,
+    ApplicationStartForm,
+    CycleOpenForm,
+    CycleWindowsForm,
+    PipelineFilterForm,
+)
 from app.cycle.models import Application, Cycle, EvaluationRound
 from app.extensions import db
 from app.registry.models import Producer, Product
@@ -61,8 +68,7 @@ def cycle_edit(cycle_id):
             db.session.commit()
             flash(_("Đã lưu thời gian của chu trình."), "success")
             return redirect(url_for("cycle.cycles"))
-    return render_template("form_page.html", form=form,
-                           heading=_("Thời gian chu trình %(year)d", year=cycle.year))
+    return render_template("form_page.html", form=form, heading=_("Thời gian chu trình %(year)d", year=cycle.year))
 
 
 def _pipeline():
@@ -75,10 +81,18 @@ def _pipeline():
     year = form.year.data or date.today().year
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
     producer_id = current_user.producer_id if _is_producer_only() else None
-    rows = services.applications_search(
-        cycle_id=cycle.id, status=form.status.data or "", kind=form.kind.data or "", unit_id=form.unit_id.data,
-        query=form.q.data or "", producer_id=producer_id,
-    ) if cycle else []
+    rows = (
+        services.applications_search(
+            cycle_id=cycle.id,
+            status=form.status.data or "",
+            kind=form.kind.data or "",
+            unit_id=form.unit_id.data,
+            query=form.q.data or "",
+            producer_id=producer_id,
+        )
+        if cycle
+        else []
+    )
     return form, cycle, rows
 
 
@@ -87,18 +101,42 @@ def _pipeline():
 def applications():
     form, cycle, rows = _pipeline()
     counts = services.status_counts(cycle.id) if cycle and not _is_producer_only() else {}
-    return render_template("cycle/applications.html", form=form, cycle=cycle, rows=rows, counts=counts,
-                           statuses=workflow.STATUS_LABELS, kinds=workflow.KIND_LABELS)
+    return render_template(
+        "cycle/applications.html",
+        form=form,
+        cycle=cycle,
+        rows=rows,
+        counts=counts,
+        statuses=workflow.STATUS_LABELS,
+        kinds=workflow.KIND_LABELS,
+    )
 
 
 @bp.route("/applications/export.xlsx")
 @roles_required(*STAFF)
 def applications_export():
     _form, cycle, rows = _pipeline()
-    headers = [_("Sản phẩm"), _("Chủ thể"), _("Loại đánh giá"), _("Trạng thái"), _("Cấp sơ duyệt"),
-               _("Lý do trả lại gần nhất"), _("Cập nhật")]
-    data = ((product.name, producer.name, str(workflow.KIND_LABELS[a.kind]), str(workflow.STATUS_LABELS[a.status]),
-             a.screening_level, a.last_reason, a.updated_at) for a, product, producer in rows)
+    headers = [
+        _("Sản phẩm"),
+        _("Chủ thể"),
+        _("Loại đánh giá"),
+        _("Trạng thái"),
+        _("Cấp sơ duyệt"),
+        _("Lý do trả lại gần nhất"),
+        _("Cập nhật"),
+    ]
+    data = (
+        (
+            product.name,
+            producer.name,
+            str(workflow.KIND_LABELS[a.kind]),
+            str(workflow.STATUS_LABELS[a.status]),
+            a.screening_level,
+            a.last_reason,
+            a.updated_at,
+        )
+        for a, product, producer in rows
+    )
     year = cycle.year if cycle else date.today().year
     return xlsx_response(f"ho-so-ocop-{g.tenant.slug}-{year}.xlsx", _("Hồ sơ"), headers, data)
 
@@ -121,20 +159,30 @@ def application_new():
         product = get_or_404(Product, form.product_id.data)
         try:
             application = services.application_start(
-                cycle=cycle, product=product, kind=form.kind.data, user=current_user, today=date.today(),
-                idea_summary=form.idea_summary.data or "", target_stars=form.target_stars.data,
+                cycle=cycle,
+                product=product,
+                kind=form.kind.data,
+                user=current_user,
+                today=date.today(),
+                idea_summary=form.idea_summary.data or "",
+                target_stars=form.target_stars.data,
             )
         except services.WorkflowError as error:
             form.kind.errors.append(str(error))
         else:
             db.session.commit()
-            flash(_("Đã đăng ký sản phẩm %(name)s vào chu trình %(year)d.", name=product.name, year=cycle.year),
-                  "success")
+            flash(
+                _("Đã đăng ký sản phẩm %(name)s vào chu trình %(year)d.", name=product.name, year=cycle.year), "success"
+            )
             return redirect(url_for("cycle.application", application_id=application.id))
     return render_template(
-        "form_page.html", form=form, submit_label=_("Gửi đăng ký"),
+        "form_page.html",
+        form=form,
+        submit_label=_("Gửi đăng ký"),
         heading=_("Đăng ký sản phẩm vào chu trình %(year)d", year=cycle.year),
-        intro=_("Nhận ý tưởng: %(start)s – %(end)s", start=format_day(cycle.ideas_from), end=format_day(cycle.ideas_until)),
+        intro=_(
+            "Nhận ý tưởng: %(start)s – %(end)s", start=format_day(cycle.ideas_from), end=format_day(cycle.ideas_until)
+        ),
     )
 
 
@@ -153,11 +201,16 @@ def application(application_id):
     application, product, producer = _application_for_user(application_id)
     today = date.today()
     return render_template(
-        "cycle/application.html", application=application, product=product, producer=producer,
+        "cycle/application.html",
+        application=application,
+        product=product,
+        producer=producer,
         checklist=services.application_checklist(application, today),
         history=services.application_history(application),
         actions=workflow.allowed_actions(application.status, current_user.roles),
-        act_form=ApplicationActForm(), statuses=workflow.STATUS_LABELS, kinds=workflow.KIND_LABELS,
+        act_form=ApplicationActForm(),
+        statuses=workflow.STATUS_LABELS,
+        kinds=workflow.KIND_LABELS,
         today=today,
     )
 
@@ -169,8 +222,14 @@ def application_act(application_id, action):
     form = ApplicationActForm()
     if form.validate_on_submit():
         try:
-            services.application_act(application, action, user=current_user, today=date.today(),
-                                     reason=form.reason.data or "", business_plan=form.business_plan.data or "")
+            services.application_act(
+                application,
+                action,
+                user=current_user,
+                today=date.today(),
+                reason=form.reason.data or "",
+                business_plan=form.business_plan.data or "",
+            )
         except services.WorkflowError as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -188,8 +247,9 @@ def application_reuse(application_id):
     document_id = request.form.get("document_id", "")
     if form.validate_on_submit() and document_id.isdigit():
         try:
-            services.application_reuse_document(application, request.form.get("requirement", ""),
-                                                int(document_id), date.today())
+            services.application_reuse_document(
+                application, request.form.get("requirement", ""), int(document_id), date.today()
+            )
         except services.WorkflowError as error:
             flash(str(error), "error")
         else:

@@ -5,6 +5,7 @@ new:                idea_submitted ⇄ idea_returned → preparing_plan → plan
 upgrade, re_recognition: start at preparing_dossier (the product is already certified).
 Returned items carry the officer's reason and go back to the producer to resubmit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from app.auth.roles import COMMUNE_OFFICER, PROVINCE_ADMIN, PROVINCE_OFFICER, PRODUCER
+from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
 
 OFFICERS = (PROVINCE_OFFICER, PROVINCE_ADMIN)
 # From 1/7/2025 (QĐ 1489, two-tier local government) the commune screens dossiers; before, the district.
@@ -53,26 +54,72 @@ class Transition:
 TRANSITIONS = {
     t.action: t
     for t in (
-        Transition("resubmit_idea", ("idea_returned",), "idea_submitted", (PRODUCER,), window="ideas",
-                   label=_l("Gửi lại ý tưởng")),
-        Transition("accept_idea", ("idea_submitted",), "preparing_plan", OFFICERS + (COMMUNE_OFFICER,),
-                   label=_l("Chấp nhận ý tưởng")),
-        Transition("return_idea", ("idea_submitted",), "idea_returned", OFFICERS + (COMMUNE_OFFICER,),
-                   needs_reason=True, label=_l("Trả lại ý tưởng")),
-        Transition("submit_plan", ("preparing_plan", "plan_returned"), "plan_submitted", (PRODUCER,),
-                   window="plans", label=_l("Gửi phương án kinh doanh")),
-        Transition("accept_plan", ("plan_submitted",), "preparing_dossier", OFFICERS,
-                   label=_l("Chấp nhận phương án")),
-        Transition("return_plan", ("plan_submitted",), "plan_returned", OFFICERS, needs_reason=True,
-                   label=_l("Trả lại phương án")),
-        Transition("submit_dossier", ("preparing_dossier", "dossier_returned"), "dossier_submitted",
-                   (PRODUCER,), window="dossiers", label=_l("Nộp hồ sơ")),
-        Transition("screen", ("dossier_submitted",), "screened", OFFICERS + (COMMUNE_OFFICER,),
-                   label=_l("Sơ duyệt đạt, chuyển tỉnh")),
-        Transition("return_dossier", ("dossier_submitted", "screened"), "dossier_returned",
-                   OFFICERS + (COMMUNE_OFFICER,), needs_reason=True, label=_l("Trả lại hồ sơ")),
-        Transition("forward_to_council", ("screened",), "ready_for_council", OFFICERS,
-                   label=_l("Chuyển Hội đồng đánh giá")),
+        Transition(
+            "resubmit_idea",
+            ("idea_returned",),
+            "idea_submitted",
+            (PRODUCER,),
+            window="ideas",
+            label=_l("Gửi lại ý tưởng"),
+        ),
+        Transition(
+            "accept_idea",
+            ("idea_submitted",),
+            "preparing_plan",
+            OFFICERS + (COMMUNE_OFFICER,),
+            label=_l("Chấp nhận ý tưởng"),
+        ),
+        Transition(
+            "return_idea",
+            ("idea_submitted",),
+            "idea_returned",
+            OFFICERS + (COMMUNE_OFFICER,),
+            needs_reason=True,
+            label=_l("Trả lại ý tưởng"),
+        ),
+        Transition(
+            "submit_plan",
+            ("preparing_plan", "plan_returned"),
+            "plan_submitted",
+            (PRODUCER,),
+            window="plans",
+            label=_l("Gửi phương án kinh doanh"),
+        ),
+        Transition("accept_plan", ("plan_submitted",), "preparing_dossier", OFFICERS, label=_l("Chấp nhận phương án")),
+        Transition(
+            "return_plan",
+            ("plan_submitted",),
+            "plan_returned",
+            OFFICERS,
+            needs_reason=True,
+            label=_l("Trả lại phương án"),
+        ),
+        Transition(
+            "submit_dossier",
+            ("preparing_dossier", "dossier_returned"),
+            "dossier_submitted",
+            (PRODUCER,),
+            window="dossiers",
+            label=_l("Nộp hồ sơ"),
+        ),
+        Transition(
+            "screen",
+            ("dossier_submitted",),
+            "screened",
+            OFFICERS + (COMMUNE_OFFICER,),
+            label=_l("Sơ duyệt đạt, chuyển tỉnh"),
+        ),
+        Transition(
+            "return_dossier",
+            ("dossier_submitted", "screened"),
+            "dossier_returned",
+            OFFICERS + (COMMUNE_OFFICER,),
+            needs_reason=True,
+            label=_l("Trả lại hồ sơ"),
+        ),
+        Transition(
+            "forward_to_council", ("screened",), "ready_for_council", OFFICERS, label=_l("Chuyển Hội đồng đánh giá")
+        ),
     )
 }
 

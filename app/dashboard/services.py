@@ -1,4 +1,5 @@
 """The province dashboard: what the tenant has configured and its latest reported figures."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,9 +8,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.extensions import db
 from app.cycle.models import Cycle
 from app.cycle.services import status_counts
+from app.extensions import db
 from app.planning.models import Figure, Policy, Target
 from app.registry.models import Producer, Product
 from tenants.models import AdminUnit, Council
@@ -44,9 +45,7 @@ def dashboard_summary(today: date) -> DashboardSummary:
         councils=_count(select(Council.id)),
         policies=_count(select(Policy.id)),
         targets_open=_count(select(Target.id).where(Target.deadline >= today)),
-        latest_figures=db.session.scalars(
-            select(Figure).where(Figure.on == latest_date).order_by(Figure.metric)
-        ).all(),
+        latest_figures=db.session.scalars(select(Figure).where(Figure.on == latest_date).order_by(Figure.metric)).all(),
         next_targets=db.session.scalars(
             select(Target).where(Target.deadline >= today).order_by(Target.deadline, Target.code).limit(8)
         ).all(),

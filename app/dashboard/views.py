@@ -4,7 +4,6 @@ from flask import redirect, render_template, url_for
 from flask_login import current_user
 
 from app.auth.roles import PRODUCER
-
 from app.core.access import login_required
 from app.dashboard.services import dashboard_summary
 from tenants.resolution import tenant_blueprint

@@ -1,4 +1,5 @@
 """Evidence documents stored in object storage; the database holds their state and checksums."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

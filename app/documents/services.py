@@ -6,13 +6,14 @@ then confirms; the confirmation is committed before the verification job is queu
 upload is never lost (jobs/documents.py re-queues anything a dead worker left behind). Only an
 accepted document can be downloaded, through a one-minute presigned GET that always downloads.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import unicodedata
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -53,7 +54,7 @@ class DocumentError(ValueError):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def human_size(n: int) -> str:
@@ -97,8 +98,9 @@ def tenant_quota_bytes(tenant_id: int) -> int:
 def tenant_storage_used() -> int:
     """Bytes held or reserved by the current tenant's documents (a rejected one holds nothing)."""
     used = db.session.scalar(
-        select(func.coalesce(func.sum(func.coalesce(Document.size, Document.declared_size)), 0))
-        .where(Document.status.in_(ACTIVE_STATUSES))
+        select(func.coalesce(func.sum(func.coalesce(Document.size, Document.declared_size)), 0)).where(
+            Document.status.in_(ACTIVE_STATUSES)
+        )
     )
     return int(used)
 
@@ -151,9 +153,18 @@ def document_validity(requirement: str, issued_on, valid_until) -> tuple[date | 
     return issued_on, valid_until
 
 
-def document_presign(producer_id, product_id, requirement: str, filename: str, content_type: str, size,
-                     uploaded_by: int | None, title: str = "", issued_on=None,
-                     valid_until=None) -> tuple[Document, dict]:
+def document_presign(
+    producer_id,
+    product_id,
+    requirement: str,
+    filename: str,
+    content_type: str,
+    size,
+    uploaded_by: int | None,
+    title: str = "",
+    issued_on=None,
+    valid_until=None,
+) -> tuple[Document, dict]:
     """Create the document (awaiting_upload) and the presigned POST that lets the browser send the file.
 
     Returns (document, {"url": …, "fields": {…}}); the caller commits. Refuses types outside the
@@ -185,23 +196,40 @@ def document_presign(producer_id, product_id, requirement: str, filename: str, c
     issued_on, valid_until = document_validity(requirement, issued_on, valid_until)
 
     # Two presigns of one tenant must not both fit in the last free bytes: take them in turn.
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:namespace, CAST(:tenant AS integer))"),
-                       {"namespace": QUOTA_LOCK_NAMESPACE, "tenant": tenant_id})
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(:namespace, CAST(:tenant AS integer))"),
+        {"namespace": QUOTA_LOCK_NAMESPACE, "tenant": tenant_id},
+    )
     quota, used = tenant_quota_bytes(tenant_id), tenant_storage_used()
     if used + size > quota:
-        raise DocumentError(_("Vượt hạn mức lưu trữ của tỉnh (đã dùng %(used)s trên %(quota)s).",
-                              used=human_size(used), quota=human_size(quota)))
+        raise DocumentError(
+            _(
+                "Vượt hạn mức lưu trữ của tỉnh (đã dùng %(used)s trên %(quota)s).",
+                used=human_size(used),
+                quota=human_size(quota),
+            )
+        )
 
     document = Document(
-        producer_id=owner_id, product_id=product_id, requirement=requirement,
-        title=nfc(title or "")[:300], original_filename=name, content_type=content_type,
-        declared_size=size, storage_key=new_storage_key(tenant_id), status="awaiting_upload",
-        verify_attempts=0, uploaded_by=uploaded_by, issued_on=issued_on, valid_until=valid_until,
+        producer_id=owner_id,
+        product_id=product_id,
+        requirement=requirement,
+        title=nfc(title or "")[:300],
+        original_filename=name,
+        content_type=content_type,
+        declared_size=size,
+        storage_key=new_storage_key(tenant_id),
+        status="awaiting_upload",
+        verify_attempts=0,
+        uploaded_by=uploaded_by,
+        issued_on=issued_on,
+        valid_until=valid_until,
     )
     db.session.add(document)
     db.session.flush()
     post = s3_client(public=True).generate_presigned_post(
-        cfg["S3_BUCKET"], document.storage_key,
+        cfg["S3_BUCKET"],
+        document.storage_key,
         Fields={"Content-Type": content_type},
         Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, cfg["UPLOAD_MAX_BYTES"]]],
         ExpiresIn=PRESIGN_EXPIRES_SECONDS,
@@ -237,8 +265,13 @@ def queue_verification(document: Document) -> None:
 
     document.verify_attempts = (document.verify_attempts or 0) + 1
     tenant_id = document.tenant_id
-    enqueue_after_commit("documents", verify_document, tenant_id, document.id,
-                         job_id=f"verify-{tenant_id}-{document.id}-{document.verify_attempts}")
+    enqueue_after_commit(
+        "documents",
+        verify_document,
+        tenant_id,
+        document.id,
+        job_id=f"verify-{tenant_id}-{document.id}-{document.verify_attempts}",
+    )
 
 
 def document_confirm(document_id: int) -> Document:
@@ -274,15 +307,19 @@ def document_download_url(document: Document) -> str:
     if document.status != "accepted":
         raise DocumentError(_("Tệp chưa được kiểm tra xong."))
     head = _head(document.storage_key)
-    if (head is None or head["ContentLength"] != document.size
-            or head.get("Metadata", {}).get(VERIFIED_SHA256_META) != document.sha256):
+    if (
+        head is None
+        or head["ContentLength"] != document.size
+        or head.get("Metadata", {}).get(VERIFIED_SHA256_META) != document.sha256
+    ):
         log.warning("document %s/%s: stored object differs from the verified one", document.tenant_id, document.id)
         raise DocumentError(_("Tệp trên kho lưu trữ không còn là tệp đã được kiểm tra."))
     disposition = "attachment; filename*=UTF-8''" + quote(document.original_filename, safe="")
     return s3_client(public=True).generate_presigned_url(
         "get_object",
         Params={
-            "Bucket": current_app.config["S3_BUCKET"], "Key": document.storage_key,
+            "Bucket": current_app.config["S3_BUCKET"],
+            "Key": document.storage_key,
             "ResponseContentDisposition": disposition,
             "ResponseContentType": document.content_type,
             "ResponseCacheControl": "private, no-store",

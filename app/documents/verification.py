@@ -7,13 +7,15 @@ No database and no S3 client here (jobs/documents.py does the I/O), so the rules
 Reasons for a rejection are stored on the document in Vietnamese (the source language) and
 translated when shown; `N_` only marks them for the catalogue.
 """
+
 from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 CHUNK_BYTES = 1024 * 1024
 HEAD_BYTES = 64  # enough for every signature below, and to recognise markup
@@ -51,11 +53,15 @@ KINDS: dict[str, Kind] = {
     "image/png": Kind("PNG", "png", N_("Nội dung tệp không phải ảnh PNG"), image_format="PNG"),
     "image/webp": Kind("WebP", "webp", N_("Nội dung tệp không phải ảnh WebP"), image_format="WEBP"),
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": Kind(
-        "DOCX", "docx", N_("Nội dung tệp không phải tài liệu Word (DOCX)"),
+        "DOCX",
+        "docx",
+        N_("Nội dung tệp không phải tài liệu Word (DOCX)"),
         zip_parts=("[Content_Types].xml", "word/document.xml"),
     ),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": Kind(
-        "XLSX", "xlsx", N_("Nội dung tệp không phải bảng tính Excel (XLSX)"),
+        "XLSX",
+        "xlsx",
+        N_("Nội dung tệp không phải bảng tính Excel (XLSX)"),
         zip_parts=("[Content_Types].xml", "xl/workbook.xml"),
     ),
 }
@@ -98,7 +104,7 @@ def looks_like_markup(head: bytes) -> bool:
     """HTML, SVG or XML, whatever it was declared as (a BOM and leading blanks do not hide it)."""
     for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
         if head.startswith(bom):
-            head = head[len(bom):]
+            head = head[len(bom) :]
     head = head.replace(b"\x00", b"").lstrip().lower()
     return head.startswith(b"<")
 
@@ -111,8 +117,9 @@ def _check_head(content_type: str, head: bytes) -> None:
     raise Rejected(REASON_MARKUP if looks_like_markup(head) else KINDS[content_type].not_this)
 
 
-def inspect_upload(chunks: Iterable[bytes], content_type: str, workdir: Path, *,
-                   max_bytes: int | None = None) -> Outcome:
+def inspect_upload(
+    chunks: Iterable[bytes], content_type: str, workdir: Path, *, max_bytes: int | None = None
+) -> Outcome:
     """Read the object once, in chunks; raise Rejected or return what to keep.
 
     The signature is checked as soon as the first bytes arrive, so junk is refused without reading

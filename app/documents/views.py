@@ -5,6 +5,7 @@ producer only their own producer's documents; council members and inspectors rea
 (they evaluate and inspect the evidence) but upload nothing. Anything else answers 404, exactly
 like a missing or foreign id.
 """
+
 from __future__ import annotations
 
 from flask import abort, jsonify, redirect, request, url_for
@@ -67,10 +68,16 @@ def presign():
         producer_id = own
     try:
         document, post = services.document_presign(
-            producer_id=producer_id, product_id=data.get("product_id"), requirement=data.get("requirement"),
-            filename=data.get("filename"), content_type=data.get("content_type"), size=data.get("size"),
-            uploaded_by=current_user.id, title=data.get("title") or "",
-            issued_on=data.get("issued_on"), valid_until=data.get("valid_until"),
+            producer_id=producer_id,
+            product_id=data.get("product_id"),
+            requirement=data.get("requirement"),
+            filename=data.get("filename"),
+            content_type=data.get("content_type"),
+            size=data.get("size"),
+            uploaded_by=current_user.id,
+            title=data.get("title") or "",
+            issued_on=data.get("issued_on"),
+            valid_until=data.get("valid_until"),
         )
     except services.DocumentError as error:
         return _error(error)

@@ -3,6 +3,7 @@
 That role has no rights on the tenant tables; the views it reads are owned by a roll-up role whose
 only extra right is a SELECT policy. The web app's own role cannot read across tenants at all.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The national office's shell: every province at a glance, aggregates only."""
+
 from flask import render_template
 from flask_babel import gettext as _
 
@@ -22,10 +23,33 @@ def home():
 @bp.route("/export.xlsx")
 @roles_required(NATIONAL_VIEWER)
 def export():
-    headers = [_("Tỉnh"), _("Người dùng"), _("Đơn vị hành chính"), _("Hội đồng"), _("Chính sách"),
-               _("Mục tiêu"), _("Sản phẩm OCOP (báo cáo)"), _("Ngày số liệu"), _("Chủ thể trên nền tảng"),
-               _("Sản phẩm trên nền tảng"), _("Hồ sơ năm nay")]
-    rows = ((r.name, r.active_users, r.units_now, r.councils, r.policies, r.targets,
-             r.certified_products, r.certified_on, r.producers, r.products, r.applications_this_year)
-            for r in province_rollups())
+    headers = [
+        _("Tỉnh"),
+        _("Người dùng"),
+        _("Đơn vị hành chính"),
+        _("Hội đồng"),
+        _("Chính sách"),
+        _("Mục tiêu"),
+        _("Sản phẩm OCOP (báo cáo)"),
+        _("Ngày số liệu"),
+        _("Chủ thể trên nền tảng"),
+        _("Sản phẩm trên nền tảng"),
+        _("Hồ sơ năm nay"),
+    ]
+    rows = (
+        (
+            r.name,
+            r.active_users,
+            r.units_now,
+            r.councils,
+            r.policies,
+            r.targets,
+            r.certified_products,
+            r.certified_on,
+            r.producers,
+            r.products,
+            r.applications_this_year,
+        )
+        for r in province_rollups()
+    )
     return xlsx_response("ocop-toan-quoc.xlsx", _("Toàn quốc"), headers, rows)

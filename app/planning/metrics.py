@@ -1,4 +1,5 @@
 """The controlled vocabulary of target and figure metrics, with their labels."""
+
 from flask_babel import lazy_gettext as _l
 
 METRIC_LABELS = {

@@ -1,4 +1,5 @@
 """A province's support policies, targets, reported figures and programme budgets."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """The province's administrative units, councils, support policies and targets (from its definition)."""
+
 from datetime import date
 
 from flask import g, render_template
@@ -26,13 +27,24 @@ def policies():
 @bp.route("/policies/export.xlsx")
 @login_required
 def policies_export():
-    headers = [_("Chính sách"), _("Văn bản"), _("Ngày ban hành"), _("Kinh phí"), _("Nội dung hỗ trợ"),
-               _("Mức hỗ trợ"), _("Tỷ lệ"), _("Số lượng"), _("Đơn vị")]
+    headers = [
+        _("Chính sách"),
+        _("Văn bản"),
+        _("Ngày ban hành"),
+        _("Kinh phí"),
+        _("Nội dung hỗ trợ"),
+        _("Mức hỗ trợ"),
+        _("Tỷ lệ"),
+        _("Số lượng"),
+        _("Đơn vị"),
+    ]
     rows = []
     for policy in db.session.scalars(select(Policy).order_by(Policy.code)):
         rows.append((policy.title, policy.act, policy.issued_on, policy.budget_vnd, None, None, None, None, None))
-        rows += [(policy.title, None, None, None, i.title, i.amount_vnd, i.share_percent, i.quantity, i.unit)
-                 for i in policy.items]
+        rows += [
+            (policy.title, None, None, None, i.title, i.amount_vnd, i.share_percent, i.quantity, i.unit)
+            for i in policy.items
+        ]
     return xlsx_response(f"chinh-sach-{g.tenant.slug}.xlsx", _("Chính sách"), headers, rows)
 
 

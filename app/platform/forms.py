@@ -11,8 +11,11 @@ CRITERIA_ACTS = [SelectChoice(act, act) for act in ("1489/QĐ-TTg", "148/QĐ-TTg
 class TenantForm(BaseForm):
     slug = StringField(
         _l("Mã đường dẫn (slug)"),
-        validators=[DataRequired(), Length(max=64),
-                    Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Chỉ dùng chữ thường không dấu, số và dấu gạch ngang."))],
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$", message=_l("Chỉ dùng chữ thường không dấu, số và dấu gạch ngang.")),
+        ],
     )
     name = StringField(_l("Tên tỉnh"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("Tên tiếng Anh"), validators=[DataRequired(), Length(max=200)])

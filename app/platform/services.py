@@ -1,4 +1,5 @@
 """Platform administration: provinces (tenants) and their first admin accounts."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -18,14 +19,21 @@ class PlatformError(ValueError):
     pass
 
 
-def tenant_create(*, slug: str, name: str, name_en: str, official_code: str | None,
-                  standing_agency: str, criteria_act: str) -> Tenant:
+def tenant_create(
+    *, slug: str, name: str, name_en: str, official_code: str | None, standing_agency: str, criteria_act: str
+) -> Tenant:
     if slug in RESERVED_SLUGS:
         raise PlatformError(_("Mã đường dẫn này được hệ thống dùng riêng."))
     if db.session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == slug)):
         raise PlatformError(_("Đã có tỉnh với mã đường dẫn này."))
-    tenant = Tenant(slug=slug, name=name, name_en=name_en, official_code=official_code or None,
-                    standing_agency=standing_agency, criteria_act=criteria_act)
+    tenant = Tenant(
+        slug=slug,
+        name=name,
+        name_en=name_en,
+        official_code=official_code or None,
+        standing_agency=standing_agency,
+        criteria_act=criteria_act,
+    )
     db.session.add(tenant)
     db.session.flush()
     return tenant
@@ -33,9 +41,7 @@ def tenant_create(*, slug: str, name: str, name_en: str, official_code: str | No
 
 def tenant_admins(tenant: Tenant) -> list[User]:
     with tenant_scope(tenant.id):
-        return db.session.scalars(
-            select(User).where(PROVINCE_ADMIN == any_(User.roles)).order_by(User.full_name)
-        ).all()
+        return db.session.scalars(select(User).where(PROVINCE_ADMIN == any_(User.roles)).order_by(User.full_name)).all()
 
 
 def tenant_admin_invite(tenant: Tenant, *, email: str, full_name: str) -> str:

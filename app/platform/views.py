@@ -1,4 +1,5 @@
 """Platform administrators manage provinces (tenants) and their admin accounts."""
+
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -33,8 +34,11 @@ def tenant_new():
     if form.validate_on_submit():
         try:
             tenant = services.tenant_create(
-                slug=form.slug.data, name=form.name.data, name_en=form.name_en.data,
-                official_code=form.official_code.data, standing_agency=form.standing_agency.data,
+                slug=form.slug.data,
+                name=form.name.data,
+                name_en=form.name_en.data,
+                official_code=form.official_code.data,
+                standing_agency=form.standing_agency.data,
                 criteria_act=form.criteria_act.data,
             )
         except services.PlatformError as error:

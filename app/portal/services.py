@@ -1,4 +1,5 @@
 """What a producer sees first: their products, applications, what is missing, officers' messages."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,25 +22,44 @@ class ApplicationSummary:
 
 def producer_overview(producer_id: int, today: date):
     producer = db.session.scalar(select(Producer).where(Producer.id == producer_id))
-    products = db.session.scalars(select(Product).where(Product.producer_id == producer_id)
-                                  .order_by(Product.name)).all()
+    products = db.session.scalars(
+        select(Product).where(Product.producer_id == producer_id).order_by(Product.name)
+    ).all()
     by_id = {p.id: p for p in products}
-    applications = db.session.scalars(
-        select(Application).where(Application.product_id.in_(by_id)).order_by(Application.updated_at.desc())
-    ).all() if by_id else []
+    applications = (
+        db.session.scalars(
+            select(Application).where(Application.product_id.in_(by_id)).order_by(Application.updated_at.desc())
+        ).all()
+        if by_id
+        else []
+    )
     summaries = []
     for application in applications:
         missing = []
-        if application.status not in ("idea_submitted", "idea_returned", "preparing_plan", "plan_submitted",
-                                      "plan_returned"):
-            missing = [item.requirement.name for item in application_checklist(application, today)
-                       if item.requirement.required and item.requirement.provided_by == "producer"
-                       and not item.satisfied]
+        if application.status not in (
+            "idea_submitted",
+            "idea_returned",
+            "preparing_plan",
+            "plan_submitted",
+            "plan_returned",
+        ):
+            missing = [
+                item.requirement.name
+                for item in application_checklist(application, today)
+                if item.requirement.required and item.requirement.provided_by == "producer" and not item.satisfied
+            ]
         summaries.append(ApplicationSummary(application, by_id[application.product_id], missing))
     # Officers' messages: the notes they left when returning or moving an application.
-    messages = db.session.scalars(
-        select(ApplicationEvent).where(ApplicationEvent.application_id.in_([a.id for a in applications]),
-                                       ApplicationEvent.note.is_not(None))
-        .order_by(ApplicationEvent.at.desc()).limit(20)
-    ).all() if applications else []
+    messages = (
+        db.session.scalars(
+            select(ApplicationEvent)
+            .where(
+                ApplicationEvent.application_id.in_([a.id for a in applications]), ApplicationEvent.note.is_not(None)
+            )
+            .order_by(ApplicationEvent.at.desc())
+            .limit(20)
+        ).all()
+        if applications
+        else []
+    )
     return producer, products, summaries, messages

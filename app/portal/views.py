@@ -1,4 +1,5 @@
 """The producer portal: one page with everything a chủ thể OCOP needs next."""
+
 from datetime import date
 
 from flask import abort, render_template
@@ -19,5 +20,12 @@ def home():
     if current_user.producer_id is None:
         abort(404)
     producer, products, summaries, messages = producer_overview(current_user.producer_id, date.today())
-    return render_template("portal/home.html", producer=producer, products=products, summaries=summaries,
-                           messages=messages, statuses=STATUS_LABELS, kinds=KIND_LABELS)
+    return render_template(
+        "portal/home.html",
+        producer=producer,
+        products=products,
+        summaries=summaries,
+        messages=messages,
+        statuses=STATUS_LABELS,
+        kinds=KIND_LABELS,
+    )

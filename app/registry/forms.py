@@ -35,7 +35,9 @@ class ProductForm(BaseForm):
     annual_output = DecimalField(_l("Sản lượng năm"), validators=[Optional(), NumberRange(min=0)])
     output_unit = StringField(_l("Đơn vị sản lượng"), validators=[Optional(), Length(max=32)])
     markets = TextAreaField(_l("Thị trường tiêu thụ"), validators=[Optional(), Length(max=2000)])
-    export_countries = StringField(_l("Nước xuất khẩu (phân cách bằng dấu phẩy)"), validators=[Optional(), Length(max=500)])
+    export_countries = StringField(
+        _l("Nước xuất khẩu (phân cách bằng dấu phẩy)"), validators=[Optional(), Length(max=500)]
+    )
     traceability = StringField(_l("Truy xuất nguồn gốc"), validators=[Optional(), Length(max=200)])
     trademark_status = SelectField(_l("Nhãn hiệu / chỉ dẫn địa lý"))
     current_stars = SelectField(_l("Hạng sao hiện có"), coerce=optional_int, validators=[Optional()])

@@ -1,11 +1,12 @@
 """Excel imports as background jobs: the file is kept in object storage, a job imports it, and the
 page follows its progress (rows done, kept in Redis while the import's transaction is open)."""
+
 from __future__ import annotations
 
 import io
 import uuid
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -45,8 +46,14 @@ def import_submit(data: bytes, filename: str, user_id: int | None) -> RegistryIm
     db.session.flush()
     from jobs.registry import run_import
 
-    enqueue_after_commit("reports", run_import, tenant_id, record.id, job_id=import_job_id(tenant_id, record.id),
-                         job_timeout=IMPORT_TIMEOUT_SECONDS)
+    enqueue_after_commit(
+        "reports",
+        run_import,
+        tenant_id,
+        record.id,
+        job_id=import_job_id(tenant_id, record.id),
+        job_timeout=IMPORT_TIMEOUT_SECONDS,
+    )
     return record
 
 
@@ -73,7 +80,7 @@ def import_run(import_id: int) -> None:
             **{k: v for k, v in asdict(report).items() if k != "errors"},
             "errors": [asdict(e) for e in report.errors],
         }
-    record.finished_at = datetime.now(timezone.utc)
+    record.finished_at = datetime.now(UTC)
 
 
 def import_progress(record: RegistryImport) -> tuple[int, int] | None:

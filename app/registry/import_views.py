@@ -3,6 +3,7 @@
 The upload is kept in storage and imported by a job; the page follows its progress and then shows
 the row-by-row report.
 """
+
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
@@ -57,6 +58,7 @@ def show(import_id):
 @roles_required(PROVINCE_ADMIN, PROVINCE_OFFICER)
 def template():
     return current_app.response_class(
-        importer.import_template(), mimetype=XLSX,
+        importer.import_template(),
+        mimetype=XLSX,
         headers={"Content-Disposition": 'attachment; filename="mau-nhap-san-pham-ocop.xlsx"'},
     )

@@ -15,15 +15,17 @@ Rules:
 - within one file, rows of the same producer must not contradict each other, and a product may
   appear once: otherwise a re-import would flip values back and forth.
 """
+
 from __future__ import annotations
 
 import io
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -84,6 +86,7 @@ class CellError(ValueError):
 
 # ------------------------------------------------------------------------------------ text helpers
 
+
 def fold(value: str) -> str:
     """Lower case, no diacritics (đ → d), single spaces: 'Xã  Phúc HOÀ' → 'xa phuc hoa'."""
     text = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
@@ -119,8 +122,9 @@ def _one_line(text: str) -> str:
 
 # ------------------------------------------------------------------------------------ parsers
 
+
 def _text(max_length: int | None = None, one_line: bool = True):
-    def parse(text: str, raw, lookups: "_Lookups"):
+    def parse(text: str, raw, lookups: _Lookups):
         value = _one_line(text) if one_line else text
         if max_length is not None and len(value) > max_length:
             raise CellError(_("Quá dài (tối đa %(max)s ký tự)", max=max_length))
@@ -130,7 +134,7 @@ def _text(max_length: int | None = None, one_line: bool = True):
 
 
 def _non_negative_int(limit: int):
-    def parse(text: str, raw, lookups: "_Lookups") -> int:
+    def parse(text: str, raw, lookups: _Lookups) -> int:
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
             number = raw
         else:
@@ -153,19 +157,18 @@ def _non_negative_int(limit: int):
     return parse
 
 
-def _phone(text: str, raw, lookups: "_Lookups") -> str:
+def _phone(text: str, raw, lookups: _Lookups) -> str:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         text = str(int(raw))
         if len(text) == 9:  # a number cell lost the leading 0 of a Vietnamese phone number
             text = "0" + text
     value = _one_line(text)
-    if (len(value) > 32 or not re.fullmatch(r"[0-9+().\s\-/,;]+", value)
-            or len(re.sub(r"\D", "", value)) < 6):
+    if len(value) > 32 or not re.fullmatch(r"[0-9+().\s\-/,;]+", value) or len(re.sub(r"\D", "", value)) < 6:
         raise CellError(_("Số điện thoại không hợp lệ: '%(value)s'", value=text))
     return value
 
 
-def _email(text: str, raw, lookups: "_Lookups") -> str:
+def _email(text: str, raw, lookups: _Lookups) -> str:
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
@@ -176,20 +179,39 @@ def _email(text: str, raw, lookups: "_Lookups") -> str:
 
 
 KIND_ALIASES = {
-    "htx": "htx", "hop tac xa": "htx",
-    "doanh nghiep": "enterprise", "dn": "enterprise", "cong ty": "enterprise",
-    "to hop tac": "coop_group", "tht": "coop_group",
-    "ho kinh doanh": "household", "hkd": "household", "ho san xuat": "household",
-    "ho san xuat kinh doanh": "household", "co so san xuat": "household", "co so": "household",
+    "htx": "htx",
+    "hop tac xa": "htx",
+    "doanh nghiep": "enterprise",
+    "dn": "enterprise",
+    "cong ty": "enterprise",
+    "to hop tac": "coop_group",
+    "tht": "coop_group",
+    "ho kinh doanh": "household",
+    "hkd": "household",
+    "ho san xuat": "household",
+    "ho san xuat kinh doanh": "household",
+    "co so san xuat": "household",
+    "co so": "household",
     "ho gia dinh": "household",
-    "enterprise": "enterprise", "coop group": "coop_group", "household": "household",
+    "enterprise": "enterprise",
+    "coop group": "coop_group",
+    "household": "household",
 }
 # Longer names starting with these words: "Công ty TNHH …", "Hợp tác xã nông nghiệp …".
-KIND_PREFIXES = ("hop tac xa", "htx", "cong ty", "doanh nghiep", "to hop tac", "ho kinh doanh", "ho san xuat",
-                 "co so san xuat", "co so")
+KIND_PREFIXES = (
+    "hop tac xa",
+    "htx",
+    "cong ty",
+    "doanh nghiep",
+    "to hop tac",
+    "ho kinh doanh",
+    "ho san xuat",
+    "co so san xuat",
+    "co so",
+)
 
 
-def _kind(text: str, raw, lookups: "_Lookups") -> str:
+def _kind(text: str, raw, lookups: _Lookups) -> str:
     words = _words(text)
     if words in KIND_ALIASES:
         return KIND_ALIASES[words]
@@ -200,32 +222,43 @@ def _kind(text: str, raw, lookups: "_Lookups") -> str:
 
 
 TRADEMARK_ALIASES = {
-    "chua co": "none", "khong": "none", "khong co": "none", "chua": "none",
-    "dang dang ky": "applied", "dang lam thu tuc": "applied", "da nop don": "applied",
-    "da dang ky": "registered", "da dang ky nhan hieu": "registered", "da co": "registered",
+    "chua co": "none",
+    "khong": "none",
+    "khong co": "none",
+    "chua": "none",
+    "dang dang ky": "applied",
+    "dang lam thu tuc": "applied",
+    "da nop don": "applied",
+    "da dang ky": "registered",
+    "da dang ky nhan hieu": "registered",
+    "da co": "registered",
     "da co nhan hieu": "registered",
     "nhan hieu tap the": "collective",
-    "chi dan dia ly": "geographical_indication", "cddl": "geographical_indication",
-    "none": "none", "applied": "applied", "registered": "registered", "collective": "collective",
+    "chi dan dia ly": "geographical_indication",
+    "cddl": "geographical_indication",
+    "none": "none",
+    "applied": "applied",
+    "registered": "registered",
+    "collective": "collective",
     "geographical indication": "geographical_indication",
 }
 
 
-def _trademark(text: str, raw, lookups: "_Lookups") -> str:
+def _trademark(text: str, raw, lookups: _Lookups) -> str:
     status = TRADEMARK_ALIASES.get(_words(text))
     if status is None:
         raise CellError(_("Nhãn hiệu / CDĐL không hợp lệ: '%(value)s'", value=text))
     return status
 
 
-def _stars(text: str, raw, lookups: "_Lookups") -> int:
+def _stars(text: str, raw, lookups: _Lookups) -> int:
     value = re.sub(r"\s*(sao|\*|★)+$", "", fold(text)).strip()
     if value not in ("3", "4", "5"):
         raise CellError(_("Số sao không hợp lệ: '%(value)s' (chỉ nhận 3, 4 hoặc 5)", value=text))
     return int(value)
 
 
-def _countries(text: str, raw, lookups: "_Lookups") -> list[str]:
+def _countries(text: str, raw, lookups: _Lookups) -> list[str]:
     countries: list[str] = []
     for part in re.split(r"[,;\n]", text):
         country = _one_line(part)
@@ -238,15 +271,16 @@ def _countries(text: str, raw, lookups: "_Lookups") -> list[str]:
     return countries
 
 
-def _product_set(text: str, raw, lookups: "_Lookups") -> int:
+def _product_set(text: str, raw, lookups: _Lookups) -> int:
     return lookups.product_set(text)
 
 
-def _unit(text: str, raw, lookups: "_Lookups") -> int:
+def _unit(text: str, raw, lookups: _Lookups) -> int:
     return lookups.unit(text)
 
 
 # ------------------------------------------------------------------------------------ columns
+
 
 @dataclass(frozen=True)
 class Column:
@@ -254,7 +288,7 @@ class Column:
     header: str  # Vietnamese, as in the template (required ones get a "*" there)
     header_en: str
     required: bool = False
-    parser: Callable[[str, Any, "_Lookups"], Any] | None = None  # None: read and ignored (STT)
+    parser: Callable[[str, Any, _Lookups], Any] | None = None  # None: read and ignored (STT)
     help: str = ""
     aliases: tuple[str, ...] = ()
     missing: Any = None  # message for an empty required cell (lazy)
@@ -265,76 +299,205 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("index", "STT", "No.", aliases=("TT", "Số thứ tự"),
-           help="Số thứ tự, không bắt buộc; hệ thống bỏ qua cột này."),
-    Column("product_name", "Tên sản phẩm", "Product name", True, _text(300),
-           aliases=("Sản phẩm", "Tên SP", "Tên sản phẩm OCOP"), missing=_l("Thiếu tên sản phẩm"),
-           help="Tên sản phẩm (tối đa 300 ký tự). Một chủ thể không có hai sản phẩm trùng tên."),
-    Column("product_set", "Bộ sản phẩm", "Product set", True, _product_set,
-           aliases=("Mã bộ sản phẩm", "Bộ SP", "Bộ sản phẩm OCOP"), missing=_l("Thiếu bộ sản phẩm"),
-           help="Mã bộ sản phẩm (ví dụ I.1.2) hoặc đúng tên bộ sản phẩm theo bảng phân loại (danh sách ở cuối "
-                "trang này)."),
-    Column("producer_name", "Tên chủ thể", "Producer name", True, _text(300),
-           aliases=("Chủ thể", "Tên chủ thể OCOP", "Chủ thể OCOP"), missing=_l("Thiếu tên chủ thể"),
-           help="Tên hợp tác xã, doanh nghiệp, tổ hợp tác hoặc hộ sản xuất (tối đa 300 ký tự). Các sản phẩm của "
-                "cùng chủ thể ghi trên nhiều dòng với cùng tên (và cùng mã số đăng ký nếu có)."),
-    Column("kind", "Loại hình chủ thể", "Producer type", True, _kind,
-           aliases=("Loại hình", "Loại hình tổ chức", "Loại hình doanh nghiệp"), missing=_l("Thiếu loại hình chủ thể"),
-           help="Hợp tác xã (HTX); Doanh nghiệp (Công ty …); Tổ hợp tác; Hộ kinh doanh / Hộ sản xuất / "
-                "Cơ sở sản xuất."),
-    Column("registration_no", "Mã số đăng ký kinh doanh", "Business registration number", False, _text(64),
-           aliases=("Mã số ĐKKD", "Số ĐKKD", "Mã số doanh nghiệp", "Mã số thuế", "MST", "Registration number"),
-           help="Mã số doanh nghiệp / HTX / hộ kinh doanh (tối đa 64 ký tự). Khi có, chủ thể được nhận biết theo "
-                "mã này; khi không có, theo tên và xã/phường."),
-    Column("address", "Địa chỉ", "Address", False, _text(),
-           help="Địa chỉ của chủ thể (thôn, xóm, số nhà…)."),
-    Column("unit", "Xã/phường", "Commune/ward", False, _unit,
-           aliases=("Xã, phường", "Xã/phường/thị trấn", "Xã, phường, thị trấn", "Xã", "Commune"),
-           help="Tên xã/phường/thị trấn của tỉnh, có hoặc không có chữ \"Xã\", \"Phường\", \"Thị trấn\", "
-                "không phân biệt dấu (\"Xã Phúc Hòa\" = \"phuc hoa\"). Nếu tỉnh có hai xã trùng tên, ghi thêm "
-                "huyện sau dấu phẩy: \"Xã Tân Sơn, Huyện Lục Ngạn\". Có thể ghi một huyện/thị xã/thành phố nếu ghi rõ "
-                "chữ \"Huyện\", \"Thị xã\", \"Thành phố\". Tên không có trong danh mục của tỉnh là lỗi."),
-    Column("representative", "Người đại diện", "Representative", False, _text(200),
-           aliases=("Người đại diện theo pháp luật", "Đại diện", "Chủ hộ"),
-           help="Họ tên người đại diện (tối đa 200 ký tự)."),
-    Column("phone", "Điện thoại", "Phone", False, _phone, aliases=("Số điện thoại", "SĐT", "ĐT"),
-           help="Số điện thoại; ô kiểu số mất số 0 đầu được tự thêm lại."),
-    Column("email", "Email", "Email", False, _email, aliases=("Thư điện tử", "E-mail"),
-           help="Địa chỉ thư điện tử hợp lệ, ví dụ htx@example.vn."),
-    Column("capital", "Vốn", "Capital", False, _non_negative_int(2**63 - 1),
-           aliases=("Vốn (VNĐ)", "Vốn (đồng)", "Vốn điều lệ", "Vốn kinh doanh", "Capital (VND)"),
-           help="Vốn, đơn vị đồng, số nguyên ≥ 0: 1500000000 hoặc 1.500.000.000."),
-    Column("workforce", "Lao động", "Workforce", False, _non_negative_int(2**31 - 1),
-           aliases=("Số lao động", "Lao động (người)"),
-           help="Số lao động, số nguyên ≥ 0."),
-    Column("raw_material_area", "Diện tích vùng nguyên liệu", "Raw material area", False, _text(one_line=False),
-           aliases=("Vùng nguyên liệu",), help="Ghi tự do, ví dụ \"15 ha\"."),
-    Column("capacity", "Công suất", "Capacity", False, _text(one_line=False),
-           aliases=("Quy mô", "Công suất (sản lượng)"), help="Ghi tự do, ví dụ \"20 tấn/năm\"."),
-    Column("markets", "Thị trường", "Markets", False, _text(one_line=False),
-           aliases=("Thị trường tiêu thụ",), help="Ghi tự do, ví dụ \"Trong tỉnh, Hà Nội\"."),
-    Column("export_countries", "Nước xuất khẩu", "Export countries", False, _countries,
-           aliases=("Xuất khẩu", "Thị trường xuất khẩu"),
-           help="Các nước, cách nhau bằng dấu phẩy: \"Nhật Bản, Hàn Quốc\"."),
-    Column("traceability", "Truy xuất nguồn gốc", "Traceability", False, _text(200),
-           aliases=("Truy xuất",), help="Ghi tự do (tối đa 200 ký tự), ví dụ \"Tem QR\"."),
-    Column("trademark", "Nhãn hiệu / CDĐL", "Trademark / GI", False, _trademark,
-           aliases=("Nhãn hiệu", "Tình trạng nhãn hiệu", "Nhãn hiệu, chỉ dẫn địa lý", "Trademark"),
-           help="Một trong: Chưa có; Đang đăng ký; Đã đăng ký; Nhãn hiệu tập thể; Chỉ dẫn địa lý."),
-    Column("stars", "Số sao hiện có", "Current stars", False, _stars,
-           aliases=("Số sao", "Hạng sao", "Xếp hạng sao", "Stars"),
-           help="3, 4 hoặc 5 nếu sản phẩm đã được công nhận; để trống nếu chưa."),
+    Column(
+        "index", "STT", "No.", aliases=("TT", "Số thứ tự"), help="Số thứ tự, không bắt buộc; hệ thống bỏ qua cột này."
+    ),
+    Column(
+        "product_name",
+        "Tên sản phẩm",
+        "Product name",
+        True,
+        _text(300),
+        aliases=("Sản phẩm", "Tên SP", "Tên sản phẩm OCOP"),
+        missing=_l("Thiếu tên sản phẩm"),
+        help="Tên sản phẩm (tối đa 300 ký tự). Một chủ thể không có hai sản phẩm trùng tên.",
+    ),
+    Column(
+        "product_set",
+        "Bộ sản phẩm",
+        "Product set",
+        True,
+        _product_set,
+        aliases=("Mã bộ sản phẩm", "Bộ SP", "Bộ sản phẩm OCOP"),
+        missing=_l("Thiếu bộ sản phẩm"),
+        help="Mã bộ sản phẩm (ví dụ I.1.2) hoặc đúng tên bộ sản phẩm theo bảng phân loại (danh sách ở cuối trang này).",
+    ),
+    Column(
+        "producer_name",
+        "Tên chủ thể",
+        "Producer name",
+        True,
+        _text(300),
+        aliases=("Chủ thể", "Tên chủ thể OCOP", "Chủ thể OCOP"),
+        missing=_l("Thiếu tên chủ thể"),
+        help="Tên hợp tác xã, doanh nghiệp, tổ hợp tác hoặc hộ sản xuất (tối đa 300 ký tự). Các sản phẩm của "
+        "cùng chủ thể ghi trên nhiều dòng với cùng tên (và cùng mã số đăng ký nếu có).",
+    ),
+    Column(
+        "kind",
+        "Loại hình chủ thể",
+        "Producer type",
+        True,
+        _kind,
+        aliases=("Loại hình", "Loại hình tổ chức", "Loại hình doanh nghiệp"),
+        missing=_l("Thiếu loại hình chủ thể"),
+        help="Hợp tác xã (HTX); Doanh nghiệp (Công ty …); Tổ hợp tác; Hộ kinh doanh / Hộ sản xuất / Cơ sở sản xuất.",
+    ),
+    Column(
+        "registration_no",
+        "Mã số đăng ký kinh doanh",
+        "Business registration number",
+        False,
+        _text(64),
+        aliases=("Mã số ĐKKD", "Số ĐKKD", "Mã số doanh nghiệp", "Mã số thuế", "MST", "Registration number"),
+        help="Mã số doanh nghiệp / HTX / hộ kinh doanh (tối đa 64 ký tự). Khi có, chủ thể được nhận biết theo "
+        "mã này; khi không có, theo tên và xã/phường.",
+    ),
+    Column("address", "Địa chỉ", "Address", False, _text(), help="Địa chỉ của chủ thể (thôn, xóm, số nhà…)."),
+    Column(
+        "unit",
+        "Xã/phường",
+        "Commune/ward",
+        False,
+        _unit,
+        aliases=("Xã, phường", "Xã/phường/thị trấn", "Xã, phường, thị trấn", "Xã", "Commune"),
+        help='Tên xã/phường/thị trấn của tỉnh, có hoặc không có chữ "Xã", "Phường", "Thị trấn", '
+        'không phân biệt dấu ("Xã Phúc Hòa" = "phuc hoa"). Nếu tỉnh có hai xã trùng tên, ghi thêm '
+        'huyện sau dấu phẩy: "Xã Tân Sơn, Huyện Lục Ngạn". Có thể ghi một huyện/thị xã/thành phố nếu ghi rõ '
+        'chữ "Huyện", "Thị xã", "Thành phố". Tên không có trong danh mục của tỉnh là lỗi.',
+    ),
+    Column(
+        "representative",
+        "Người đại diện",
+        "Representative",
+        False,
+        _text(200),
+        aliases=("Người đại diện theo pháp luật", "Đại diện", "Chủ hộ"),
+        help="Họ tên người đại diện (tối đa 200 ký tự).",
+    ),
+    Column(
+        "phone",
+        "Điện thoại",
+        "Phone",
+        False,
+        _phone,
+        aliases=("Số điện thoại", "SĐT", "ĐT"),
+        help="Số điện thoại; ô kiểu số mất số 0 đầu được tự thêm lại.",
+    ),
+    Column(
+        "email",
+        "Email",
+        "Email",
+        False,
+        _email,
+        aliases=("Thư điện tử", "E-mail"),
+        help="Địa chỉ thư điện tử hợp lệ, ví dụ htx@example.vn.",
+    ),
+    Column(
+        "capital",
+        "Vốn",
+        "Capital",
+        False,
+        _non_negative_int(2**63 - 1),
+        aliases=("Vốn (VNĐ)", "Vốn (đồng)", "Vốn điều lệ", "Vốn kinh doanh", "Capital (VND)"),
+        help="Vốn, đơn vị đồng, số nguyên ≥ 0: 1500000000 hoặc 1.500.000.000.",
+    ),
+    Column(
+        "workforce",
+        "Lao động",
+        "Workforce",
+        False,
+        _non_negative_int(2**31 - 1),
+        aliases=("Số lao động", "Lao động (người)"),
+        help="Số lao động, số nguyên ≥ 0.",
+    ),
+    Column(
+        "raw_material_area",
+        "Diện tích vùng nguyên liệu",
+        "Raw material area",
+        False,
+        _text(one_line=False),
+        aliases=("Vùng nguyên liệu",),
+        help='Ghi tự do, ví dụ "15 ha".',
+    ),
+    Column(
+        "capacity",
+        "Công suất",
+        "Capacity",
+        False,
+        _text(one_line=False),
+        aliases=("Quy mô", "Công suất (sản lượng)"),
+        help='Ghi tự do, ví dụ "20 tấn/năm".',
+    ),
+    Column(
+        "markets",
+        "Thị trường",
+        "Markets",
+        False,
+        _text(one_line=False),
+        aliases=("Thị trường tiêu thụ",),
+        help='Ghi tự do, ví dụ "Trong tỉnh, Hà Nội".',
+    ),
+    Column(
+        "export_countries",
+        "Nước xuất khẩu",
+        "Export countries",
+        False,
+        _countries,
+        aliases=("Xuất khẩu", "Thị trường xuất khẩu"),
+        help='Các nước, cách nhau bằng dấu phẩy: "Nhật Bản, Hàn Quốc".',
+    ),
+    Column(
+        "traceability",
+        "Truy xuất nguồn gốc",
+        "Traceability",
+        False,
+        _text(200),
+        aliases=("Truy xuất",),
+        help='Ghi tự do (tối đa 200 ký tự), ví dụ "Tem QR".',
+    ),
+    Column(
+        "trademark",
+        "Nhãn hiệu / CDĐL",
+        "Trademark / GI",
+        False,
+        _trademark,
+        aliases=("Nhãn hiệu", "Tình trạng nhãn hiệu", "Nhãn hiệu, chỉ dẫn địa lý", "Trademark"),
+        help="Một trong: Chưa có; Đang đăng ký; Đã đăng ký; Nhãn hiệu tập thể; Chỉ dẫn địa lý.",
+    ),
+    Column(
+        "stars",
+        "Số sao hiện có",
+        "Current stars",
+        False,
+        _stars,
+        aliases=("Số sao", "Hạng sao", "Xếp hạng sao", "Stars"),
+        help="3, 4 hoặc 5 nếu sản phẩm đã được công nhận; để trống nếu chưa.",
+    ),
 )
 COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
 PRODUCER_FIELDS = {  # column key → Producer attribute
-    "producer_name": "name", "kind": "kind", "registration_no": "registration_no", "address": "address",
-    "unit": "unit_id", "representative": "representative", "phone": "phone", "email": "email",
-    "capital": "capital_vnd", "workforce": "workforce",
+    "producer_name": "name",
+    "kind": "kind",
+    "registration_no": "registration_no",
+    "address": "address",
+    "unit": "unit_id",
+    "representative": "representative",
+    "phone": "phone",
+    "email": "email",
+    "capital": "capital_vnd",
+    "workforce": "workforce",
 }
 PRODUCT_FIELDS = {  # column key → Product attribute
-    "product_name": "name", "product_set": "product_set_id", "unit": "unit_id",
-    "raw_material_area": "raw_material_area", "capacity": "capacity", "markets": "markets",
-    "export_countries": "export_countries", "traceability": "traceability", "trademark": "trademark_status",
+    "product_name": "name",
+    "product_set": "product_set_id",
+    "unit": "unit_id",
+    "raw_material_area": "raw_material_area",
+    "capacity": "capacity",
+    "markets": "markets",
+    "export_countries": "export_countries",
+    "traceability": "traceability",
+    "trademark": "trademark_status",
     "stars": "current_stars",
 }
 
@@ -384,8 +547,8 @@ def _split_unit_prefix(text: str) -> tuple[str | None, str]:
     for level, prefixes in (("commune", COMMUNE_PREFIXES), ("district", DISTRICT_PREFIXES)):
         for prefix in prefixes:
             prefix_words = prefix.split()
-            if words[:len(prefix_words)] == prefix_words and len(words) > len(prefix_words):
-                return level, " ".join(words[len(prefix_words):])
+            if words[: len(prefix_words)] == prefix_words and len(words) > len(prefix_words):
+                return level, " ".join(words[len(prefix_words) :])
     return None, " ".join(words)
 
 
@@ -418,8 +581,12 @@ class _Lookups:
             raise CellError(_("Không tìm thấy xã/phường '%(value)s' trong tỉnh", value=text))
         if len(candidates) > 1 and qualifiers:  # the district only decides between namesakes
             wanted = {_split_unit_prefix(q)[1] for q in qualifiers}
-            candidates = [u for u in candidates if u.parent_id in self.units_by_id
-                          and _split_unit_prefix(self.units_by_id[u.parent_id].name)[1] in wanted] or candidates
+            candidates = [
+                u
+                for u in candidates
+                if u.parent_id in self.units_by_id
+                and _split_unit_prefix(self.units_by_id[u.parent_id].name)[1] in wanted
+            ] or candidates
         if len(candidates) > 1:
             today = date.today()
             candidates = [u for u in candidates if u.is_valid_on(today)] or candidates
@@ -428,8 +595,13 @@ class _Lookups:
             parent = self.units_by_id.get(candidates[0].parent_id)
             if parent is not None:
                 example = f"{example}, {parent.name}"
-            raise CellError(_("Có nhiều xã/phường tên '%(value)s'; hãy ghi thêm huyện, ví dụ '%(example)s'",
-                              value=text, example=example))
+            raise CellError(
+                _(
+                    "Có nhiều xã/phường tên '%(value)s'; hãy ghi thêm huyện, ví dụ '%(example)s'",
+                    value=text,
+                    example=example,
+                )
+            )
         return candidates[0].id
 
     def product_set(self, text: str) -> int:
@@ -451,11 +623,17 @@ def _tenant_act(tenant_id: int | None) -> str:
 
 
 def _load_product_sets(act: str) -> list[TaxonomyNode]:
-    return list(db.session.scalars(select(TaxonomyNode).where(TaxonomyNode.act == act, TaxonomyNode.level == "set")
-                                   .order_by(TaxonomyNode.position)))
+    return list(
+        db.session.scalars(
+            select(TaxonomyNode)
+            .where(TaxonomyNode.act == act, TaxonomyNode.level == "set")
+            .order_by(TaxonomyNode.position)
+        )
+    )
 
 
 # ------------------------------------------------------------------------------------ reading
+
 
 @dataclass
 class _Table:
@@ -466,8 +644,9 @@ class _Table:
 def _open_workbook(stream):
     data = bytes(stream) if isinstance(stream, (bytes, bytearray, memoryview)) else stream.read()
     if data[:8] == OLE_MAGIC:
-        raise WorkbookError(_("Tệp Excel 97-2003 (.xls) không được hỗ trợ: hãy mở bằng Excel và lưu lại dưới "
-                              "dạng .xlsx."))
+        raise WorkbookError(
+            _("Tệp Excel 97-2003 (.xls) không được hỗ trợ: hãy mở bằng Excel và lưu lại dưới dạng .xlsx.")
+        )
     if not data or not zipfile.is_zipfile(io.BytesIO(data)):
         raise WorkbookError(_("Tệp không phải là tệp Excel .xlsx hợp lệ."))
     try:
@@ -479,8 +658,9 @@ def _open_workbook(stream):
 def _find_header(sheet) -> tuple[int, dict[int, Column], dict[int, str]]:
     """(row number, position → column, position → header text) of the row naming most columns."""
     best = (0, {}, {})
-    for row_number, values in enumerate(sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True),
-                                        start=1):
+    for row_number, values in enumerate(
+        sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True), start=1
+    ):
         matched = {i: match_header(v) for i, v in enumerate(values)}
         matched = {i: c for i, c in matched.items() if c is not None}
         if len(matched) > len(best[1]):
@@ -512,13 +692,15 @@ def _read_table(stream) -> _Table:
             raise WorkbookError(_("Thiếu cột bắt buộc: %(columns)s.", columns=", ".join(missing)))
         for key in set(present):
             if present.count(key) > 1 and COLUMNS_BY_KEY[key].parser is not None:
-                raise WorkbookError(_("Cột '%(column)s' xuất hiện nhiều lần.",
-                                      column=COLUMNS_BY_KEY[key].template_header))
+                raise WorkbookError(
+                    _("Cột '%(column)s' xuất hiện nhiều lần.", column=COLUMNS_BY_KEY[key].template_header)
+                )
         headers = {positions[i].key: texts[i] for i in positions}
         used = {i: c.key for i, c in positions.items() if c.parser is not None}
         rows = []
-        for row_number, values in enumerate(sheet.iter_rows(min_row=header_row + 1, values_only=True),
-                                            start=header_row + 1):
+        for row_number, values in enumerate(
+            sheet.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
+        ):
             cells = {key: values[i] for i, key in used.items() if i < len(values)}
             if all(_cell_text(v) is None for v in cells.values()):
                 continue
@@ -536,6 +718,7 @@ def _read_table(stream) -> _Table:
 
 # ------------------------------------------------------------------------------------ importing
 
+
 def _reg_key(value: str) -> str:
     return "".join(value.split()).upper()
 
@@ -544,8 +727,7 @@ class _Importer:
     def __init__(self, tenant_id: int, headers: dict[str, str]):
         self.headers = headers
         self.report = ImportReport()
-        self.lookups = _Lookups(list(db.session.scalars(select(AdminUnit))),
-                                _load_product_sets(_tenant_act(tenant_id)))
+        self.lookups = _Lookups(list(db.session.scalars(select(AdminUnit))), _load_product_sets(_tenant_act(tenant_id)))
         self.by_reg: dict[str, Producer] = {}
         self.by_name: dict[str, list[Producer]] = {}
         self.indexed: dict[int, tuple[str | None, str]] = {}  # producer id → (reg key, name key) indexed
@@ -592,8 +774,12 @@ class _Importer:
                 return same_unit[0]
             pool = [p for p in pool if p.unit_id is None]
         if len(pool) > 1:
-            raise CellError(_("Có nhiều chủ thể tên '%(value)s'; hãy ghi mã số đăng ký kinh doanh hoặc xã/phường",
-                              value=values["producer_name"]))
+            raise CellError(
+                _(
+                    "Có nhiều chủ thể tên '%(value)s'; hãy ghi mã số đăng ký kinh doanh hoặc xã/phường",
+                    value=values["producer_name"],
+                )
+            )
         return pool[0] if pool else None
 
     def import_row(self, row: int, cells: dict[str, Any]) -> None:
@@ -618,9 +804,15 @@ class _Importer:
                 seen = self.producer_rows[producer.id]
                 producer_values = {attr: v for attr, v in producer_values.items() if attr not in seen}
             if (producer.id, product_key) in self.product_rows:
-                self._error(row, "product_name", _("Sản phẩm '%(value)s' của chủ thể này đã có ở dòng %(row)s",
-                                                   value=values["product_name"],
-                                                   row=self.product_rows[(producer.id, product_key)]))
+                self._error(
+                    row,
+                    "product_name",
+                    _(
+                        "Sản phẩm '%(value)s' của chủ thể này đã có ở dòng %(row)s",
+                        value=values["product_name"],
+                        row=self.product_rows[(producer.id, product_key)],
+                    ),
+                )
                 return
             product = self.products.get((producer.id, product_key))
             if product is not None and not (_differs(producer, producer_values) or _differs(product, product_values)):
@@ -648,8 +840,15 @@ class _Importer:
                 failed = True
         return None if failed else values
 
-    def _write(self, row: int, producer: Producer | None, producer_values: dict, product: Product | None,
-               product_values: dict, product_key: str) -> None:
+    def _write(
+        self,
+        row: int,
+        producer: Producer | None,
+        producer_values: dict,
+        product: Product | None,
+        product_values: dict,
+        product_key: str,
+    ) -> None:
         """The row's producer and product, in one SAVEPOINT: all of the row or none of it."""
         created_producer, created_product = producer is None, product is None
         try:
@@ -699,12 +898,16 @@ class _Importer:
             if attr not in producer_values or attr not in seen:
                 continue
             before, first_row = seen[attr]
-            same = name_key(before) == name_key(producer_values[attr]) if attr == "name" else \
-                before == producer_values[attr]
+            same = (
+                name_key(before) == name_key(producer_values[attr])
+                if attr == "name"
+                else before == producer_values[attr]
+            )
             if not same:
                 shown = self.lookups.units_by_id[before].name if attr == "unit_id" else before
-                self._error(row, key, _("Khác với dòng %(row)s của cùng chủ thể ('%(value)s')",
-                                        row=first_row, value=shown))
+                self._error(
+                    row, key, _("Khác với dòng %(row)s của cùng chủ thể ('%(value)s')", row=first_row, value=shown)
+                )
                 consistent = False
         return consistent
 

@@ -1,11 +1,22 @@
 """Producers (chủ thể OCOP), their products, and the OCOP product taxonomy (shared reference data)."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    ARRAY, BigInteger, DateTime, ForeignKey, Identity, Integer, Numeric, String, Text, UniqueConstraint, func,
+    ARRAY,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column

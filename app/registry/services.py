@@ -1,4 +1,5 @@
 """Producers and products of the current tenant: create, update, search; the taxonomy for forms."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -40,8 +41,9 @@ def taxonomy_act(criteria_act: str) -> str:
 
 def product_sets(criteria_act: str) -> list[tuple[TaxonomyNode, TaxonomyNode, TaxonomyNode]]:
     """(group, category, set) triples of the act, in the act's order."""
-    nodes = db.session.scalars(select(TaxonomyNode).where(TaxonomyNode.act == taxonomy_act(criteria_act))
-                               .order_by(TaxonomyNode.position)).all()
+    nodes = db.session.scalars(
+        select(TaxonomyNode).where(TaxonomyNode.act == taxonomy_act(criteria_act)).order_by(TaxonomyNode.position)
+    ).all()
     by_id = {n.id: n for n in nodes}
     triples = []
     for node in nodes:
@@ -64,8 +66,9 @@ def producer_save(producer: Producer | None, **values) -> Producer:
 
 
 def product_save(product: Product | None, **values) -> Product:
-    clash = select(Product.id).where(Product.producer_id == values["producer_id"],
-                                     func.lower(Product.name) == values["name"].lower())
+    clash = select(Product.id).where(
+        Product.producer_id == values["producer_id"], func.lower(Product.name) == values["name"].lower()
+    )
     if product is not None:
         clash = clash.where(Product.id != product.id)
     if db.session.scalar(clash):
@@ -111,8 +114,13 @@ def filter_products(stmt, *, query: str = "", unit_id: int | None = None, produc
     return stmt
 
 
-def products_search(query: str = "", product_set_id: int | None = None, unit_id: int | None = None,
-                    producer_id: int | None = None, stars: int | None = None):
+def products_search(
+    query: str = "",
+    product_set_id: int | None = None,
+    unit_id: int | None = None,
+    producer_id: int | None = None,
+    stars: int | None = None,
+):
     stmt = with_producer(select(Product, Producer)).order_by(Product.name)
     stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if product_set_id:
@@ -125,7 +133,12 @@ def products_search(query: str = "", product_set_id: int | None = None, unit_id:
 def product_photos(product_id: int):
     from app.documents.models import Document
 
-    return db.session.scalars(select(Document).where(
-        Document.product_id == product_id, Document.requirement == PHOTO_REQUIREMENT,
-        Document.status.in_(("pending", "verifying", "accepted")),
-    ).order_by(Document.created_at.desc())).all()
+    return db.session.scalars(
+        select(Document)
+        .where(
+            Document.product_id == product_id,
+            Document.requirement == PHOTO_REQUIREMENT,
+            Document.status.in_(("pending", "verifying", "accepted")),
+        )
+        .order_by(Document.created_at.desc())
+    ).all()

@@ -3,6 +3,7 @@
 Reference data shared by all tenants: migrations load it as the owner (the app role may only read
 it), so a new act's classification arrives with a migration. Idempotent upsert by (act, code).
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -19,10 +20,17 @@ def taxonomy_rows(path: Path = TAXONOMY_FILE) -> list[dict]:
     rows = []
     for act in data["acts"]:
         for position, node in enumerate(act["nodes"]):
-            rows.append({
-                "act": act["act"], "code": node["code"], "level": node["level"], "name": node["name"],
-                "name_en": node["name_en"], "parent": node.get("parent") or None, "position": position,
-            })
+            rows.append(
+                {
+                    "act": act["act"],
+                    "code": node["code"],
+                    "level": node["level"],
+                    "name": node["name"],
+                    "name_en": node["name_en"],
+                    "parent": node.get("parent") or None,
+                    "position": position,
+                }
+            )
     return rows
 
 

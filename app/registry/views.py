@@ -1,4 +1,5 @@
 """Producers and products of the province: lists with diacritic-insensitive search, forms, Excel."""
+
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -27,8 +28,10 @@ def _unit_choices(blank: str):
 
 
 def _set_choices(blank: str):
-    return [(0, blank)] + [(node.id, f"{node.code} {node.name}")
-                           for _group, _category, node in services.product_sets(g.tenant.criteria_act)]
+    return [(0, blank)] + [
+        (node.id, f"{node.code} {node.name}")
+        for _group, _category, node in services.product_sets(g.tenant.criteria_act)
+    ]
 
 
 def _producer_choices():
@@ -79,8 +82,7 @@ def _producer_values(form: ProducerForm) -> dict:
 def producers():
     form = _search_form()
     items = services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
-    return render_template("registry/producers.html", producers=items, form=form,
-                           kinds=services.PRODUCER_KIND_LABELS)
+    return render_template("registry/producers.html", producers=items, form=form, kinds=services.PRODUCER_KIND_LABELS)
 
 
 @bp.route("/producers/export.xlsx")
@@ -89,11 +91,33 @@ def producers_export():
     form = _search_form()
     items = services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
     units = dict(_unit_choices(""))
-    headers = [_("Tên chủ thể"), _("Loại hình"), _("Mã số đăng ký kinh doanh"), _("Địa chỉ"), _("Xã/phường"),
-               _("Người đại diện"), _("Điện thoại"), _("Email"), _("Vốn (đồng)"), _("Số lao động")]
-    rows = ((p.name, str(services.PRODUCER_KIND_LABELS[p.kind]), p.registration_no, p.address,
-             units.get(p.unit_id or 0), p.representative, p.phone, p.email, p.capital_vnd, p.workforce)
-            for p in items)
+    headers = [
+        _("Tên chủ thể"),
+        _("Loại hình"),
+        _("Mã số đăng ký kinh doanh"),
+        _("Địa chỉ"),
+        _("Xã/phường"),
+        _("Người đại diện"),
+        _("Điện thoại"),
+        _("Email"),
+        _("Vốn (đồng)"),
+        _("Số lao động"),
+    ]
+    rows = (
+        (
+            p.name,
+            str(services.PRODUCER_KIND_LABELS[p.kind]),
+            p.registration_no,
+            p.address,
+            units.get(p.unit_id or 0),
+            p.representative,
+            p.phone,
+            p.email,
+            p.capital_vnd,
+            p.workforce,
+        )
+        for p in items
+    )
     return xlsx_response(f"chu-the-{g.tenant.slug}.xlsx", _("Chủ thể"), headers, rows)
 
 
@@ -128,19 +152,29 @@ def _producer_edit(producer):
 @roles_required(*STAFF, PRODUCER)
 def producer(producer_id):
     producer = get_or_404(Producer, producer_id)
-    if current_user.has_role(PRODUCER) and not current_user.has_role(*STAFF) and current_user.producer_id != producer.id:
+    if (
+        current_user.has_role(PRODUCER)
+        and not current_user.has_role(*STAFF)
+        and current_user.producer_id != producer.id
+    ):
         abort(404)
     products = services.products_search(producer_id=producer.id)
-    return render_template("registry/producer.html", producer=producer, products=products,
-                           kinds=services.PRODUCER_KIND_LABELS, units=dict(_unit_choices("—")))
+    return render_template(
+        "registry/producer.html",
+        producer=producer,
+        products=products,
+        kinds=services.PRODUCER_KIND_LABELS,
+        units=dict(_unit_choices("—")),
+    )
 
 
 @bp.route("/products")
 @roles_required(*STAFF)
 def products():
     form = _search_form()
-    rows = services.products_search(form.q.data or "", form.product_set_id.data, form.unit_id.data,
-                                    stars=form.stars.data)
+    rows = services.products_search(
+        form.q.data or "", form.product_set_id.data, form.unit_id.data, stars=form.stars.data
+    )
     return render_template("registry/products.html", rows=rows, form=form, sets=dict(_set_choices("—")))
 
 
@@ -148,14 +182,35 @@ def products():
 @roles_required(*STAFF)
 def products_export():
     form = _search_form()
-    rows = services.products_search(form.q.data or "", form.product_set_id.data, form.unit_id.data,
-                                    stars=form.stars.data)
+    rows = services.products_search(
+        form.q.data or "", form.product_set_id.data, form.unit_id.data, stars=form.stars.data
+    )
     sets, units = dict(_set_choices("")), dict(_unit_choices(""))
-    headers = [_("Tên sản phẩm"), _("Bộ sản phẩm"), _("Chủ thể"), _("Xã/phường"), _("Hạng sao hiện có"),
-               _("Thị trường tiêu thụ"), _("Nước xuất khẩu"), _("Truy xuất nguồn gốc"), _("Nhãn hiệu / chỉ dẫn địa lý")]
-    data = ((product.name, sets.get(product.product_set_id or 0), producer.name, units.get(product.unit_id or 0),
-             product.current_stars, product.markets, product.export_countries, product.traceability,
-             str(services.TRADEMARK_LABELS.get(product.trademark_status, ""))) for product, producer in rows)
+    headers = [
+        _("Tên sản phẩm"),
+        _("Bộ sản phẩm"),
+        _("Chủ thể"),
+        _("Xã/phường"),
+        _("Hạng sao hiện có"),
+        _("Thị trường tiêu thụ"),
+        _("Nước xuất khẩu"),
+        _("Truy xuất nguồn gốc"),
+        _("Nhãn hiệu / chỉ dẫn địa lý"),
+    ]
+    data = (
+        (
+            product.name,
+            sets.get(product.product_set_id or 0),
+            producer.name,
+            units.get(product.unit_id or 0),
+            product.current_stars,
+            product.markets,
+            product.export_countries,
+            product.traceability,
+            str(services.TRADEMARK_LABELS.get(product.trademark_status, "")),
+        )
+        for product, producer in rows
+    )
     return xlsx_response(f"san-pham-{g.tenant.slug}.xlsx", _("Sản phẩm"), headers, data)
 
 
@@ -163,13 +218,24 @@ def products_export():
 @roles_required(*STAFF, PRODUCER)
 def product(product_id):
     product = get_or_404(Product, product_id)
-    if current_user.has_role(PRODUCER) and not current_user.has_role(*STAFF) and current_user.producer_id != product.producer_id:
+    if (
+        current_user.has_role(PRODUCER)
+        and not current_user.has_role(*STAFF)
+        and current_user.producer_id != product.producer_id
+    ):
         abort(404)
     producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
     photos = services.product_photos(product.id)
-    return render_template("registry/product.html", product=product, producer=producer, photos=photos,
-                           sets=dict(_set_choices("—")), units=dict(_unit_choices("—")),
-                           trademarks=services.TRADEMARK_LABELS, photo_requirement=services.PHOTO_REQUIREMENT)
+    return render_template(
+        "registry/product.html",
+        product=product,
+        producer=producer,
+        photos=photos,
+        sets=dict(_set_choices("—")),
+        units=dict(_unit_choices("—")),
+        trademarks=services.TRADEMARK_LABELS,
+        photo_requirement=services.PHOTO_REQUIREMENT,
+    )
 
 
 @bp.route("/products/new", methods=["GET", "POST"])

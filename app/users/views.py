@@ -1,4 +1,5 @@
 """Province admins invite the users of their province and assign roles."""
+
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -57,8 +58,13 @@ def index():
 def export():
     users = services.users_search(request.args.get("q", ""), request.args.get("role", ""))
     rows = (
-        (u.full_name, u.email, ", ".join(str(ROLE_LABELS[r]) for r in u.roles),
-         _("Có") if u.active else _("Không"), u.last_login_at)
+        (
+            u.full_name,
+            u.email,
+            ", ".join(str(ROLE_LABELS[r]) for r in u.roles),
+            _("Có") if u.active else _("Không"),
+            u.last_login_at,
+        )
         for u in users
     )
     headers = [_("Họ và tên"), _("Email"), _("Vai trò"), _("Đang hoạt động"), _("Đăng nhập gần nhất")]
@@ -72,8 +78,10 @@ def create():
     if form.validate_on_submit():
         try:
             user, token = services.user_invite(
-                email=form.email.data, full_name=form.full_name.data,
-                roles=form.roles.data, unit_id=form.unit_id.data or None,
+                email=form.email.data,
+                full_name=form.full_name.data,
+                roles=form.roles.data,
+                unit_id=form.unit_id.data or None,
                 producer_id=form.producer_id.data or None,
             )
         except services.AuthError as error:
@@ -98,8 +106,11 @@ def edit(user_id):
     if form.validate_on_submit():
         try:
             services.user_update(
-                user, full_name=form.full_name.data, roles=form.roles.data,
-                unit_id=form.unit_id.data or None, active=form.active.data,
+                user,
+                full_name=form.full_name.data,
+                roles=form.roles.data,
+                unit_id=form.unit_id.data or None,
+                active=form.active.data,
                 producer_id=form.producer_id.data or None,
                 acting_user=current_user._get_current_object(),
             )

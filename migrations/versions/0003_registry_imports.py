@@ -3,8 +3,9 @@
 Revision ID: 0003
 Revises: 0002
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from tenants import rls
@@ -28,8 +29,9 @@ def upgrade():
         sa.Column("created_by", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_registry_imports_tenant_id_tenants"),
-                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_registry_imports_tenant_id_tenants"), ondelete="RESTRICT"
+        ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_registry_imports")),
     )
     for statement in rls.grant_table_sql("registry_imports") + rls.enable_tenant_rls_sql("registry_imports"):

@@ -3,6 +3,7 @@
 Figures to watch: a signed-in tenant page (session in Redis, tenant resolution, set_config per
 transaction, ORM criteria, RLS) and the same ORM query with and without the tenant guard.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -26,6 +27,7 @@ def test_dashboard(benchmark, officer_login):
 
 def test_orm_query_with_tenant_criteria(benchmark, app, tenants):
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
+
         def query():
             rows = db.session.scalars(select(AdminUnit)).all()
             db.session.commit()
@@ -37,6 +39,7 @@ def test_orm_query_with_tenant_criteria(benchmark, app, tenants):
 def test_orm_query_without_tenant_guard(benchmark, app, tenants):
     """Baseline: the same query with the ORM guard off (RLS then returns nothing)."""
     with app.app_context(), system_scope():
+
         def query():
             rows = db.session.scalars(select(AdminUnit)).all()
             db.session.commit()

@@ -6,6 +6,7 @@ Figures to watch (printed, and kept in the benchmark's extra_info):
 - verification of a 200 MB object: MB/s, peak RSS growth of the process while it runs (sampled),
   and the tracemalloc peak of Python allocations.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -103,9 +104,17 @@ def test_the_app_never_carries_the_file(benchmark, counted_app, tenants, documen
     headers = {"X-CSRFToken": token, "Accept": "application/json"}
 
     def cycle():
-        issued = client.post(f"/{slug}/documents/presign", headers=headers, json={
-            "product_id": product_id, "requirement": "test_report", "filename": "bao-cao-20mb.pdf",
-            "content_type": PDF, "size": len(data)}).get_json()
+        issued = client.post(
+            f"/{slug}/documents/presign",
+            headers=headers,
+            json={
+                "product_id": product_id,
+                "requirement": "test_report",
+                "filename": "bao-cao-20mb.pdf",
+                "content_type": PDF,
+                "size": len(data),
+            },
+        ).get_json()
         assert post_to_storage(issued["upload"], data).status_code == 204  # browser → storage
         assert client.post(issued["confirm_url"], headers=headers, json={}).status_code == 202
         work_documents_queue(app)
@@ -120,9 +129,11 @@ def test_the_app_never_carries_the_file(benchmark, counted_app, tenants, documen
     per_cycle = {name: getattr(counter, name) // rounds for name in ("requests", "declared", "received", "sent")}
     benchmark.extra_info.update(file_bytes=len(data), **{f"app_{k}_per_cycle": v for k, v in per_cycle.items()})
     with capsys.disabled():
-        print(f"\n20 MB upload cycle (presign, direct POST, confirm, verify, status, download link): the app handled "
-              f"{per_cycle['requests']} requests, received {per_cycle['received']} body bytes "
-              f"(declared {per_cycle['declared']}), sent {per_cycle['sent']} bytes; file {len(data)} bytes")
+        print(
+            f"\n20 MB upload cycle (presign, direct POST, confirm, verify, status, download link): the app handled "
+            f"{per_cycle['requests']} requests, received {per_cycle['received']} body bytes "
+            f"(declared {per_cycle['declared']}), sent {per_cycle['sent']} bytes; file {len(data)} bytes"
+        )
     assert per_cycle["received"] < 4096 and per_cycle["declared"] < 4096
     assert per_cycle["sent"] < 4096
 
@@ -177,8 +188,7 @@ def _write_pdf_like(path: Path, megabytes: int) -> int:
     return path.stat().st_size
 
 
-def test_verification_streams_a_200_mb_file_with_bounded_memory(benchmark, app, app_env, tenants, monkeypatch,
-                                                                capsys):
+def test_verification_streams_a_200_mb_file_with_bounded_memory(benchmark, app, app_env, tenants, monkeypatch, capsys):
     monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", 256 * MB)
     tenant_id = tenants["ha-tinh"]
     producer_id, _product = make_producer(app, tenant_id)
@@ -187,21 +197,34 @@ def test_verification_streams_a_200_mb_file_with_bounded_memory(benchmark, app, 
         size = _write_pdf_like(path, 200)
         with app.app_context(), tenant_scope(tenant_id):
             document, _upload = services.document_presign(
-                producer_id=producer_id, product_id=None, requirement="test_report", filename="lon.pdf",
-                content_type=PDF, size=size, uploaded_by=None)
+                producer_id=producer_id,
+                product_id=None,
+                requirement="test_report",
+                filename="lon.pdf",
+                content_type=PDF,
+                size=size,
+                uploaded_by=None,
+            )
             document_id, key = document.id, document.storage_key
             db.session.commit()
             # Storage gets the bytes straight from disk, 8 MB parts, one at a time.
-            s3_client().upload_file(str(path), app.config["S3_BUCKET"], key, ExtraArgs={"ContentType": PDF},
-                                    Config=TransferConfig(use_threads=False))
-            db.session.execute(update(Document).where(Document.id == document_id)
-                               .values(status="pending", size=size))
+            s3_client().upload_file(
+                str(path),
+                app.config["S3_BUCKET"],
+                key,
+                ExtraArgs={"ContentType": PDF},
+                Config=TransferConfig(use_threads=False),
+            )
+            db.session.execute(update(Document).where(Document.id == document_id).values(status="pending", size=size))
             db.session.commit()
 
     def reset():
         with app.app_context(), tenant_scope(tenant_id):
-            db.session.execute(update(Document).where(Document.id == document_id)
-                               .values(status="pending", sha256=None, verified_at=None))
+            db.session.execute(
+                update(Document)
+                .where(Document.id == document_id)
+                .values(status="pending", sha256=None, verified_at=None)
+            )
             db.session.commit()
 
     def verify():
@@ -228,26 +251,41 @@ def test_verification_streams_a_200_mb_file_with_bounded_memory(benchmark, app, 
         config = {key: app.config[key] for key in FRESH_PROCESS_CONFIG}
         child = pool.apply(_verify_in_fresh_process, (app_env, config, tenant_id, document_id))
 
-    benchmark.extra_info.update(file_mb=round(size / MB, 1), mb_per_s=round(mb_per_s, 1),
-                                tracemalloc_peak_mb=round(python_peak / MB, 2),
-                                fresh_process_rss_before_mb=round(child["rss_before"] / MB, 1),
-                                fresh_process_peak_rss_growth_mb=round(child["rss_growth"] / MB, 1),
-                                fresh_process_maxrss_growth_mb=round(child["maxrss_growth"] / MB, 1),
-                                fresh_process_mb_per_s=round(size / MB / child["seconds"], 1))
+    benchmark.extra_info.update(
+        file_mb=round(size / MB, 1),
+        mb_per_s=round(mb_per_s, 1),
+        tracemalloc_peak_mb=round(python_peak / MB, 2),
+        fresh_process_rss_before_mb=round(child["rss_before"] / MB, 1),
+        fresh_process_peak_rss_growth_mb=round(child["rss_growth"] / MB, 1),
+        fresh_process_maxrss_growth_mb=round(child["maxrss_growth"] / MB, 1),
+        fresh_process_mb_per_s=round(size / MB / child["seconds"], 1),
+    )
     with capsys.disabled():
-        print(f"\nverification of {size / MB:.0f} MB (GET stream + sha256 + signature + stamp): {mb_per_s:.0f} "
-              f"MB/s (best of 3, {best:.2f} s); tracemalloc peak {python_peak / MB:.2f} MB; in a fresh process: "
-              f"RSS {child['rss_before'] / MB:.0f} MB before, peak growth {child['rss_growth'] / MB:.1f} MB "
-              f"(sampled every 2 ms), ru_maxrss growth {child['maxrss_growth'] / MB:.1f} MB, "
-              f"{size / MB / child['seconds']:.0f} MB/s")
+        print(
+            f"\nverification of {size / MB:.0f} MB (GET stream + sha256 + signature + stamp): {mb_per_s:.0f} "
+            f"MB/s (best of 3, {best:.2f} s); tracemalloc peak {python_peak / MB:.2f} MB; in a fresh process: "
+            f"RSS {child['rss_before'] / MB:.0f} MB before, peak growth {child['rss_growth'] / MB:.1f} MB "
+            f"(sampled every 2 ms), ru_maxrss growth {child['maxrss_growth'] / MB:.1f} MB, "
+            f"{size / MB / child['seconds']:.0f} MB/s"
+        )
     assert child["status"] == "accepted"
     assert child["rss_growth"] < 64 * MB and child["maxrss_growth"] < 64 * MB
     assert python_peak < 16 * MB
 
 
-FRESH_PROCESS_CONFIG = ("SQLALCHEMY_DATABASE_URI", "NATIONAL_DATABASE_URL", "REDIS_URL", "S3_ENDPOINT_URL",
-                        "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION", "S3_BUCKET", "UPLOAD_MAX_BYTES",
-                        "RQ_QUEUE_PREFIX", "SECRET_KEY")
+FRESH_PROCESS_CONFIG = (
+    "SQLALCHEMY_DATABASE_URI",
+    "NATIONAL_DATABASE_URL",
+    "REDIS_URL",
+    "S3_ENDPOINT_URL",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_REGION",
+    "S3_BUCKET",
+    "UPLOAD_MAX_BYTES",
+    "RQ_QUEUE_PREFIX",
+    "SECRET_KEY",
+)
 
 
 def _verify_in_fresh_process(app_env: dict, config: dict, tenant_id: int, document_id: int) -> dict:
@@ -266,5 +304,10 @@ def _verify_in_fresh_process(app_env: dict, config: dict, tenant_id: int, docume
     with _PeakRss() as rss, fresh.app_context():
         status = verify_document(tenant_id, document_id)
     seconds = time.perf_counter() - started
-    return {"status": status, "seconds": seconds, "rss_before": rss.before, "rss_growth": rss.growth,
-            "maxrss_growth": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - maxrss_before}
+    return {
+        "status": status,
+        "seconds": seconds,
+        "rss_before": rss.before,
+        "rss_growth": rss.growth,
+        "maxrss_growth": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - maxrss_before,
+    }

@@ -1,8 +1,9 @@
 """Producers, products and cycles created directly through the services, per test."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -14,8 +15,7 @@ from tenants.context import tenant_scope
 
 
 def _set_id(code: str) -> int:
-    return db.session.scalar(select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg",
-                                                             TaxonomyNode.code == code))
+    return db.session.scalar(select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg", TaxonomyNode.code == code))
 
 
 @pytest.fixture()
@@ -27,8 +27,12 @@ def make_product(app, tenants):
             producer = Producer(name=f"HTX Thử {uuid.uuid4().hex[:6]}", kind="htx")
             db.session.add(producer)
             db.session.flush()
-            product = Product(producer_id=producer.id, name=f"Vải thiều {uuid.uuid4().hex[:6]}",
-                              product_set_id=_set_id(set_code), current_stars=stars)
+            product = Product(
+                producer_id=producer.id,
+                name=f"Vải thiều {uuid.uuid4().hex[:6]}",
+                product_set_id=_set_id(set_code),
+                current_stars=stars,
+            )
             db.session.add(product)
             db.session.commit()
             return producer.id, product.id
@@ -50,11 +54,20 @@ def producer_user(app, tenants):
 
 def accepted_document(producer_id, product_id, requirement, *, valid_until=None, created_at=None):
     """An accepted document row (verification itself is tested in tests/documents)."""
-    document = Document(producer_id=producer_id, product_id=product_id, requirement=requirement,
-                        original_filename=f"{requirement}.pdf", content_type="application/pdf",
-                        declared_size=1000, size=1000, sha256="0" * 64,
-                        storage_key=f"test/{uuid.uuid4().hex}", status="accepted", valid_until=valid_until,
-                        verified_at=datetime.now(timezone.utc))
+    document = Document(
+        producer_id=producer_id,
+        product_id=product_id,
+        requirement=requirement,
+        original_filename=f"{requirement}.pdf",
+        content_type="application/pdf",
+        declared_size=1000,
+        size=1000,
+        sha256="0" * 64,
+        storage_key=f"test/{uuid.uuid4().hex}",
+        status="accepted",
+        valid_until=valid_until,
+        verified_at=datetime.now(UTC),
+    )
     if created_at is not None:
         document.created_at = created_at
     db.session.add(document)

@@ -1,4 +1,5 @@
 """The registry and cycle pages as officers and producers use them."""
+
 from __future__ import annotations
 
 import re
@@ -16,28 +17,49 @@ from tests.conftest import create_user, csrf_token, login, open_cycle_around_tod
 def test_officer_registers_producer_and_product_then_finds_them_without_diacritics(app, tenants, officer_login):
     officer, _uid, _email = officer_login("bac-giang")
     token = csrf_token(officer, "/bac-giang/producers/new")
-    response = officer.post("/bac-giang/producers/new", data={
-        "csrf_token": token, "name": "HTX Nông nghiệp Hồng Giang Lục Ngạn", "kind": "htx",
-        "registration_no": "BG-HTX-0001-" + token[:4], "representative": "Nguyễn Văn Điền", "unit_id": "0",
-    })
+    response = officer.post(
+        "/bac-giang/producers/new",
+        data={
+            "csrf_token": token,
+            "name": "HTX Nông nghiệp Hồng Giang Lục Ngạn",
+            "kind": "htx",
+            "registration_no": "BG-HTX-0001-" + token[:4],
+            "representative": "Nguyễn Văn Điền",
+            "unit_id": "0",
+        },
+    )
     assert response.status_code == 302
     producer_url = response.headers["Location"]
     producer_id = int(producer_url.rstrip("/").split("/")[-1])
     with app.app_context():
-        set_id = db.session.scalar(select(TaxonomyNode.id).where(TaxonomyNode.code == "I.1.1",
-                                                                  TaxonomyNode.act == "148/QĐ-TTg"))
+        set_id = db.session.scalar(
+            select(TaxonomyNode.id).where(TaxonomyNode.code == "I.1.1", TaxonomyNode.act == "148/QĐ-TTg")
+        )
     token = csrf_token(officer, "/bac-giang/products/new")
-    response = officer.post("/bac-giang/products/new", data={
-        "csrf_token": token, "name": "Vải thiều Hồng Giang", "producer_id": str(producer_id),
-        "product_set_id": str(set_id), "unit_id": "0", "trademark_status": "geographical_indication",
-        "current_stars": "4", "export_countries": "Nhật Bản, Úc",
-    })
+    response = officer.post(
+        "/bac-giang/products/new",
+        data={
+            "csrf_token": token,
+            "name": "Vải thiều Hồng Giang",
+            "producer_id": str(producer_id),
+            "product_set_id": str(set_id),
+            "unit_id": "0",
+            "trademark_status": "geographical_indication",
+            "current_stars": "4",
+            "export_countries": "Nhật Bản, Úc",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     assert "Vải thiều Hồng Giang" in officer.get(producer_url).get_data(as_text=True)
-    assert "HTX Nông nghiệp Hồng Giang" in officer.get("/bac-giang/producers?q=hong+giang+luc+ngan").get_data(as_text=True)
+    assert "HTX Nông nghiệp Hồng Giang" in officer.get("/bac-giang/producers?q=hong+giang+luc+ngan").get_data(
+        as_text=True
+    )
     assert "Vải thiều Hồng Giang" in officer.get("/bac-giang/products?q=vai+thieu").get_data(as_text=True)
-    rows = list(load_workbook(BytesIO(officer.get("/bac-giang/products/export.xlsx?q=vai+thieu+hong").data))
-                .active.iter_rows(values_only=True))
+    rows = list(
+        load_workbook(BytesIO(officer.get("/bac-giang/products/export.xlsx?q=vai+thieu+hong").data)).active.iter_rows(
+            values_only=True
+        )
+    )
     assert rows[1][0] == "Vải thiều Hồng Giang" and rows[1][4] == 4 and rows[1][6] == "Nhật Bản, Úc"
 
 
@@ -63,23 +85,39 @@ def test_producer_registers_idea_officer_returns_it_and_the_portal_shows_why(app
     page = client.get(f"/{slug}/applications/new").get_data(as_text=True)
     assert "Cam bù Hương Sơn" in page and "Kẹo cu đơ" not in page  # only their own products
     product_id = int(re.search(r'<option value="(\d+)">Cam bù Hương Sơn', page).group(1))
-    response = client.post(f"/{slug}/applications/new", data={
-        "csrf_token": csrf_token(client, f"/{slug}/applications/new"), "product_id": str(product_id),
-        "kind": "new", "idea_summary": "Cam bù sấy dẻo", "target_stars": "0"})
+    response = client.post(
+        f"/{slug}/applications/new",
+        data={
+            "csrf_token": csrf_token(client, f"/{slug}/applications/new"),
+            "product_id": str(product_id),
+            "kind": "new",
+            "idea_summary": "Cam bù sấy dẻo",
+            "target_stars": "0",
+        },
+    )
     assert response.status_code == 302
     application_url = response.headers["Location"]
     assert "Đã gửi ý tưởng" in client.get(application_url).get_data(as_text=True)
     # Another producer's product cannot be registered by id either.
-    response = client.post(f"/{slug}/applications/new", data={
-        "csrf_token": csrf_token(client, f"/{slug}/applications/new"), "product_id": str(other_product_id),
-        "kind": "new", "idea_summary": "x", "target_stars": "0"})
+    response = client.post(
+        f"/{slug}/applications/new",
+        data={
+            "csrf_token": csrf_token(client, f"/{slug}/applications/new"),
+            "product_id": str(other_product_id),
+            "kind": "new",
+            "idea_summary": "x",
+            "target_stars": "0",
+        },
+    )
     assert response.status_code == 200
 
     officer, _oid, _oemail = officer_login(slug)
     application_id = application_url.rstrip("/").split("/")[-1]
     token = csrf_token(officer, application_url)
-    officer.post(f"/{slug}/applications/{application_id}/act/return_idea",
-                 data={"csrf_token": token, "reason": "Nêu rõ vùng nguyên liệu"})
+    officer.post(
+        f"/{slug}/applications/{application_id}/act/return_idea",
+        data={"csrf_token": token, "reason": "Nêu rõ vùng nguyên liệu"},
+    )
     portal = client.get(f"/{slug}/portal/").get_data(as_text=True)
     assert "Ý tưởng bị trả lại" in portal and "Nêu rõ vùng nguyên liệu" in portal
     pipeline = officer.get(f"/{slug}/applications?q=cam+bu").get_data(as_text=True)
@@ -103,9 +141,16 @@ def test_a_producer_cannot_open_another_producers_application(app, tenants, offi
     officer, _uid, _email = officer_login(slug)
     with app.app_context(), tenant_scope(tenants[slug]):
         product_b = db.session.scalar(select(Product.id).where(Product.producer_id == ids[1]))
-    response = officer.post(f"/{slug}/applications/new", data={
-        "csrf_token": csrf_token(officer, f"/{slug}/applications/new"), "product_id": str(product_b),
-        "kind": "new", "idea_summary": "Ý tưởng B", "target_stars": "0"})
+    response = officer.post(
+        f"/{slug}/applications/new",
+        data={
+            "csrf_token": csrf_token(officer, f"/{slug}/applications/new"),
+            "product_id": str(product_b),
+            "kind": "new",
+            "idea_summary": "Ý tưởng B",
+            "target_stars": "0",
+        },
+    )
     application_url = response.headers["Location"]
     _uid, email = create_user(app, tenants[slug], roles=("producer",), producer_id=ids[0])
     producer_a = app.test_client()
@@ -120,8 +165,9 @@ def test_product_page_shows_details_and_takes_photos(app, tenants, officer_login
         producer = Producer(name="HTX Gà đồi Yên Thế", kind="htx")
         db.session.add(producer)
         db.session.flush()
-        product = Product(producer_id=producer.id, name="Gà đồi Yên Thế", export_countries=["Lào"],
-                          trademark_status="collective")
+        product = Product(
+            producer_id=producer.id, name="Gà đồi Yên Thế", export_countries=["Lào"], trademark_status="collective"
+        )
         db.session.add(product)
         db.session.commit()
         product_id = product.id

@@ -1,4 +1,5 @@
 """Every status transition of an application, with its rules, on the real database."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -8,8 +9,8 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.cycle import services, workflow
-from app.cycle.models import Application, Cycle
 from app.cycle.checklist import requirements_for
+from app.cycle.models import Application, Cycle
 from app.extensions import db
 from app.registry.models import Product
 from tenants.context import tenant_scope
@@ -65,8 +66,14 @@ def test_new_product_goes_from_idea_to_council_with_returns(app, tenants, actors
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         cycle = _cycle_open_today()
         product = db.session.scalar(select(Product).where(Product.id == a["product_id"]))
-        app_ = services.application_start(cycle=cycle, product=product, kind="new", user=_user(a["producer"]),
-                                          today=today, idea_summary="Vải sấy khô đóng hộp")
+        app_ = services.application_start(
+            cycle=cycle,
+            product=product,
+            kind="new",
+            user=_user(a["producer"]),
+            today=today,
+            idea_summary="Vải sấy khô đóng hộp",
+        )
         assert app_.status == "idea_submitted"
         # Returned with a reason; resubmitted only after a week.
         _act(app_, "return_idea", a["officer"], today, reason="Bổ sung nguồn nguyên liệu")
@@ -113,14 +120,22 @@ def test_windows_roles_and_ownership_are_enforced(app, tenants, actors, make_pro
         cycle = _cycle()
         product = db.session.scalar(select(Product).where(Product.id == a["product_id"]))
         with pytest.raises(services.WorkflowError, match="Ngoài thời gian"):
-            services.application_start(cycle=cycle, product=product, kind="new", user=_user(a["producer"]),
-                                       today=date(YEAR, 11, 1), idea_summary="x")
+            services.application_start(
+                cycle=cycle,
+                product=product,
+                kind="new",
+                user=_user(a["producer"]),
+                today=date(YEAR, 11, 1),
+                idea_summary="x",
+            )
         foreign = db.session.scalar(select(Product).where(Product.id == other_product))
         with pytest.raises(services.WorkflowError, match="của chủ thể mình"):
-            services.application_start(cycle=cycle, product=foreign, kind="new", user=_user(a["producer"]),
-                                       today=IN_IDEAS, idea_summary="x")
-        app_ = services.application_start(cycle=cycle, product=product, kind="new", user=_user(a["producer"]),
-                                          today=IN_IDEAS, idea_summary="Mật ong")
+            services.application_start(
+                cycle=cycle, product=foreign, kind="new", user=_user(a["producer"]), today=IN_IDEAS, idea_summary="x"
+            )
+        app_ = services.application_start(
+            cycle=cycle, product=product, kind="new", user=_user(a["producer"]), today=IN_IDEAS, idea_summary="Mật ong"
+        )
         with pytest.raises(services.WorkflowError, match="Vai trò"):
             _act(app_, "accept_idea", a["producer"], IN_IDEAS)
         with pytest.raises(services.WorkflowError, match="lý do"):
@@ -128,8 +143,14 @@ def test_windows_roles_and_ownership_are_enforced(app, tenants, actors, make_pro
         with pytest.raises(services.WorkflowError, match="trạng thái hiện tại"):
             _act(app_, "forward_to_council", a["officer"], IN_IDEAS)
         with pytest.raises(services.WorkflowError, match="đã đăng ký"):
-            services.application_start(cycle=cycle, product=product, kind="new", user=_user(a["officer"]),
-                                       today=IN_IDEAS, idea_summary="lần hai")
+            services.application_start(
+                cycle=cycle,
+                product=product,
+                kind="new",
+                user=_user(a["officer"]),
+                today=IN_IDEAS,
+                idea_summary="lần hai",
+            )
         db.session.rollback()
 
 
@@ -141,8 +162,9 @@ def test_commune_screens_after_the_reform_district_before(app, tenants, actors):
         product = db.session.scalar(select(Product).where(Product.id == a["product_id"]))
         product.current_stars = 3
         commune_id, _e = create_user(app, tenants["bac-giang"], roles=("commune_officer",))
-        app_ = services.application_start(cycle=_cycle(), product=product, kind="re_recognition",
-                                          user=_user(a["officer"]), today=IN_DOSSIERS)
+        app_ = services.application_start(
+            cycle=_cycle(), product=product, kind="re_recognition", user=_user(a["officer"]), today=IN_DOSSIERS
+        )
         _fill_checklist(app_, a["producer_id"], a["product_id"], IN_DOSSIERS)
         _act(app_, "submit_dossier", a["producer"], IN_DOSSIERS)
         assert app_.screening_level == "commune"
@@ -164,17 +186,24 @@ def test_upgrade_reuses_a_still_valid_document(app, tenants, make_product, produ
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         # Evidence from the earlier certification, still valid.
         earlier = date.today() - timedelta(days=400)
-        old_test = accepted_document(producer_id, product_id, "test_report",
-                                     valid_until=IN_DOSSIERS + timedelta(days=200),
-                                     created_at=earlier)
-        expired = accepted_document(producer_id, product_id, "food_safety_certificate",
-                                    valid_until=IN_DOSSIERS - timedelta(days=1), created_at=earlier)
+        old_test = accepted_document(
+            producer_id, product_id, "test_report", valid_until=IN_DOSSIERS + timedelta(days=200), created_at=earlier
+        )
+        expired = accepted_document(
+            producer_id,
+            product_id,
+            "food_safety_certificate",
+            valid_until=IN_DOSSIERS - timedelta(days=1),
+            created_at=earlier,
+        )
         product = db.session.scalar(select(Product).where(Product.id == product_id))
         with pytest.raises(services.WorkflowError, match="cao hơn"):
-            services.application_start(cycle=_cycle(), product=product, kind="upgrade",
-                                       user=_user(producer), today=IN_DOSSIERS, target_stars=3)
-        app_ = services.application_start(cycle=_cycle(), product=product, kind="upgrade",
-                                          user=_user(producer), today=IN_DOSSIERS, target_stars=4)
+            services.application_start(
+                cycle=_cycle(), product=product, kind="upgrade", user=_user(producer), today=IN_DOSSIERS, target_stars=3
+            )
+        app_ = services.application_start(
+            cycle=_cycle(), product=product, kind="upgrade", user=_user(producer), today=IN_DOSSIERS, target_stars=4
+        )
         assert app_.status == "preparing_dossier"
         items = {i.requirement.code: i for i in services.application_checklist(app_, IN_DOSSIERS)}
         assert items["test_report"].state == "missing"
@@ -218,11 +247,20 @@ def test_applications_are_invisible_to_another_province(app, tenants, actors):
     with app.app_context():
         with tenant_scope(tenants["bac-giang"]):
             product = db.session.scalar(select(Product).where(Product.id == actors["product_id"]))
-            services.application_start(cycle=_cycle(), product=product, kind="new",
-                                       user=_user(actors["officer"]), today=IN_IDEAS, idea_summary="x")
+            services.application_start(
+                cycle=_cycle(),
+                product=product,
+                kind="new",
+                user=_user(actors["officer"]),
+                today=IN_IDEAS,
+                idea_summary="x",
+            )
             db.session.commit()
         with tenant_scope(tenants["ha-tinh"]):
-            assert db.session.scalars(select(Application).where(Application.product_id == actors["product_id"])).all() == []
+            assert (
+                db.session.scalars(select(Application).where(Application.product_id == actors["product_id"])).all()
+                == []
+            )
 
 
 def test_cycle_windows_and_rounds_come_from_the_province_file(app, tenants):
@@ -230,11 +268,17 @@ def test_cycle_windows_and_rounds_come_from_the_province_file(app, tenants):
 
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         before_reform = services.cycle_open(2022)
-        rounds = db.session.scalars(select(EvaluationRound).where(EvaluationRound.cycle_id == before_reform.id)
-                                    .order_by(EvaluationRound.deadline)).all()
+        rounds = db.session.scalars(
+            select(EvaluationRound)
+            .where(EvaluationRound.cycle_id == before_reform.id)
+            .order_by(EvaluationRound.deadline)
+        ).all()
         assert [(r.level, r.deadline) for r in rounds] == [
-            ("district", date(2022, 7, 10)), ("province", date(2022, 7, 30)),
-            ("district", date(2022, 10, 10)), ("province", date(2022, 10, 30))]
+            ("district", date(2022, 7, 10)),
+            ("province", date(2022, 7, 30)),
+            ("district", date(2022, 10, 10)),
+            ("province", date(2022, 10, 30)),
+        ]
         assert (before_reform.ideas_from, before_reform.dossiers_until) == (date(2022, 2, 1), date(2022, 9, 30))
         # After 1/7/2025 there is no district level: only the province rounds remain.
         after_reform = services.cycle_open(2033)

@@ -1,5 +1,6 @@
 """Fixtures for evidence documents on the real services: producers, signed-in producers, uploads that
 really go to SeaweedFS through the presigned form, and the documents queue worked in this process."""
+
 from __future__ import annotations
 
 import hashlib
@@ -60,20 +61,37 @@ def producer_login(app, tenants):
     return _login
 
 
-def post_to_storage(upload: dict, data: bytes, *, fields: dict | None = None, filename="tệp.bin",
-                    part_type="application/octet-stream") -> requests.Response:
+def post_to_storage(
+    upload: dict, data: bytes, *, fields: dict | None = None, filename="tệp.bin", part_type="application/octet-stream"
+) -> requests.Response:
     """What a browser does with the presigned form: its fields, then the file, straight to storage."""
     form = {**upload["fields"], **(fields or {})}
     return requests.post(upload["url"], data=form, files={"file": (filename, data, part_type)}, timeout=60)
 
 
-def presign(app, tenant_id: int, producer_id: int, data: bytes, content_type: str, *, product_id=None,
-            filename="ho-so.pdf", requirement="market_development", size=None):
+def presign(
+    app,
+    tenant_id: int,
+    producer_id: int,
+    data: bytes,
+    content_type: str,
+    *,
+    product_id=None,
+    filename="ho-so.pdf",
+    requirement="market_development",
+    size=None,
+):
     """document_presign in the tenant, committed: (document_id, upload)."""
     with app.app_context(), tenant_scope(tenant_id):
         document, upload = services.document_presign(
-            producer_id=producer_id, product_id=product_id, requirement=requirement, filename=filename,
-            content_type=content_type, size=len(data) if size is None else size, uploaded_by=None)
+            producer_id=producer_id,
+            product_id=product_id,
+            requirement=requirement,
+            filename=filename,
+            content_type=content_type,
+            size=len(data) if size is None else size,
+            uploaded_by=None,
+        )
         db.session.commit()
         return document.id, upload
 
@@ -195,16 +213,20 @@ def webp_bytes() -> bytes:
 def docx_bytes(*, main_part=True, macros=False) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as container:
-        container.writestr("[Content_Types].xml",
-                           '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-                           'content-types"><Override PartName="/word/document.xml" ContentType="application/'
-                           'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        container.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
         container.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships/>')
         if main_part:
-            container.writestr("word/document.xml",
-                               '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-                               'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>Phiếu kiểm nghiệm</w:t>'
-                               '</w:r></w:p></w:body></w:document>')
+            container.writestr(
+                "word/document.xml",
+                '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>Phiếu kiểm nghiệm</w:t>'
+                "</w:r></w:p></w:body></w:document>",
+            )
         if macros:
             container.writestr("word/vbaProject.bin", b"\x00" * 64)
     return buffer.getvalue()
@@ -222,5 +244,7 @@ def xlsx_bytes() -> bytes:
 
 
 HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
-SVG = (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
-       b"<circle r='4'/></svg>")
+SVG = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
+    b"<circle r='4'/></svg>"
+)

@@ -1,10 +1,11 @@
 """document_presign: what is refused before anything reaches storage, and what the presigned form allows."""
+
 from __future__ import annotations
 
 import base64
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import update
@@ -20,8 +21,15 @@ MB = 1024 * 1024
 
 
 def _presign(app, tenant_id, producer_id, **overrides):
-    values = dict(producer_id=producer_id, product_id=None, requirement="market_development", filename="ho-so.pdf",
-                  content_type=PDF, size=1000, uploaded_by=None)
+    values = dict(
+        producer_id=producer_id,
+        product_id=None,
+        requirement="market_development",
+        filename="ho-so.pdf",
+        content_type=PDF,
+        size=1000,
+        uploaded_by=None,
+    )
     values.update(overrides)
     with app.app_context(), tenant_scope(tenant_id):
         try:
@@ -34,8 +42,10 @@ def _presign(app, tenant_id, producer_id, **overrides):
             db.session.rollback()
 
 
-@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/octet-stream",
-                                          "application/zip", "application/x-msdownload", "", None])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/html", "image/svg+xml", "application/octet-stream", "application/zip", "application/x-msdownload", "", None],
+)
 def test_types_outside_the_allowlist_are_refused(app, tenants, producer, content_type):
     with pytest.raises(DocumentError, match="Loại tệp không được chấp nhận.*PDF, JPEG, PNG, WebP, DOCX, XLSX"):
         _presign(app, tenants["bac-giang"], producer[0], content_type=content_type)
@@ -74,8 +84,8 @@ def test_the_policy_pins_key_type_size_and_expiry(app, tenants, producer):
     assert {"key": document.storage_key} in conditions
     assert {"Content-Type": DOCX} in conditions
     assert ["content-length-range", 1, app.config["UPLOAD_MAX_BYTES"]] in conditions
-    expires = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    assert 14 * 60 < (expires - datetime.now(timezone.utc)).total_seconds() <= 15 * 60
+    expires = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert 14 * 60 < (expires - datetime.now(UTC)).total_seconds() <= 15 * 60
 
 
 def test_the_product_must_belong_to_the_producer(app, tenants, producer):
@@ -108,8 +118,9 @@ def test_quota_exceeded_is_refused_at_presign(app, tenants):
             _presign(app, tenant_id, producer_id, size=2 * MB)
         # A rejected document holds nothing.
         with app.app_context(), tenant_scope(tenant_id):
-            db.session.execute(update(services.Document).where(services.Document.id == first.id)
-                               .values(status="rejected"))
+            db.session.execute(
+                update(services.Document).where(services.Document.id == first.id).values(status="rejected")
+            )
             db.session.commit()
         _presign(app, tenant_id, producer_id, size=2 * MB)
     finally:

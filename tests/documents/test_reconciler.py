@@ -1,4 +1,5 @@
 """A confirmed upload is never lost: the reconciler re-queues what a dead worker or a lost job left behind."""
+
 from __future__ import annotations
 
 import os
@@ -6,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -19,7 +20,14 @@ from jobs.documents import requeue_stalled_documents, requeue_stalled_verificati
 from jobs.queues import get_queue, redis_connection
 from tenants.context import tenant_scope
 from tests.documents.conftest import (
-    PDF, load, pdf_bytes, post_to_storage, presign, sha256, stored_bytes, upload_and_confirm,
+    PDF,
+    load,
+    pdf_bytes,
+    post_to_storage,
+    presign,
+    sha256,
+    stored_bytes,
+    upload_and_confirm,
     work_documents_queue,
 )
 
@@ -67,8 +75,14 @@ def _kill_a_worker_mid_verification(app, tenant_id, document_id) -> str:
     """Start a real worker (`python -m jobs.worker`, its own process group, as on a server), wait until
     it has the document `verifying`, then SIGKILL it and its work horse (machine lost, OOM killer).
     Returns the status seen a moment after the kill."""
-    worker = subprocess.Popen([sys.executable, "-m", "jobs.worker"], cwd=ROOT, env=os.environ.copy(),
-                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "jobs.worker"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while _status(app, tenant_id, document_id) == "pending" and time.monotonic() < deadline:
@@ -109,7 +123,7 @@ def test_a_confirmed_upload_survives_a_worker_killed_mid_verification(app, tenan
 
 
 def _old(minutes=60):
-    return datetime.now(timezone.utc) - timedelta(minutes=minutes)
+    return datetime.now(UTC) - timedelta(minutes=minutes)
 
 
 def test_after_five_attempts_the_reconciler_gives_up_with_a_reason(app, tenants, producer, documents_queue):
@@ -157,7 +171,7 @@ def test_a_recent_failure_is_retried_only_once_the_delay_has_passed(app, tenants
         job = Job.fetch(f"verify-{tenant_id}-{document_id}-1", connection=redis_connection())
         get_queue("documents").remove(job)
         job.set_status("failed")  # e.g. storage was unreachable a minute ago
-        job.ended_at = datetime.now(timezone.utc)
+        job.ended_at = datetime.now(UTC)
         job.save()
     _reconcile(app, tenant_id, minutes=15)
     assert load(app, tenant_id, document_id).verify_attempts == 1

@@ -1,4 +1,5 @@
 """The presigned form is enforced by storage itself (SeaweedFS, a real S3 server), not by the app."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,8 +39,12 @@ def test_a_key_that_was_not_issued_is_refused_by_storage(app, tenants, producer)
     bac_giang, ha_tinh = tenants["bac-giang"], tenants["ha-tinh"]
     document_id, upload = presign(app, bac_giang, producer[0], BODY, PDF)
     issued = upload["fields"]["key"]
-    for key in (f"tenants/{bac_giang}/documents/chosen-by-me", f"tenants/{ha_tinh}/documents/x",
-                issued + "-2", "index.html"):
+    for key in (
+        f"tenants/{bac_giang}/documents/chosen-by-me",
+        f"tenants/{ha_tinh}/documents/x",
+        issued + "-2",
+        "index.html",
+    ):
         response = post_to_storage(upload, BODY, fields={"key": key})
         assert response.status_code == 403, key
         assert stored_bytes(app, key) is None

@@ -3,6 +3,7 @@
 The page is a test page that only renders the upload macro (pages of other features include it the
 same way); the verification job runs in this process when the page says the upload is pending.
 """
+
 from __future__ import annotations
 
 import threading
@@ -49,14 +50,21 @@ def upload_server(app, app_env):
 
 
 def test_upload_js_sends_the_file_to_storage_and_shows_the_verification(
-        app, tenants, upload_server, page, tmp_path, documents_queue):
+    app, tenants, upload_server, page, tmp_path, documents_queue
+):
     slug = "bac-giang"
     producer_id, product_id = make_producer(app, tenants[slug])
     _uid, email = create_user(app, tenants[slug], roles=("producer",), producer_id=producer_id)
     problems = []
     # (Failed loads are expected: the favicon, and the refused presign below.)
-    page.on("console", lambda message: problems.append(message.text)
-            if "Content Security Policy" in message.text or "Refused" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if "Content Security Policy" in message.text or "Refused" in message.text
+            else None
+        ),
+    )
     page.on("pageerror", lambda error: problems.append(str(error)))
 
     page.goto(f"{upload_server}/{slug}/login")

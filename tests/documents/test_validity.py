@@ -1,4 +1,5 @@
 """A document's own validity: given, or the requirement's usual term from the issue date."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -16,8 +17,15 @@ def _presign(app, tenant_id, producer, requirement, **validity):
     data = pdf_bytes()
     with app.app_context(), tenant_scope(tenant_id):
         document, _upload = services.document_presign(
-            producer_id=producer_id, product_id=product_id, requirement=requirement, filename="a.pdf",
-            content_type="application/pdf", size=len(data), uploaded_by=None, **validity)
+            producer_id=producer_id,
+            product_id=product_id,
+            requirement=requirement,
+            filename="a.pdf",
+            content_type="application/pdf",
+            size=len(data),
+            uploaded_by=None,
+            **validity,
+        )
         db.session.rollback()
         return document
 
@@ -28,8 +36,9 @@ def test_a_test_report_lasts_twelve_months_from_its_issue_date(app, tenants, pro
 
 
 def test_an_explicit_end_wins_and_is_checked(app, tenants, producer):
-    document = _presign(app, tenants["bac-giang"], producer, "test_report", issued_on="2026-03-15",
-                        valid_until="2026-09-30")
+    document = _presign(
+        app, tenants["bac-giang"], producer, "test_report", issued_on="2026-03-15", valid_until="2026-09-30"
+    )
     assert document.valid_until == date(2026, 9, 30)
     with pytest.raises(services.DocumentError, match="sau ngày cấp"):
         _presign(app, tenants["bac-giang"], producer, "test_report", issued_on="2026-03-15", valid_until="2026-01-01")

@@ -1,4 +1,5 @@
 """The verification job on real storage: what is accepted, what is rejected and why, and what is kept."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,27 @@ from app.documents.services import VERIFIED_SHA256_META, DocumentError
 from jobs.documents import verify_document
 from tenants.context import tenant_scope
 from tests.documents.conftest import (
-    DOCX, HTML, JPEG, PDF, PNG, SVG, WEBP, XLSX, confirm, docx_bytes, jpeg_with_gps, load, pdf_bytes, png_bytes,
-    post_to_storage, presign, sha256, stored_bytes, upload_and_confirm, webp_bytes, xlsx_bytes,
+    DOCX,
+    HTML,
+    JPEG,
+    PDF,
+    PNG,
+    SVG,
+    WEBP,
+    XLSX,
+    confirm,
+    docx_bytes,
+    jpeg_with_gps,
+    load,
+    pdf_bytes,
+    png_bytes,
+    post_to_storage,
+    presign,
+    sha256,
+    stored_bytes,
+    upload_and_confirm,
+    webp_bytes,
+    xlsx_bytes,
 )
 
 
@@ -39,13 +59,17 @@ def _metadata(app, key):
 # --------------------------------------------------------------------------- rejected
 
 
-@pytest.mark.parametrize("data, reason", [
-    (HTML, "Tệp HTML/SVG không được chấp nhận"),
-    (SVG, "Tệp HTML/SVG không được chấp nhận"),
-    (b"\xef\xbb\xbf  \n<svg xmlns='http://www.w3.org/2000/svg'/>", "Tệp HTML/SVG không được chấp nhận"),
-    (png_bytes(), "Nội dung tệp không phải PDF"),
-    (b"MZ\x90\x00" + b"\x00" * 200, "Nội dung tệp không phải PDF"),
-], ids=["html", "svg", "svg-after-bom", "png", "exe"])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (HTML, "Tệp HTML/SVG không được chấp nhận"),
+        (SVG, "Tệp HTML/SVG không được chấp nhận"),
+        (b"\xef\xbb\xbf  \n<svg xmlns='http://www.w3.org/2000/svg'/>", "Tệp HTML/SVG không được chấp nhận"),
+        (png_bytes(), "Nội dung tệp không phải PDF"),
+        (b"MZ\x90\x00" + b"\x00" * 200, "Nội dung tệp không phải PDF"),
+    ],
+    ids=["html", "svg", "svg-after-bom", "png", "exe"],
+)
 def test_what_is_not_a_pdf_is_rejected_when_declared_as_pdf(app, tenants, producer, data, reason):
     tenant_id = tenants["bac-giang"]
     document = _uploaded_and_verified(app, tenant_id, producer[0], data, PDF)
@@ -54,18 +78,31 @@ def test_what_is_not_a_pdf_is_rejected_when_declared_as_pdf(app, tenants, produc
     assert stored_bytes(app, document.storage_key) is None  # a rejected file is not kept
 
 
-@pytest.mark.parametrize("data, content_type, reason", [
-    (pdf_bytes(), PNG, "Nội dung tệp không phải ảnh PNG"),
-    (SVG, PNG, "Tệp HTML/SVG không được chấp nhận"),
-    (png_bytes(), JPEG, "Nội dung tệp không phải ảnh JPEG"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, PNG, "Ảnh bị hỏng hoặc không đọc được"),
-    (b"RIFF\x00\x00\x00\x00WAVEfmt " + b"\x00" * 64, WEBP, "Nội dung tệp không phải ảnh WebP"),
-    (docx_bytes(main_part=False), DOCX, "Nội dung tệp không phải tài liệu Word (DOCX)"),
-    (docx_bytes(), XLSX, "Nội dung tệp không phải bảng tính Excel (XLSX)"),
-    (docx_bytes(macros=True), DOCX, "Tệp chứa macro, không được chấp nhận"),
-    (b"PK\x03\x04" + b"\x00" * 100, DOCX, "Nội dung tệp không phải tài liệu Word (DOCX)"),
-], ids=["pdf-as-png", "svg-as-png", "png-as-jpeg", "broken-png", "wav-as-webp", "zip-without-document",
-        "docx-as-xlsx", "macros", "broken-zip"])
+@pytest.mark.parametrize(
+    "data, content_type, reason",
+    [
+        (pdf_bytes(), PNG, "Nội dung tệp không phải ảnh PNG"),
+        (SVG, PNG, "Tệp HTML/SVG không được chấp nhận"),
+        (png_bytes(), JPEG, "Nội dung tệp không phải ảnh JPEG"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, PNG, "Ảnh bị hỏng hoặc không đọc được"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt " + b"\x00" * 64, WEBP, "Nội dung tệp không phải ảnh WebP"),
+        (docx_bytes(main_part=False), DOCX, "Nội dung tệp không phải tài liệu Word (DOCX)"),
+        (docx_bytes(), XLSX, "Nội dung tệp không phải bảng tính Excel (XLSX)"),
+        (docx_bytes(macros=True), DOCX, "Tệp chứa macro, không được chấp nhận"),
+        (b"PK\x03\x04" + b"\x00" * 100, DOCX, "Nội dung tệp không phải tài liệu Word (DOCX)"),
+    ],
+    ids=[
+        "pdf-as-png",
+        "svg-as-png",
+        "png-as-jpeg",
+        "broken-png",
+        "wav-as-webp",
+        "zip-without-document",
+        "docx-as-xlsx",
+        "macros",
+        "broken-zip",
+    ],
+)
 def test_bytes_that_do_not_match_the_declared_type_are_rejected(app, tenants, producer, data, content_type, reason):
     document = _uploaded_and_verified(app, tenants["bac-giang"], producer[0], data, content_type)
     assert (document.status, document.reject_reason) == ("rejected", reason)
@@ -108,7 +145,7 @@ def test_a_jpeg_loses_its_exif_and_gps(app, tenants, producer):
     stored = stored_bytes(app, document.storage_key)
     with Image.open(io.BytesIO(stored)) as image:
         assert image.format == "JPEG" and not image.getexif() and "exif" not in image.info
-    assert "Camera".encode() not in stored and sha256(stored) == document.sha256
+    assert b"Camera" not in stored and sha256(stored) == document.sha256
 
 
 def test_webp_is_accepted_and_re_encoded(app, tenants, producer):
@@ -156,8 +193,9 @@ def test_a_job_of_one_tenant_cannot_verify_another_tenants_document(app, tenants
 def test_download_is_a_short_lived_attachment_with_the_stored_type(app, tenants, producer):
     tenant_id = tenants["bac-giang"]
     data = pdf_bytes()
-    document = _uploaded_and_verified(app, tenant_id, producer[0], data, PDF,
-                                      filename="Phiếu kiểm nghiệm \"mật ong\"; lô 3.pdf")
+    document = _uploaded_and_verified(
+        app, tenant_id, producer[0], data, PDF, filename='Phiếu kiểm nghiệm "mật ong"; lô 3.pdf'
+    )
     with app.app_context(), tenant_scope(tenant_id):
         url = services.document_download_url(load(app, tenant_id, document.id))
     assert "X-Amz-Expires=60" in url
@@ -166,7 +204,8 @@ def test_download_is_a_short_lived_attachment_with_the_stored_type(app, tenants,
     assert response.headers["Content-Type"] == PDF
     assert response.headers["Content-Disposition"] == (
         "attachment; filename*=UTF-8''Phi%E1%BA%BFu%20ki%E1%BB%83m%20nghi%E1%BB%87m%20%22m%E1%BA%ADt%20ong%22"
-        "%3B%20l%C3%B4%203.pdf")
+        "%3B%20l%C3%B4%203.pdf"
+    )
 
 
 def test_only_accepted_documents_can_be_downloaded(app, tenants, producer):
@@ -200,7 +239,7 @@ def test_an_object_replaced_after_verification_is_not_handed_out(app, tenants, p
 
 def test_signature_is_checked_whatever_the_chunking(tmp_path: Path):
     data = pdf_bytes()
-    chunks = [data[i:i + 3] for i in range(0, len(data), 3)]
+    chunks = [data[i : i + 3] for i in range(0, len(data), 3)]
     outcome = verification.inspect_upload(iter(chunks), PDF, tmp_path)
     assert (outcome.size, outcome.sha256, outcome.replacement) == (len(data), sha256(data), None)
     with pytest.raises(verification.Rejected, match="HTML/SVG"):

@@ -1,4 +1,5 @@
 """The JSON endpoints and the download link, signed in, with CSRF, across producers and tenants."""
+
 from __future__ import annotations
 
 import re
@@ -7,7 +8,14 @@ import requests
 
 from tests.conftest import csrf_token
 from tests.documents.conftest import (
-    HTML, PDF, load, make_producer, pdf_bytes, post_to_storage, upload_and_confirm, work_documents_queue,
+    HTML,
+    PDF,
+    load,
+    make_producer,
+    pdf_bytes,
+    post_to_storage,
+    upload_and_confirm,
+    work_documents_queue,
 )
 
 
@@ -16,8 +24,9 @@ def _csrf(client, slug="bac-giang"):
 
 
 def _post_json(client, url, token, body=None):
-    return client.post(url, json=body if body is not None else {}, headers={"X-CSRFToken": token,
-                                                                            "Accept": "application/json"})
+    return client.post(
+        url, json=body if body is not None else {}, headers={"X-CSRFToken": token, "Accept": "application/json"}
+    )
 
 
 def test_the_whole_flow_as_a_producer(app, tenants, producer, producer_login, documents_queue):
@@ -25,10 +34,19 @@ def test_the_whole_flow_as_a_producer(app, tenants, producer, producer_login, do
     client = producer_login("bac-giang", producer_id)
     token = _csrf(client)
     data = pdf_bytes()
-    response = _post_json(client, "/bac-giang/documents/presign", token, {
-        "product_id": product_id, "requirement": "test_report", "filename": "Phiếu kiểm nghiệm.pdf",
-        "content_type": PDF, "size": len(data), "title": "Phiếu kiểm nghiệm",
-    })
+    response = _post_json(
+        client,
+        "/bac-giang/documents/presign",
+        token,
+        {
+            "product_id": product_id,
+            "requirement": "test_report",
+            "filename": "Phiếu kiểm nghiệm.pdf",
+            "content_type": PDF,
+            "size": len(data),
+            "title": "Phiếu kiểm nghiệm",
+        },
+    )
     assert response.status_code == 201, response.get_json()
     issued = response.get_json()
     document_id = issued["id"]
@@ -58,8 +76,12 @@ def test_the_whole_flow_as_a_producer(app, tenants, producer, producer_login, do
 def test_the_app_refuses_what_it_must_with_a_message(app, tenants, producer, producer_login):
     client = producer_login("bac-giang", producer[0])
     token = _csrf(client)
-    response = _post_json(client, "/bac-giang/documents/presign", token, {
-        "requirement": "test_report", "filename": "x.html", "content_type": "text/html", "size": 10})
+    response = _post_json(
+        client,
+        "/bac-giang/documents/presign",
+        token,
+        {"requirement": "test_report", "filename": "x.html", "content_type": "text/html", "size": 10},
+    )
     assert response.status_code == 400 and "Loại tệp không được chấp nhận" in response.get_json()["error"]
     response = client.post("/bac-giang/documents/presign", data="not json", headers={"X-CSRFToken": token})
     assert response.status_code == 400
@@ -82,8 +104,12 @@ def test_a_rejected_upload_shows_its_reason(app, tenants, producer, producer_log
 def test_a_failed_confirm_says_why_and_keeps_the_document_waiting(app, tenants, producer, producer_login):
     client = producer_login("bac-giang", producer[0])
     token = _csrf(client)
-    issued = _post_json(client, "/bac-giang/documents/presign", token, {
-        "requirement": "test_report", "filename": "a.pdf", "content_type": PDF, "size": 100}).get_json()
+    issued = _post_json(
+        client,
+        "/bac-giang/documents/presign",
+        token,
+        {"requirement": "test_report", "filename": "a.pdf", "content_type": PDF, "size": 100},
+    ).get_json()
     response = _post_json(client, issued["confirm_url"], token)
     assert response.status_code == 409 and "Chưa nhận được tệp" in response.get_json()["error"]
     assert load(app, tenants["bac-giang"], issued["id"]).status == "awaiting_upload"
@@ -128,13 +154,25 @@ def test_another_producers_document_in_the_same_tenant_is_a_404(app, tenants, pr
     token = _csrf(client)
     _assert_like_a_missing_id(client, token, theirs)
     # Nor can they upload for that producer or its product.
-    response = _post_json(client, "/bac-giang/documents/presign", token, {
-        "producer_id": neighbour, "requirement": "test_report", "filename": "a.pdf", "content_type": PDF,
-        "size": 10})
+    response = _post_json(
+        client,
+        "/bac-giang/documents/presign",
+        token,
+        {"producer_id": neighbour, "requirement": "test_report", "filename": "a.pdf", "content_type": PDF, "size": 10},
+    )
     assert response.status_code == 404
-    response = _post_json(client, "/bac-giang/documents/presign", token, {
-        "product_id": neighbour_product, "requirement": "test_report", "filename": "a.pdf",
-        "content_type": PDF, "size": 10})
+    response = _post_json(
+        client,
+        "/bac-giang/documents/presign",
+        token,
+        {
+            "product_id": neighbour_product,
+            "requirement": "test_report",
+            "filename": "a.pdf",
+            "content_type": PDF,
+            "size": 10,
+        },
+    )
     assert response.status_code == 400 and "Không tìm thấy sản phẩm" in response.get_json()["error"]
 
 
@@ -148,9 +186,18 @@ def test_staff_see_every_document_of_the_tenant(app, tenants, producer, officer_
         assert client.get(f"/bac-giang/documents/{document_id}/download").status_code == 302
     # …and upload for any producer of it.
     client, _uid, _email = officer_login("bac-giang")
-    response = _post_json(client, "/bac-giang/documents/presign", _csrf(client), {
-        "producer_id": producer[0], "requirement": "business_registration", "filename": "dkkd.pdf",
-        "content_type": PDF, "size": 10})
+    response = _post_json(
+        client,
+        "/bac-giang/documents/presign",
+        _csrf(client),
+        {
+            "producer_id": producer[0],
+            "requirement": "business_registration",
+            "filename": "dkkd.pdf",
+            "content_type": PDF,
+            "size": 10,
+        },
+    )
     assert response.status_code == 201
 
 
@@ -181,8 +228,9 @@ def test_the_upload_macro_renders_a_form_for_upload_js(app, tenants, producer, p
 
         g.tenant = tenant_by_slug("bac-giang")
         html = render_template_string(
-            '{% from "documents/_upload.html" import upload_form %}{{ upload_form("test_report", product_id=7) }}')
-    assert 'data-upload' in html and 'data-presign-url="/bac-giang/documents/presign"' in html
+            '{% from "documents/_upload.html" import upload_form %}{{ upload_form("test_report", product_id=7) }}'
+        )
+    assert "data-upload" in html and 'data-presign-url="/bac-giang/documents/presign"' in html
     assert 'name="product_id" value="7"' in html and 'name="requirement" value="test_report"' in html
     assert 'name="csrf_token"' in html and 'src="/static/js/upload.js"' in html and "<script>" not in html
     assert 'data-max-bytes="52428800"' in html

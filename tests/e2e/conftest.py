@@ -1,4 +1,5 @@
 """A live server in a thread, and a phone-sized page of the shared browser (tests/conftest.py)."""
+
 from __future__ import annotations
 
 import threading
@@ -21,8 +22,11 @@ def live_server(app):
 
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN",  # a phone
-                                  accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        locale="vi-VN",  # a phone
+        accept_downloads=True,
+    )
     page = context.new_page()
     yield page
     context.close()

@@ -1,4 +1,5 @@
 """Officer pages on a phone: the menu scrolls, tables scroll, nothing overflows the viewport."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,9 +7,21 @@ import pytest
 from tests.conftest import PASSWORD, create_user
 
 pytestmark = pytest.mark.e2e
-PAGES = ["/nam-dinh/", "/nam-dinh/applications", "/nam-dinh/producers", "/nam-dinh/products", "/nam-dinh/cycles",
-         "/nam-dinh/targets", "/nam-dinh/policies", "/nam-dinh/units", "/nam-dinh/councils", "/nam-dinh/users/",
-         "/nam-dinh/audit/", "/nam-dinh/producers/import/", "/nam-dinh/users/new"]
+PAGES = [
+    "/nam-dinh/",
+    "/nam-dinh/applications",
+    "/nam-dinh/producers",
+    "/nam-dinh/products",
+    "/nam-dinh/cycles",
+    "/nam-dinh/targets",
+    "/nam-dinh/policies",
+    "/nam-dinh/units",
+    "/nam-dinh/councils",
+    "/nam-dinh/users/",
+    "/nam-dinh/audit/",
+    "/nam-dinh/producers/import/",
+    "/nam-dinh/users/new",
+]
 
 
 def test_officer_pages_fit_a_phone(app, tenants, live_server, page, screenshots):

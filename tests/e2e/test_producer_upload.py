@@ -1,5 +1,6 @@
 """A producer signs in on a phone, registers an idea, uploads a PDF straight to storage and sees it
 accepted once the verification job (a real RQ worker process) has checked it."""
+
 from __future__ import annotations
 
 import os
@@ -22,9 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture()
 def worker(app_env):
     """`python -m jobs.worker` on the test queues, as `make run` starts it."""
-    process = subprocess.Popen([sys.executable, "-m", "jobs.worker"], cwd=ROOT,
-                               env={**os.environ, **app_env, "OCOP_ENV": "test"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jobs.worker"],
+        cwd=ROOT,
+        env={**os.environ, **app_env, "OCOP_ENV": "test"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     yield process
     process.terminate()
     process.wait(timeout=30)
@@ -36,8 +41,9 @@ def _producer_with_product(app, tenant_id):
         producer = Producer(name="HTX Chè Tân Cương thử", kind="htx")
         db.session.add(producer)
         db.session.flush()
-        set_id = db.session.scalar(select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg",
-                                                                  TaxonomyNode.code == "I.1.1"))
+        set_id = db.session.scalar(
+            select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg", TaxonomyNode.code == "I.1.1")
+        )
         db.session.add(Product(producer_id=producer.id, name="Chè búp Bắc Kạn", product_set_id=set_id))
         db.session.commit()
         return producer.id
@@ -45,8 +51,9 @@ def _producer_with_product(app, tenant_id):
 
 def test_producer_registers_idea_and_uploads_evidence(app, tenants, live_server, page, screenshots, worker, tmp_path):
     producer_id = _producer_with_product(app, tenants["bac-kan"])
-    _uid, email = create_user(app, tenants["bac-kan"], roles=("producer",), producer_id=producer_id,
-                              full_name="Hoàng Văn Chủ Thể")
+    _uid, email = create_user(
+        app, tenants["bac-kan"], roles=("producer",), producer_id=producer_id, full_name="Hoàng Văn Chủ Thể"
+    )
     page.goto(f"{live_server}/bac-kan/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Mật khẩu").fill(PASSWORD)

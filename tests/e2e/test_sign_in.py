@@ -1,4 +1,5 @@
 """A Bắc Giang officer signs in on a phone, switches to English and back, and sees the dashboard."""
+
 from __future__ import annotations
 
 import pytest
