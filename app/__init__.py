@@ -40,6 +40,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_hooks(app)
 
+    from app.auth import policy
     from app.core.errors import register_error_handlers
     from app.core.i18n import register_filters
     from app.demo import register_demo_cli
@@ -48,6 +49,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 
     register_error_handlers(app)
     register_filters(app)
+    policy.init_app(app)
     register_tenants_cli(app)
     register_jobs_cli(app)
     register_demo_cli(app)

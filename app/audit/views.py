@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from app.audit.forms import AuditFilterForm
 from app.audit.models import AuditEntry
 from app.audit.services import audit_entities, audit_search
-from app.auth.roles import PROVINCE_ADMIN
-from app.core.access import get_or_404, roles_required
+from app.auth.policy import permission_required
+from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from tenants.resolution import tenant_blueprint
 
@@ -30,14 +30,14 @@ def _filtered(limit: int):
 
 
 @bp.route("/")
-@roles_required(PROVINCE_ADMIN)
+@permission_required("audit.view")
 def index():
     form, entries = _filtered(limit=200)
     return render_template("audit/index.html", form=form, entries=entries)
 
 
 @bp.route("/export.xlsx")
-@roles_required(PROVINCE_ADMIN)
+@permission_required("audit.view")
 def export():
     _form, entries = _filtered(limit=50_000)
     headers = [_("Thời điểm"), _("Người thực hiện"), _("Thao tác"), _("Dữ liệu"), _("Mã bản ghi"), _("Thay đổi")]
@@ -46,6 +46,6 @@ def export():
 
 
 @bp.route("/<int:audit_id>")
-@roles_required(PROVINCE_ADMIN)
+@permission_required("audit.view")
 def show(audit_id):
     return render_template("audit/show.html", entry=get_or_404(AuditEntry, audit_id))

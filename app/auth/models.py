@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, Identity, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.auth.roles import PROVINCE_ADMIN
 from app.extensions import db
 from tenants.models import TenantScoped, tenant_fk
 
@@ -60,10 +59,6 @@ class User(LoginIdentity, TenantScoped, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         return any(role in (self.roles or []) for role in roles)
-
-    @property
-    def is_province_admin(self) -> bool:
-        return self.has_role(PROVINCE_ADMIN)
 
 
 class Account(LoginIdentity, db.Model):

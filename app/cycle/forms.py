@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.core.forms import BaseForm
@@ -29,6 +29,8 @@ class ApplicationStartForm(BaseForm):
 class ApplicationActForm(BaseForm):
     reason = TextAreaField(_l("Lý do / ghi chú"), validators=[Optional(), Length(max=5000)])
     business_plan = TextAreaField(_l("Tóm tắt phương án kinh doanh"), validators=[Optional(), Length(max=20000)])
+    # The status the page showed: an action on a record someone else moved meanwhile is refused.
+    expected_status = HiddenField(validators=[Optional(), Length(max=32)])
 
 
 class PipelineFilterForm(BaseForm):

@@ -1,13 +1,22 @@
-"""Annual cycles and applications: opening a cycle, moving an application, its checklist."""
+"""Annual cycles and applications: opening a cycle, moving an application, its checklist.
+
+Who reaches which application is decided here (a producer user: its own producer's only, anything
+else answers 404 like a missing id). Every change of state takes a row lock first, so two people
+acting at once give one transition; the other gets ChangedMeanwhile.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
+from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import func, or_, select, text, true
+from sqlalchemy.exc import OperationalError
 
+from app.auth.policy import OFFICERS, own_producer_id
 from app.auth.roles import COMMUNE_OFFICER, PRODUCER
+from app.core.access import get_or_404
 from app.core.i18n import format_day, nfc
 from app.cycle import workflow
 from app.cycle.checklist import ChecklistItem, best_document, document_state, requirements_for
@@ -33,6 +42,34 @@ class WorkflowError(ValueError):
     """A rule of the cycle was broken; the message is translated and safe to show."""
 
 
+class ChangedMeanwhile(WorkflowError):
+    """Someone else changed the record between the page being shown and this action."""
+
+    def __init__(self):
+        super().__init__(_("Hồ sơ đã được người khác thay đổi, vui lòng tải lại trang."))
+
+
+# pg_advisory_xact_lock(namespace, tenant): cycles of one tenant are opened in turn.
+CYCLE_OPEN_LOCK_NAMESPACE = 0x0C0C1E
+# How long an action waits for another one holding the same record before giving up.
+LOCK_TIMEOUT = "10s"
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _locked(model, object_id: int):
+    """Lock the row for this transaction and reload it: a concurrent action on it waits until the
+    first one commits, then reads what that one wrote."""
+    db.session.execute(text("SELECT set_config('lock_timeout', :timeout, true)"), {"timeout": LOCK_TIMEOUT})
+    try:
+        return db.session.scalar(
+            select(model).where(model.id == object_id).with_for_update().execution_options(populate_existing=True)
+        )
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise ChangedMeanwhile() from error
+        raise
+
+
 def _day(year: int, month_day: str) -> date:
     month, day = (int(part) for part in month_day.split("-"))
     return date(year, month, day)
@@ -40,6 +77,11 @@ def _day(year: int, month_day: str) -> date:
 
 def cycle_open(year: int) -> Cycle:
     """Create the tenant's cycle for a year from its template (province file [cycle], or the default)."""
+    # Two officers opening the same year at once: the second waits, then finds the first one's cycle.
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(:namespace, CAST(:tenant AS integer))"),
+        {"namespace": CYCLE_OPEN_LOCK_NAMESPACE, "tenant": current_tenant().id},
+    )
     if db.session.scalar(select(Cycle).where(Cycle.year == year)):
         raise WorkflowError(_("Chu trình năm %(year)d đã có.", year=year))
     template = {**DEFAULT_TEMPLATE, **(current_tenant().cycle_template or {})}
@@ -68,7 +110,13 @@ def cycle_open(year: int) -> Cycle:
     return cycle
 
 
+def cycle_get(cycle_id: int) -> Cycle:
+    return get_or_404(Cycle, cycle_id)
+
+
 def cycle_update_windows(cycle: Cycle, **windows: date) -> None:
+    if cycle.id is not None:
+        _locked(Cycle, cycle.id)  # one edit at a time; the reload is overwritten by these windows
     for name in ("ideas", "plans", "dossiers"):
         start, end = windows[f"{name}_from"], windows[f"{name}_until"]
         if start > end:
@@ -124,9 +172,29 @@ def _record(application: Application, action: str, before: str | None, actor, no
     )
 
 
-def _check_producer(user, product: Product) -> None:
-    if user.has_role(PRODUCER) and user.producer_id != product.producer_id:
+def _check_producer(user, product: Product, action: str) -> None:
+    own = own_producer_id(user, action)
+    if own is not None and own != product.producer_id:
         raise WorkflowError(_("Bạn chỉ thao tác được với sản phẩm của chủ thể mình."))
+
+
+def application_get(user, application_id: int, action: str = "application.view") -> Application:
+    """One application the user may reach: another producer's (for a producer user) answers the same
+    404 as a missing or foreign id."""
+    application = get_or_404(Application, application_id)
+    own = own_producer_id(user, action)
+    if own is not None:
+        producer_id = db.session.scalar(select(Product.producer_id).where(Product.id == application.product_id))
+        if producer_id != own:
+            abort(404)
+    return application
+
+
+def application_parties(application: Application) -> tuple[Product, Producer]:
+    """The application's product and its producer."""
+    product = db.session.scalar(select(Product).where(Product.id == application.product_id))
+    producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+    return product, producer
 
 
 def application_start(
@@ -142,7 +210,10 @@ def application_start(
     """Register a product in the cycle: an idea for a new product, a dossier for upgrade/re-recognition."""
     if kind not in workflow.KIND_LABELS:
         raise WorkflowError(_("Loại đánh giá không hợp lệ."))
-    _check_producer(user, product)
+    _check_producer(user, product, "application.start")
+    # A double click (or two officers) registering the product at once: the second waits here, then
+    # finds the first one's application below.
+    _locked(Product, product.id)
     if db.session.scalar(
         select(Application.id).where(Application.cycle_id == cycle.id, Application.product_id == product.id)
     ):
@@ -175,16 +246,32 @@ def application_start(
 
 
 def application_act(
-    application: Application, action: str, *, user, today: date, reason: str = "", business_plan: str = ""
+    application: Application,
+    action: str,
+    *,
+    user,
+    today: date,
+    reason: str = "",
+    business_plan: str = "",
+    expected_status: str | None = None,
 ) -> None:
-    """Apply one transition of the workflow, with every rule checked and the history recorded."""
+    """Apply one transition of the workflow, with every rule checked and the history recorded.
+
+    The row is locked first. expected_status is the status the user saw (the page carries it): if
+    someone else moved the application meanwhile, ChangedMeanwhile is raised and nothing changes.
+    """
     transition = workflow.TRANSITIONS.get(action)
-    if transition is None or application.status not in transition.sources:
+    if transition is None:
         raise WorkflowError(_("Thao tác này không áp dụng cho hồ sơ ở trạng thái hiện tại."))
-    if not set(transition.roles) & set(user.roles):
+    _locked(Application, application.id)
+    if expected_status is not None and application.status != expected_status:
+        raise ChangedMeanwhile()
+    if application.status not in transition.sources:
+        raise WorkflowError(_("Thao tác này không áp dụng cho hồ sơ ở trạng thái hiện tại."))
+    if not workflow.may_perform(transition, user):
         raise WorkflowError(_("Vai trò của bạn không thực hiện được thao tác này."))
     product = db.session.scalar(select(Product).where(Product.id == application.product_id))
-    _check_producer(user, product)
+    _check_producer(user, product, "application.view")
     reason = nfc(reason)
     if transition.needs_reason and not reason:
         raise WorkflowError(_("Hãy ghi rõ lý do trả lại để chủ thể sửa."))
@@ -210,11 +297,7 @@ def application_act(
         if missing:
             raise WorkflowError(_("Hồ sơ còn thiếu: %(items)s.", items="; ".join(missing)))
         application.screening_level = workflow.screening_level(today)
-    if (
-        action in ("screen", "return_dossier")
-        and user.has_role(COMMUNE_OFFICER)
-        and not user.has_role(*workflow.OFFICERS)
-    ):
+    if action in ("screen", "return_dossier") and user.has_role(COMMUNE_OFFICER) and not user.has_role(*OFFICERS):
         if application.screening_level != "commune" or user.unit_id is None or user.unit_id != product.unit_id:
             raise WorkflowError(_("Chỉ cán bộ xã nơi có sản phẩm được sơ duyệt hồ sơ này."))
     before = application.status
@@ -304,7 +387,18 @@ def application_checklist(application: Application, today: date) -> list[Checkli
 
 
 def application_reuse_document(application: Application, requirement: str, document_id: int, today: date) -> None:
-    """Use a still-valid document from an earlier application instead of uploading it again."""
+    """Use a still-valid document from an earlier application instead of uploading it again.
+
+    Idempotent: a second click (or a second officer) finds the link made and changes nothing.
+    """
+    _locked(Application, application.id)
+    linked = db.session.execute(
+        select(ApplicationDocument.requirement, ApplicationDocument.document_id).where(
+            ApplicationDocument.application_id == application.id
+        )
+    ).all()
+    if (requirement, document_id) in {tuple(row) for row in linked}:
+        return
     item = next((i for i in application_checklist(application, today) if i.requirement.code == requirement), None)
     if item is None or document_id not in {d.id for d in item.reusable}:
         raise WorkflowError(_("Tài liệu này không dùng lại được cho yêu cầu đã chọn."))
@@ -336,6 +430,27 @@ def applications_search(
     if kind:
         stmt = stmt.where(Application.kind == kind)
     return db.session.execute(stmt).all()
+
+
+def applications_for(
+    user, *, cycle_id: int, status: str = "", kind: str = "", unit_id: int | None = None, query: str = ""
+):
+    """The pipeline the user may see (a producer user: its own producer's applications)."""
+    return applications_search(
+        cycle_id=cycle_id,
+        status=status,
+        kind=kind,
+        unit_id=unit_id,
+        query=query,
+        producer_id=own_producer_id(user, "application.view"),
+    )
+
+
+def status_counts_for(user, cycle_id: int) -> dict[str, int]:
+    """The province's counts by status; none for a producer user (they are not its to see)."""
+    if own_producer_id(user, "application.view") is not None:
+        return {}
+    return status_counts(cycle_id)
 
 
 def status_counts(cycle_id: int) -> dict[str, int]:

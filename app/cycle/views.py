@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
-from app.core.access import get_or_404, roles_required
+from app.auth.policy import can, permission_required
 from app.core.excel import xlsx_response
 from app.core.i18n import format_day
 from app.cycle import services, workflow
@@ -21,26 +20,20 @@ from app.cycle.forms import (
     CycleWindowsForm,
     PipelineFilterForm,
 )
-from app.cycle.models import Application, Cycle, EvaluationRound
+from app.cycle.models import Cycle, EvaluationRound
 from app.extensions import db
-from app.registry.models import Producer, Product
+from app.registry.services import product_get, products_for
 from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("cycle", __name__, template_folder="templates")
-STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
-EDITORS = (PROVINCE_ADMIN, PROVINCE_OFFICER)
-
-
-def _is_producer_only() -> bool:
-    return current_user.has_role(PRODUCER) and not current_user.has_role(*STAFF)
 
 
 @bp.route("/cycles", methods=["GET", "POST"])
-@roles_required(*STAFF)
+@permission_required("cycle.view")
 def cycles():
     form = CycleOpenForm(year=date.today().year)
-    if form.validate_on_submit() and current_user.has_role(*EDITORS):
+    if form.validate_on_submit() and can(current_user, "cycle.manage"):
         try:
             cycle = services.cycle_open(form.year.data)
         except services.WorkflowError as error:
@@ -55,9 +48,9 @@ def cycles():
 
 
 @bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@permission_required("cycle.manage")
 def cycle_edit(cycle_id):
-    cycle = get_or_404(Cycle, cycle_id)
+    cycle = services.cycle_get(cycle_id)
     form = CycleWindowsForm(obj=cycle)
     if form.validate_on_submit():
         try:
@@ -80,15 +73,14 @@ def _pipeline():
     form.validate()
     year = form.year.data or date.today().year
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
-    producer_id = current_user.producer_id if _is_producer_only() else None
     rows = (
-        services.applications_search(
+        services.applications_for(
+            current_user,
             cycle_id=cycle.id,
             status=form.status.data or "",
             kind=form.kind.data or "",
             unit_id=form.unit_id.data,
             query=form.q.data or "",
-            producer_id=producer_id,
         )
         if cycle
         else []
@@ -97,10 +89,10 @@ def _pipeline():
 
 
 @bp.route("/applications")
-@roles_required(*STAFF, PRODUCER)
+@permission_required("application.view")
 def applications():
     form, cycle, rows = _pipeline()
-    counts = services.status_counts(cycle.id) if cycle and not _is_producer_only() else {}
+    counts = services.status_counts_for(current_user, cycle.id) if cycle else {}
     return render_template(
         "cycle/applications.html",
         form=form,
@@ -113,7 +105,7 @@ def applications():
 
 
 @bp.route("/applications/export.xlsx")
-@roles_required(*STAFF)
+@permission_required("application.export")
 def applications_export():
     _form, cycle, rows = _pipeline()
     headers = [
@@ -142,21 +134,18 @@ def applications_export():
 
 
 @bp.route("/applications/new", methods=["GET", "POST"])
-@roles_required(*EDITORS, PRODUCER)
+@permission_required("application.start")
 def application_new():
     cycle = services.current_cycle(date.today())
     if cycle is None:
         flash(_("Chưa mở chu trình OCOP năm nay."), "error")
         return redirect(url_for("cycle.applications"))
     form = ApplicationStartForm()
-    products = select(Product).order_by(Product.name)
-    if _is_producer_only():
-        products = products.where(Product.producer_id == current_user.producer_id)
-    form.product_id.choices = [(p.id, p.name) for p in db.session.scalars(products)]
+    form.product_id.choices = [(p.id, p.name) for p in products_for(current_user, "application.start")]
     form.kind.choices = [(k, str(v)) for k, v in workflow.KIND_LABELS.items()]
     form.target_stars.choices = [(0, "—")] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
     if form.validate_on_submit():
-        product = get_or_404(Product, form.product_id.data)
+        product = product_get(current_user, form.product_id.data, "application.start")
         try:
             application = services.application_start(
                 cycle=cycle,
@@ -186,19 +175,11 @@ def application_new():
     )
 
 
-def _application_for_user(application_id: int) -> tuple[Application, Product, Producer]:
-    application = get_or_404(Application, application_id)
-    product = db.session.scalar(select(Product).where(Product.id == application.product_id))
-    if _is_producer_only() and product.producer_id != current_user.producer_id:
-        abort(404)  # another producer's application is as missing as a foreign one
-    producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
-    return application, product, producer
-
-
 @bp.route("/applications/<int:application_id>")
-@roles_required(*STAFF, PRODUCER)
+@permission_required("application.view")
 def application(application_id):
-    application, product, producer = _application_for_user(application_id)
+    application = services.application_get(current_user, application_id)
+    product, producer = services.application_parties(application)
     today = date.today()
     return render_template(
         "cycle/application.html",
@@ -207,7 +188,7 @@ def application(application_id):
         producer=producer,
         checklist=services.application_checklist(application, today),
         history=services.application_history(application),
-        actions=workflow.allowed_actions(application.status, current_user.roles),
+        actions=workflow.allowed_actions(application.status, current_user),
         act_form=ApplicationActForm(),
         statuses=workflow.STATUS_LABELS,
         kinds=workflow.KIND_LABELS,
@@ -216,9 +197,9 @@ def application(application_id):
 
 
 @bp.route("/applications/<int:application_id>/act/<action>", methods=["POST"])
-@roles_required(*STAFF, PRODUCER)
+@permission_required("application.view")
 def application_act(application_id, action):
-    application, _product, _producer = _application_for_user(application_id)
+    application = services.application_get(current_user, application_id)
     form = ApplicationActForm()
     if form.validate_on_submit():
         try:
@@ -229,6 +210,7 @@ def application_act(application_id, action):
                 today=date.today(),
                 reason=form.reason.data or "",
                 business_plan=form.business_plan.data or "",
+                expected_status=form.expected_status.data or None,
             )
         except services.WorkflowError as error:
             db.session.rollback()
@@ -240,9 +222,9 @@ def application_act(application_id, action):
 
 
 @bp.route("/applications/<int:application_id>/reuse", methods=["POST"])
-@roles_required(*STAFF, PRODUCER)
+@permission_required("application.view")
 def application_reuse(application_id):
-    application, _product, _producer = _application_for_user(application_id)
+    application = services.application_get(current_user, application_id)
     form = ApplicationActForm()
     document_id = request.form.get("document_id", "")
     if form.validate_on_submit() and document_id.isdigit():
@@ -251,6 +233,7 @@ def application_reuse(application_id):
                 application, request.form.get("requirement", ""), int(document_id), date.today()
             )
         except services.WorkflowError as error:
+            db.session.rollback()
             flash(str(error), "error")
         else:
             db.session.commit()

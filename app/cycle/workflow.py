@@ -13,9 +13,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.auth.policy import can
 
-OFFICERS = (PROVINCE_OFFICER, PROVINCE_ADMIN)
 # From 1/7/2025 (QĐ 1489, two-tier local government) the commune screens dossiers; before, the district.
 COMMUNE_SCREENING_FROM = date(2025, 7, 1)
 # Bắc Kạn's rule: a returned idea may come back after a week (or next year).
@@ -45,7 +44,7 @@ class Transition:
     action: str
     sources: tuple[str, ...]
     target: str
-    roles: tuple[str, ...]
+    permission: str  # the action of app/auth/policy.py that grants this transition
     needs_reason: bool = False
     window: str | None = None  # which cycle window must be open for the producer's submission
     label: object = ""
@@ -58,7 +57,7 @@ TRANSITIONS = {
             "resubmit_idea",
             ("idea_returned",),
             "idea_submitted",
-            (PRODUCER,),
+            "application.submit",
             window="ideas",
             label=_l("Gửi lại ý tưởng"),
         ),
@@ -66,14 +65,14 @@ TRANSITIONS = {
             "accept_idea",
             ("idea_submitted",),
             "preparing_plan",
-            OFFICERS + (COMMUNE_OFFICER,),
+            "application.screen",
             label=_l("Chấp nhận ý tưởng"),
         ),
         Transition(
             "return_idea",
             ("idea_submitted",),
             "idea_returned",
-            OFFICERS + (COMMUNE_OFFICER,),
+            "application.screen",
             needs_reason=True,
             label=_l("Trả lại ý tưởng"),
         ),
@@ -81,16 +80,22 @@ TRANSITIONS = {
             "submit_plan",
             ("preparing_plan", "plan_returned"),
             "plan_submitted",
-            (PRODUCER,),
+            "application.submit",
             window="plans",
             label=_l("Gửi phương án kinh doanh"),
         ),
-        Transition("accept_plan", ("plan_submitted",), "preparing_dossier", OFFICERS, label=_l("Chấp nhận phương án")),
+        Transition(
+            "accept_plan",
+            ("plan_submitted",),
+            "preparing_dossier",
+            "application.review_plan",
+            label=_l("Chấp nhận phương án"),
+        ),
         Transition(
             "return_plan",
             ("plan_submitted",),
             "plan_returned",
-            OFFICERS,
+            "application.review_plan",
             needs_reason=True,
             label=_l("Trả lại phương án"),
         ),
@@ -98,7 +103,7 @@ TRANSITIONS = {
             "submit_dossier",
             ("preparing_dossier", "dossier_returned"),
             "dossier_submitted",
-            (PRODUCER,),
+            "application.submit",
             window="dossiers",
             label=_l("Nộp hồ sơ"),
         ),
@@ -106,19 +111,23 @@ TRANSITIONS = {
             "screen",
             ("dossier_submitted",),
             "screened",
-            OFFICERS + (COMMUNE_OFFICER,),
+            "application.screen",
             label=_l("Sơ duyệt đạt, chuyển tỉnh"),
         ),
         Transition(
             "return_dossier",
             ("dossier_submitted", "screened"),
             "dossier_returned",
-            OFFICERS + (COMMUNE_OFFICER,),
+            "application.screen",
             needs_reason=True,
             label=_l("Trả lại hồ sơ"),
         ),
         Transition(
-            "forward_to_council", ("screened",), "ready_for_council", OFFICERS, label=_l("Chuyển Hội đồng đánh giá")
+            "forward_to_council",
+            ("screened",),
+            "ready_for_council",
+            "application.forward",
+            label=_l("Chuyển Hội đồng đánh giá"),
         ),
     )
 }
@@ -132,5 +141,9 @@ def screening_level(day: date) -> str:
     return "commune" if day >= COMMUNE_SCREENING_FROM else "district"
 
 
-def allowed_actions(status: str, roles: list[str] | tuple[str, ...]) -> list[Transition]:
-    return [t for t in TRANSITIONS.values() if status in t.sources and set(t.roles) & set(roles)]
+def may_perform(transition: Transition, user) -> bool:
+    return can(user, transition.permission)
+
+
+def allowed_actions(status: str, user) -> list[Transition]:
+    return [t for t in TRANSITIONS.values() if status in t.sources and may_perform(t, user)]

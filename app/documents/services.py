@@ -18,11 +18,13 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 from dateutil.relativedelta import relativedelta
-from flask import current_app
+from flask import abort, current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
+from app.auth.policy import own_producer_id
+from app.core.access import get_or_404
 from app.core.i18n import nfc
 from app.core.storage import s3_client
 from app.cycle.checklist import accepted_types, validity_months
@@ -126,6 +128,26 @@ def _owner(producer_id, product_id) -> tuple[int, int | None]:
     if producer_id is None or db.session.scalar(select(Producer.id).where(Producer.id == producer_id)) is None:
         raise DocumentError(_("Không tìm thấy chủ thể."))
     return producer_id, None
+
+
+def document_get(user, document_id: int, action: str = "documents.view") -> Document:
+    """One document the user may reach; another producer's (for a producer user) is as missing as a foreign one."""
+    document = get_or_404(Document, document_id)
+    own = own_producer_id(user, action)
+    if own is not None and document.producer_id != own:
+        abort(404)
+    return document
+
+
+def uploader_producer_id(user, requested):
+    """The producer an upload is for: as requested, except that a producer user uploads only for its own
+    (asking for another one answers 404 like a missing id)."""
+    own = own_producer_id(user, "documents.upload")
+    if own is None:
+        return requested
+    if requested not in (None, "", own, str(own)) or not own:
+        abort(404)
+    return own
 
 
 def _parse_day(value) -> date | None:

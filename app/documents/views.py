@@ -1,9 +1,7 @@
 """Evidence documents: JSON endpoints for direct uploads (presign, confirm, status) and the download link.
 
-Who sees what: province admins/officers and commune officers every document of the province; a
-producer only their own producer's documents; council members and inspectors read every document
-(they evaluate and inspect the evidence) but upload nothing. Anything else answers 404, exactly
-like a missing or foreign id.
+Who sees what is declared in app/auth/policy.py ("documents.upload", "documents.view"); a producer's
+scope (its own documents only) is applied by the services, answering 404 exactly like a missing id.
 """
 
 from __future__ import annotations
@@ -12,33 +10,13 @@ from flask import abort, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.roles import COMMUNE_OFFICER, COUNCIL_MEMBER, INSPECTOR, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
-from app.core.access import get_or_404, roles_required
+from app.auth.policy import permission_required
 from app.documents import services
 from app.documents.models import Document
 from app.extensions import db
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("documents", __name__, url_prefix="/documents", template_folder="templates")
-
-STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
-UPLOADERS = (*STAFF, PRODUCER)
-READERS = (*UPLOADERS, COUNCIL_MEMBER, INSPECTOR)
-
-
-def _own_producer_id() -> int | None:
-    """The one producer a producer user acts for (0 when none); None for everyone else."""
-    if current_user.has_role(PRODUCER) and not current_user.has_role(*STAFF, COUNCIL_MEMBER, INSPECTOR):
-        return current_user.producer_id or 0
-    return None
-
-
-def _document_or_404(document_id: int) -> Document:
-    document = get_or_404(Document, document_id)
-    own = _own_producer_id()
-    if own is not None and document.producer_id != own:
-        abort(404)
-    return document
 
 
 def _urls(document: Document) -> dict:
@@ -55,17 +33,12 @@ def _error(error: services.DocumentError, status: int = 400):
 
 
 @bp.route("/presign", methods=["POST"])
-@roles_required(*UPLOADERS)
+@permission_required("documents.upload")
 def presign():
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(error=_("Yêu cầu không hợp lệ.")), 400
-    producer_id = data.get("producer_id")
-    own = _own_producer_id()
-    if own is not None:
-        if producer_id not in (None, "", own, str(own)) or not own:
-            abort(404)
-        producer_id = own
+    producer_id = services.uploader_producer_id(current_user, data.get("producer_id"))
     try:
         document, post = services.document_presign(
             producer_id=producer_id,
@@ -86,9 +59,9 @@ def presign():
 
 
 @bp.route("/<int:document_id>/confirm", methods=["POST"])
-@roles_required(*UPLOADERS)
+@permission_required("documents.upload")
 def confirm(document_id):
-    document = _document_or_404(document_id)
+    document = services.document_get(current_user, document_id, "documents.upload")
     try:
         document = services.document_confirm(document.id)
     except services.DocumentError as error:
@@ -98,18 +71,18 @@ def confirm(document_id):
 
 
 @bp.route("/<int:document_id>")
-@roles_required(*READERS)
+@permission_required("documents.view")
 def status(document_id):
-    document = _document_or_404(document_id)
+    document = services.document_get(current_user, document_id)
     response = jsonify(**services.document_status(document), **_urls(document))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.route("/<int:document_id>/download")
-@roles_required(*READERS)
+@permission_required("documents.view")
 def download(document_id):
-    document = _document_or_404(document_id)
+    document = services.document_get(current_user, document_id)
     try:
         url = services.document_download_url(document)
     except services.DocumentError:

@@ -4,8 +4,8 @@ from flask import render_template
 from flask_babel import gettext as _
 
 from app.auth.areas import account_area_blueprint
+from app.auth.policy import permission_required
 from app.auth.roles import NATIONAL_VIEWER
-from app.core.access import roles_required
 from app.core.excel import xlsx_response
 from app.national.services import province_rollups
 
@@ -13,7 +13,7 @@ bp = account_area_blueprint("national", NATIONAL_VIEWER, __name__)
 
 
 @bp.route("/")
-@roles_required(NATIONAL_VIEWER)
+@permission_required("national.view")
 def home():
     rollups = province_rollups()
     total = sum(r.certified_products or 0 for r in rollups)
@@ -21,7 +21,7 @@ def home():
 
 
 @bp.route("/export.xlsx")
-@roles_required(NATIONAL_VIEWER)
+@permission_required("national.view")
 def export():
     headers = [
         _("Tỉnh"),

@@ -6,7 +6,8 @@ from flask import g, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.core.access import get_or_404, login_required
+from app.auth.policy import permission_required
+from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from app.extensions import db
 from app.planning.models import Budget, Figure, Policy, Target
@@ -17,7 +18,7 @@ bp = tenant_blueprint("planning", __name__, template_folder="templates")
 
 
 @bp.route("/policies")
-@login_required
+@permission_required("planning.view")
 def policies():
     items = db.session.scalars(select(Policy).order_by(Policy.issued_on.desc().nulls_last(), Policy.code)).all()
     budgets = db.session.scalars(select(Budget).order_by(Budget.year)).all()
@@ -25,7 +26,7 @@ def policies():
 
 
 @bp.route("/policies/export.xlsx")
-@login_required
+@permission_required("planning.view")
 def policies_export():
     headers = [
         _("Chính sách"),
@@ -49,13 +50,13 @@ def policies_export():
 
 
 @bp.route("/policies/<int:policy_id>")
-@login_required
+@permission_required("planning.view")
 def policy(policy_id):
     return render_template("planning/policy.html", policy=get_or_404(Policy, policy_id))
 
 
 @bp.route("/targets")
-@login_required
+@permission_required("planning.view")
 def targets():
     items = db.session.scalars(select(Target).order_by(Target.deadline, Target.code)).all()
     figures = db.session.scalars(select(Figure).order_by(Figure.on.desc(), Figure.metric)).all()
@@ -63,7 +64,7 @@ def targets():
 
 
 @bp.route("/targets/export.xlsx")
-@login_required
+@permission_required("planning.view")
 def targets_export():
     items = db.session.scalars(select(Target).order_by(Target.deadline, Target.code)).all()
     headers = [_("Mã"), _("Mục tiêu"), _("Chỉ số"), _("So sánh"), _("Giá trị"), _("Đơn vị"), _("Hạn"), _("Nguồn")]
@@ -72,7 +73,7 @@ def targets_export():
 
 
 @bp.route("/units")
-@login_required
+@permission_required("planning.view")
 def units():
     items = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
     names = {u.id: u.name for u in items}
@@ -80,7 +81,7 @@ def units():
 
 
 @bp.route("/units/export.xlsx")
-@login_required
+@permission_required("planning.view")
 def units_export():
     items = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
     names = {u.id: u.name for u in items}
@@ -90,7 +91,7 @@ def units_export():
 
 
 @bp.route("/councils")
-@login_required
+@permission_required("planning.view")
 def councils():
     items = db.session.scalars(select(Council).order_by(Council.level.desc(), Council.code)).all()
     return render_template("planning/councils.html", councils=items)

@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.auth.areas import account_area_blueprint
+from app.auth.policy import permission_required
 from app.auth.roles import PLATFORM_ADMIN
 from app.auth.services import AuthError
-from app.core.access import roles_required
 from app.extensions import db
 from app.platform import services
 from app.platform.forms import TenantAdminForm, TenantForm
@@ -21,14 +21,14 @@ def _tenant_or_404(tenant_id: int) -> Tenant:
 
 
 @bp.route("/")
-@roles_required(PLATFORM_ADMIN)
+@permission_required("platform.manage")
 def home():
     tenants = db.session.scalars(select(Tenant).order_by(Tenant.name)).all()
     return render_template("platform/home.html", tenants=tenants)
 
 
 @bp.route("/tenants/new", methods=["GET", "POST"])
-@roles_required(PLATFORM_ADMIN)
+@permission_required("platform.manage")
 def tenant_new():
     form = TenantForm()
     if form.validate_on_submit():
@@ -51,7 +51,7 @@ def tenant_new():
 
 
 @bp.route("/tenants/<int:tenant_id>", methods=["GET", "POST"])
-@roles_required(PLATFORM_ADMIN)
+@permission_required("platform.manage")
 def tenant(tenant_id):
     tenant = _tenant_or_404(tenant_id)
     form = TenantAdminForm()

@@ -5,8 +5,7 @@ from datetime import date
 from flask import abort, render_template
 from flask_login import current_user
 
-from app.auth.roles import PRODUCER
-from app.core.access import roles_required
+from app.auth.policy import permission_required
 from app.cycle.workflow import KIND_LABELS, STATUS_LABELS
 from app.portal.services import producer_overview
 from tenants.resolution import tenant_blueprint
@@ -15,7 +14,7 @@ bp = tenant_blueprint("portal", __name__, url_prefix="/portal", template_folder=
 
 
 @bp.route("/")
-@roles_required(PRODUCER)
+@permission_required("portal.view")
 def home():
     if current_user.producer_id is None:
         abort(404)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app.auth.policy import own_producer_id
+from app.core.access import get_or_404
 from app.core.search import text_matches
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
@@ -51,6 +54,33 @@ def product_sets(criteria_act: str) -> list[tuple[TaxonomyNode, TaxonomyNode, Ta
             category = by_id[node.parent_id]
             triples.append((by_id[category.parent_id], category, node))
     return triples
+
+
+def producer_get(user, producer_id: int, action: str = "registry.record") -> Producer:
+    """One producer the user may reach; another producer's (for a producer user) is as missing as a foreign one."""
+    producer = get_or_404(Producer, producer_id)
+    own = own_producer_id(user, action)
+    if own is not None and producer.id != own:
+        abort(404)  # the same NotFound as a missing id
+    return producer
+
+
+def product_get(user, product_id: int, action: str = "registry.record") -> Product:
+    """One product the user may reach (a producer user: only its own producer's)."""
+    product = get_or_404(Product, product_id)
+    own = own_producer_id(user, action)
+    if own is not None and product.producer_id != own:
+        abort(404)
+    return product
+
+
+def products_for(user, action: str) -> list[Product]:
+    """The products the user may act on through an action, by name (a producer user: its own)."""
+    stmt = select(Product).order_by(Product.name)
+    own = own_producer_id(user, action)
+    if own is not None:
+        stmt = stmt.where(Product.producer_id == own)
+    return db.session.scalars(stmt).all()
 
 
 def producer_save(producer: Producer | None, **values) -> Producer:

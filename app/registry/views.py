@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
-from app.core.access import get_or_404, roles_required
+from app.auth.policy import permission_required
 from app.core.excel import xlsx_response
 from app.extensions import db
 from app.registry import services
 from app.registry.forms import ProducerForm, ProductForm, RegistrySearchForm
-from app.registry.models import Producer, Product
+from app.registry.models import Producer
 from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("registry", __name__, template_folder="templates")
-STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
-EDITORS = (PROVINCE_ADMIN, PROVINCE_OFFICER)
 
 
 def _unit_choices(blank: str):
@@ -78,7 +75,7 @@ def _producer_values(form: ProducerForm) -> dict:
 
 
 @bp.route("/producers")
-@roles_required(*STAFF)
+@permission_required("registry.view")
 def producers():
     form = _search_form()
     items = services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
@@ -86,7 +83,7 @@ def producers():
 
 
 @bp.route("/producers/export.xlsx")
-@roles_required(*STAFF)
+@permission_required("registry.view")
 def producers_export():
     form = _search_form()
     items = services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
@@ -122,15 +119,15 @@ def producers_export():
 
 
 @bp.route("/producers/new", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@permission_required("registry.edit")
 def producer_new():
     return _producer_edit(None)
 
 
 @bp.route("/producers/<int:producer_id>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@permission_required("registry.edit")
 def producer_edit(producer_id):
-    return _producer_edit(get_or_404(Producer, producer_id))
+    return _producer_edit(services.producer_get(current_user, producer_id, "registry.edit"))
 
 
 def _producer_edit(producer):
@@ -149,15 +146,9 @@ def _producer_edit(producer):
 
 
 @bp.route("/producers/<int:producer_id>")
-@roles_required(*STAFF, PRODUCER)
+@permission_required("registry.record")
 def producer(producer_id):
-    producer = get_or_404(Producer, producer_id)
-    if (
-        current_user.has_role(PRODUCER)
-        and not current_user.has_role(*STAFF)
-        and current_user.producer_id != producer.id
-    ):
-        abort(404)
+    producer = services.producer_get(current_user, producer_id)
     products = services.products_search(producer_id=producer.id)
     return render_template(
         "registry/producer.html",
@@ -169,7 +160,7 @@ def producer(producer_id):
 
 
 @bp.route("/products")
-@roles_required(*STAFF)
+@permission_required("registry.view")
 def products():
     form = _search_form()
     rows = services.products_search(
@@ -179,7 +170,7 @@ def products():
 
 
 @bp.route("/products/export.xlsx")
-@roles_required(*STAFF)
+@permission_required("registry.view")
 def products_export():
     form = _search_form()
     rows = services.products_search(
@@ -215,16 +206,10 @@ def products_export():
 
 
 @bp.route("/products/<int:product_id>")
-@roles_required(*STAFF, PRODUCER)
+@permission_required("registry.record")
 def product(product_id):
-    product = get_or_404(Product, product_id)
-    if (
-        current_user.has_role(PRODUCER)
-        and not current_user.has_role(*STAFF)
-        and current_user.producer_id != product.producer_id
-    ):
-        abort(404)
-    producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+    product = services.product_get(current_user, product_id)
+    producer = services.producer_get(current_user, product.producer_id)
     photos = services.product_photos(product.id)
     return render_template(
         "registry/product.html",
@@ -239,15 +224,15 @@ def product(product_id):
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@permission_required("registry.edit")
 def product_new():
     return _product_edit(None)
 
 
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@permission_required("registry.edit")
 def product_edit(product_id):
-    return _product_edit(get_or_404(Product, product_id))
+    return _product_edit(services.product_get(current_user, product_id, "registry.edit"))
 
 
 def _product_edit(product):

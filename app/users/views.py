@@ -8,8 +8,9 @@ from sqlalchemy import select
 from app.auth import services
 from app.auth.forms import UserForm, UserSearchForm
 from app.auth.models import User
-from app.auth.roles import PROVINCE_ADMIN, ROLE_LABELS, TENANT_ROLES
-from app.core.access import get_or_404, roles_required
+from app.auth.policy import permission_required
+from app.auth.roles import ROLE_LABELS, TENANT_ROLES
+from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from app.extensions import db
 from app.registry.models import Producer
@@ -45,7 +46,7 @@ def _invite_link(token: str) -> str:
 
 
 @bp.route("/")
-@roles_required(PROVINCE_ADMIN)
+@permission_required("users.manage")
 def index():
     search = UserSearchForm(request.args)
     search.role.choices = [("", _("Tất cả vai trò"))] + _role_choices()
@@ -54,7 +55,7 @@ def index():
 
 
 @bp.route("/export.xlsx")
-@roles_required(PROVINCE_ADMIN)
+@permission_required("users.manage")
 def export():
     users = services.users_search(request.args.get("q", ""), request.args.get("role", ""))
     rows = (
@@ -72,7 +73,7 @@ def export():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(PROVINCE_ADMIN)
+@permission_required("users.manage")
 def create():
     form = _prepare(UserForm())
     if form.validate_on_submit():
@@ -95,7 +96,7 @@ def create():
 
 
 @bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
-@roles_required(PROVINCE_ADMIN)
+@permission_required("users.manage")
 def edit(user_id):
     user = get_or_404(User, user_id)
     form = _prepare(UserForm(obj=user))
@@ -124,7 +125,7 @@ def edit(user_id):
 
 
 @bp.route("/<int:user_id>/invite", methods=["POST"])
-@roles_required(PROVINCE_ADMIN)
+@permission_required("users.manage")
 def reinvite(user_id):
     user = get_or_404(User, user_id)
     if user.password_hash is not None:
