@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,15 @@ TEST_DB = os.environ.get("OCOP_TEST_DB", "ocop_test")
 # with OCOP_TEST_DB and OCOP_TEST_REDIS_DB set apart).
 TEST_REDIS_DB = int(os.environ.get("OCOP_TEST_REDIS_DB", "15"))
 PASSWORD = "Ocop-Test-2026"
+
+
+# Lines a test wants shown at the end of the run (e.g. how many checks the cross-tenant matrix made).
+SUMMARY_LINES = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)
 
 
 def _redis_url_for_tests(url: str) -> str:
@@ -122,32 +132,23 @@ def tenants(app):
         return {t.slug: t.id for t in db.session.scalars(select(Tenant))}
 
 
+@pytest.fixture()
+def fresh_tenant(app):
+    """A new province of this test alone, (tenant_id, slug): for tests that count what is in a tenant."""
+    from tests.factories import new_tenant
+
+    return new_tenant(app)
+
+
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.vn"
 
 
-def create_user(
-    app,
-    tenant_id: int,
-    *,
-    roles=("province_officer",),
-    email=None,
-    password=PASSWORD,
-    full_name="Nguyễn Văn Thử",
-    producer_id=None,
-):
-    """A user of the tenant with a password set (as an invited user who accepted)."""
-    from app.auth import services as auth
-    from app.extensions import db
-    from tenants.context import tenant_scope
+def create_user(app, tenant_id: int, *, roles=("province_officer",), **kwargs):
+    """A user of the tenant with a password set (as an invited user who accepted): (user_id, email)."""
+    from tests.factories import user_of_role
 
-    with app.app_context(), tenant_scope(tenant_id):
-        user, _token = auth.user_invite(
-            email=email or unique_email(), full_name=full_name, roles=list(roles), producer_id=producer_id
-        )
-        auth.user_accept_invite(user, password)
-        db.session.commit()
-        return user.id, user.email
+    return user_of_role(app, tenant_id, *roles, **kwargs)
 
 
 def create_account(app, role: str, *, password=PASSWORD):
@@ -213,11 +214,18 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium driven by Playwright (no browser download), one per test run."""
+    """Debian's Chromium driven by Playwright (no browser download), one per test run.
+
+    Without Chromium the browser tests are skipped on a developer's machine, but fail under CI (CI set,
+    as .ci/run does): a CI run that silently skips them would prove nothing.
+    """
     import shutil
 
     if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (make e2e-deps)")
+        message = f"Debian's chromium is not installed at {CHROMIUM} (make e2e-deps)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -234,3 +242,29 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+# Statuses a page the browser opens may answer (redirects are followed by the browser).
+PAGE_STATUSES = {200, 201, 301, 302, 303}
+
+
+@contextmanager
+def checked_page(browser, **context_options):
+    """A page of a new browser context whose every main-frame navigation (goto, link, form) is recorded;
+    on leaving, each must have answered a page status (no 4xx/5xx shown to the user unnoticed)."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    answered = []
+
+    def record(response):
+        if response.request.is_navigation_request() and response.frame == page.main_frame:
+            answered.append((response.status, response.url))
+
+    page.on("response", record)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert answered, "the page opened nothing"
+    bad = [(status, url) for status, url in answered if status not in PAGE_STATUSES]
+    assert not bad, f"pages answered an error status: {bad}"

@@ -12,31 +12,15 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.auth import services as auth
-from app.auth.models import User
-from app.cycle.models import Application, Cycle
-from app.cycle.services import cycle_open
-from app.documents.models import Document
 from app.extensions import db
 from app.planning.models import Policy
-from app.registry.models import Producer, Product, RegistryImport
 from tenants.context import tenant_scope
-from tests.conftest import csrf_token, unique_email
+from tests import factories
+from tests.conftest import SUMMARY_LINES, csrf_token, unique_email
 
 PUBLIC_RULES = {"/", "/healthz", "/lang/<code>", "/static/<path:filename>"}
 AREA_PREFIXES = {"/<tenant_slug>": "tenant", "/national": "national", "/platform": "platform"}
-# Tenant URL arguments naming a tenant-owned row, and the model they point into.
-TENANT_ID_ARGS = {
-    "user_id": User,
-    "audit_id": AuditEntry,
-    "policy_id": Policy,
-    "producer_id": Producer,
-    "product_id": Product,
-    "cycle_id": Cycle,
-    "application_id": Application,
-    "import_id": RegistryImport,
-    "document_id": Document,
-}
-# Tenant URL arguments that are secrets resolved inside the tenant (checked separately below).
+# Tenant URL arguments that are secrets resolved inside the tenant (an invitation token).
 TENANT_SECRET_ARGS = {"token"}
 # Arguments that identify no tenant data.
 PLAIN_ARGS = {"tenant_slug", "code", "filename", "action"}
@@ -44,6 +28,72 @@ PLAIN_ARGS = {"tenant_slug", "code", "filename", "action"}
 PLATFORM_GLOBAL_ARGS = {"tenant_id"}
 # Tenant endpoints reachable without signing in.
 TENANT_PUBLIC_ENDPOINTS = {"auth.login", "auth.accept_invite", "auth.switch_language", "auth.logout"}
+# The value of plain arguments in the matrix (an action the application at "idea_submitted" allows).
+PLAIN_VALUES = {"action": "accept_idea"}
+INT_ARG_RE = re.compile(r"<int(?:\([^)]*\))?:(\w+)>")
+
+
+def _invited_user(app, tenant_id, base):
+    """A user who has not accepted yet (so the re-invite POST goes through)."""
+    with app.app_context(), tenant_scope(tenant_id):
+        user, _token = auth.user_invite(email=unique_email("matrix"), full_name="Người thử", roles=["province_officer"])
+        db.session.commit()
+        return user.id
+
+
+def _invite_token(app, tenant_id, base):
+    with app.app_context(), tenant_scope(tenant_id):
+        _user, token = auth.user_invite(
+            email=unique_email("token"), full_name="Người thử", roles=["producer"], producer_id=base.producer_id
+        )
+        db.session.commit()
+        return token
+
+
+def _audit_entry(app, tenant_id, base):
+    with app.app_context(), tenant_scope(tenant_id):
+        return db.session.scalar(select(func.max(AuditEntry.id)))
+
+
+def _policy(app, tenant_id, base):
+    """A policy of the province file when the tenant has one (a new row there would be a change the next
+    sync of that file reports), else a new one."""
+    with app.app_context(), tenant_scope(tenant_id):
+        policy_id = db.session.scalar(select(func.min(Policy.id)))
+        if policy_id is None:
+            policy_id = factories.PolicyFactory().id
+            db.session.commit()
+        return policy_id
+
+
+def _row(factory):
+    def make(app, tenant_id, base):
+        with app.app_context(), tenant_scope(tenant_id):
+            row = factory()
+            db.session.commit()
+            return row.id
+
+    return make
+
+
+# How to make, in a tenant, the row each id argument of a tenant URL names: (app, tenant_id, base) -> id,
+# where base is an application at "idea_submitted" with its producer, product and cycle. A rule added
+# later is picked up from the url_map by itself; only a new argument name needs an entry here.
+ID_FACTORIES = {
+    "user_id": _invited_user,
+    "audit_id": _audit_entry,
+    "policy_id": _policy,
+    "producer_id": lambda app, tenant_id, base: base.producer_id,
+    "product_id": lambda app, tenant_id, base: base.product_id,
+    "cycle_id": lambda app, tenant_id, base: base.cycle_id,
+    "application_id": lambda app, tenant_id, base: base.application_id,
+    "import_id": _row(factories.RegistryImportFactory),
+    "document_id": lambda app, tenant_id, base: factories.document_accepted(
+        app, tenant_id, base.producer_id, base.product_id, stored=True
+    ),
+    "token": _invite_token,
+}
+MISSING = {key: 10**12 for key in ID_FACTORIES} | {"token": "no-such-invitation-token"}
 
 
 def classify(rule) -> str:
@@ -55,10 +105,23 @@ def classify(rule) -> str:
     return "unclassified"
 
 
+def tenant_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if classify(rule) == "tenant"]
+
+
+def id_args(rule) -> set[str]:
+    """Arguments of a tenant rule that name a row: every int converter, and the secrets."""
+    return set(INT_ARG_RE.findall(rule.rule)) | (set(rule.arguments) & TENANT_SECRET_ARGS)
+
+
+def checked_methods(rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
 def test_every_rule_is_classified(app):
     unclassified = [rule.rule for rule in app.url_map.iter_rules() if classify(rule) == "unclassified"]
     assert unclassified == []
-    known = PLAIN_ARGS | set(TENANT_ID_ARGS) | TENANT_SECRET_ARGS | PLATFORM_GLOBAL_ARGS
+    known = PLAIN_ARGS | set(ID_FACTORIES) | PLATFORM_GLOBAL_ARGS
     for rule in app.url_map.iter_rules():
         unknown = set(rule.arguments) - known
         assert not unknown, f"{rule.rule}: classify the argument(s) {unknown}"
@@ -66,64 +129,34 @@ def test_every_rule_is_classified(app):
             assert not (set(rule.arguments) & PLATFORM_GLOBAL_ARGS), rule.rule
 
 
-def tenant_rules(app):
-    return [rule for rule in app.url_map.iter_rules() if classify(rule) == "tenant"]
+def test_every_id_argument_has_a_factory(app):
+    for rule in tenant_rules(app):
+        missing = id_args(rule) - set(ID_FACTORIES)
+        assert not missing, f"{rule.rule}: add a factory for {missing} to ID_FACTORIES in tests/test_cross_tenant.py"
+
+
+def _ids_in(app, tenant_id: int) -> dict:
+    base = factories.application_at(app, tenant_id, "idea_submitted")
+    return {arg: make(app, tenant_id, base) for arg, make in ID_FACTORIES.items()}
 
 
 @pytest.fixture(scope="module")
-def foreign_ids(app, tenants):
-    """Ids of Hà Tĩnh rows, and ids that exist nowhere."""
-    with app.app_context(), tenant_scope(tenants["ha-tinh"]):
-        user, token = auth.user_invite(
-            email=unique_email("foreign"), full_name="Người Hà Tĩnh", roles=["province_officer"]
-        )
-        producer = Producer(name="HTX Hà Tĩnh", kind="htx")
-        db.session.add(producer)
-        db.session.flush()
-        product = Product(producer_id=producer.id, name="Cam Khe Mây")
-        db.session.add(product)
-        cycle = db.session.scalar(select(Cycle).where(Cycle.year == 2032)) or cycle_open(2032)
-        db.session.flush()
-        application = Application(
-            cycle_id=cycle.id, product_id=product.id, kind="new", status="idea_submitted", screening_level="commune"
-        )
-        db.session.add(application)
-        document = Document(
-            producer_id=producer.id,
-            product_id=product.id,
-            requirement="test_report",
-            original_filename="phieu.pdf",
-            content_type="application/pdf",
-            declared_size=10,
-            size=10,
-            sha256="0" * 64,
-            storage_key="tenants/foreign/documents/x",
-            status="accepted",
-        )
-        db.session.add(document)
-        registry_import = RegistryImport(filename="ha-tinh.xlsx", storage_key="tenants/foreign/imports/y.xlsx")
-        db.session.add(registry_import)
-        db.session.commit()
-        foreign = {
-            "user_id": user.id,
-            "audit_id": db.session.scalar(select(func.min(AuditEntry.id))),
-            "policy_id": db.session.scalar(select(func.min(Policy.id))),
-            "producer_id": producer.id,
-            "product_id": product.id,
-            "cycle_id": cycle.id,
-            "application_id": application.id,
-            "import_id": registry_import.id,
-            "document_id": document.id,
-            "token": token,
-        }
-    missing = {key: 10**12 for key in TENANT_ID_ARGS} | {"token": "no-such-invitation-token"}
-    return foreign, missing
+def matrix_ids(app, tenants):
+    """Ids of rows of Hà Tĩnh (foreign), of the requesting province (own) and ids that exist nowhere."""
+    own_tenant_id, own_slug = factories.new_tenant(app)
+    return {
+        "foreign": _ids_in(app, tenants["ha-tinh"]),
+        "own": _ids_in(app, own_tenant_id),
+        "missing": MISSING,
+        "slug": own_slug,
+        "tenant_id": own_tenant_id,
+    }
 
 
 def _url(rule, values) -> str:
     url = rule.rule
     for arg, value in values.items():
-        url = re.sub(rf"<(?:[a-z]+:)?{arg}>", str(value), url)
+        url = re.sub(rf"<(?:[a-z]+(?:\([^)]*\))?:)?{arg}>", str(value), url)
     return url
 
 
@@ -133,40 +166,64 @@ def _normalised(body: str, url: str) -> str:
     return re.sub(r'value="[^"]*" name="csrf_token"|name="csrf_token" (type="hidden" )?value="[^"]*"', "", body)
 
 
-def test_foreign_id_answers_exactly_like_missing_id(app, foreign_ids, officer_login):
-    foreign, missing = foreign_ids
-    client, _user_id, _email = officer_login("bac-giang", roles=("province_admin",))
-    token = csrf_token(client, "/bac-giang/account")
+def test_foreign_id_answers_exactly_like_missing_id(app, matrix_ids, request):
+    """Every id-bearing tenant rule × method, signed in as an admin of the requesting province, with a
+    valid CSRF token: a foreign id answers 404, byte for byte like a missing id, while the province's own
+    id reaches the route (neither the CSRF 400, nor 403, nor 404)."""
+    slug = matrix_ids["slug"]
+    _user_id, email = factories.user_of_role(app, matrix_ids["tenant_id"], "province_admin")
+    # Two sessions of that admin, so what an own-id POST leaves (a flash message) never reaches the
+    # foreign/missing pair being compared.
+    clients = {kind: factories.signed_in(app, slug, email) for kind in ("other", "own")}
+    tokens = {kind: csrf_token(client, f"/{slug}/account") for kind, client in clients.items()}
+    rules = [rule for rule in tenant_rules(app) if id_args(rule)]
+    expected = sum(len(checked_methods(rule)) for rule in rules)
     checked = 0
-    for rule in tenant_rules(app):
-        id_args = set(rule.arguments) & (set(TENANT_ID_ARGS) | TENANT_SECRET_ARGS)
-        if not id_args:
-            continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            responses = []
-            for values in (foreign, missing):
+    for rule in rules:
+        for method in checked_methods(rule):
+            answers = {}
+            for kind in ("foreign", "missing", "own"):
                 url = _url(
-                    rule, {"tenant_slug": "bac-giang", "action": "accept_idea", **{a: values[a] for a in id_args}}
+                    rule, {"tenant_slug": slug, **PLAIN_VALUES, **{a: matrix_ids[kind][a] for a in id_args(rule)}}
                 )
-                response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
-                responses.append((response.status_code, _normalised(response.get_data(as_text=True), url)))
-            assert responses[0][0] == 404, f"{method} {rule.rule} with a foreign id answered {responses[0][0]}"
-            assert responses[0] == responses[1], f"{method} {rule.rule}: foreign and missing ids differ"
+                session = "own" if kind == "own" else "other"
+                data = {"csrf_token": tokens[session]} if method == "POST" else None
+                response = clients[session].open(url, method=method, data=data)
+                answers[kind] = (response.status_code, _normalised(response.get_data(as_text=True), url))
+            where = f"{method} {rule.rule}"
+            assert answers["foreign"][0] == 404, f"{where} with a foreign id answered {answers['foreign'][0]}"
+            assert answers["foreign"] == answers["missing"], f"{where}: foreign and missing ids differ"
+            # The request reached the route: the token is valid and the user may open it.
+            assert answers["own"][0] not in (400, 403, 404), f"{where} with an own id answered {answers['own'][0]}"
             checked += 1
-    assert checked >= 5  # users edit GET/POST, invite POST, audit show, policy show, accept_invite GET/POST
+    summary = f"cross-tenant matrix: {checked} checks of {len(rules)} id-bearing tenant rules × methods"
+    print(summary)
+    request.config.stash.setdefault(SUMMARY_LINES, []).append(summary)
+    assert checked == expected
+
+
+def test_a_post_without_a_valid_csrf_token_is_refused(app, matrix_ids):
+    """What a CSRF refusal looks like, so that the matrix's own-id POSTs above prove they got past it."""
+    slug = matrix_ids["slug"]
+    _user_id, email = factories.user_of_role(app, matrix_ids["tenant_id"], "province_admin")
+    client = factories.signed_in(app, slug, email)
+    url = f"/{slug}/users/{matrix_ids['own']['user_id']}/invite"
+    assert client.post(url, data={"csrf_token": "not-the-token"}).status_code == 400
+    assert client.post(url, data={"csrf_token": csrf_token(client, f"/{slug}/account")}).status_code == 302
 
 
 def test_signed_in_province_sees_nothing_of_another(app, officer_login):
     """A Bắc Giang session is anonymous under /ha-tinh/: every page sends it to Hà Tĩnh's login."""
     client, _user_id, _email = officer_login("bac-giang", roles=("province_admin",))
+    token = csrf_token(client, "/bac-giang/account")  # valid for the session, so POSTs reach the login check
     for rule in tenant_rules(app):
         if rule.arguments - {"tenant_slug", "action"} or rule.endpoint in TENANT_PUBLIC_ENDPOINTS:
             continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(_url(rule, {"tenant_slug": "ha-tinh", "action": "x"}), method=method)
-            assert response.status_code in (302, 400), f"{method} {rule.rule} answered {response.status_code}"
-            if response.status_code == 302:
-                assert response.headers["Location"].startswith("/ha-tinh/login"), rule.rule
+        for method in checked_methods(rule):
+            data = {"csrf_token": token} if method == "POST" else None
+            response = client.open(_url(rule, {"tenant_slug": "ha-tinh", "action": "x"}), method=method, data=data)
+            assert response.status_code == 302, f"{method} {rule.rule} answered {response.status_code}"
+            assert response.headers["Location"].startswith("/ha-tinh/login"), rule.rule
 
 
 def test_unknown_tenant_is_404(client):

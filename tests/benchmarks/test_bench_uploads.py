@@ -30,7 +30,8 @@ from app.extensions import db
 from jobs.documents import verify_document
 from tenants.context import tenant_scope
 from tests.conftest import csrf_token
-from tests.documents.conftest import PDF, make_producer, post_to_storage, work_documents_queue
+from tests.documents.conftest import PDF, post_to_storage, work_documents_queue
+from tests.factories import producer_with_product
 
 MB = 1024 * 1024
 
@@ -93,7 +94,7 @@ def counted_app(app):
 def test_the_app_never_carries_the_file(benchmark, counted_app, tenants, documents_queue_empty, capsys):
     app, counter = counted_app
     slug = "bac-giang"
-    producer_id, product_id = make_producer(app, tenants[slug])
+    producer_id, product_id = producer_with_product(app, tenants[slug])
     from tests.conftest import create_user, login
 
     _uid, email = create_user(app, tenants[slug], roles=("producer",), producer_id=producer_id)
@@ -191,7 +192,7 @@ def _write_pdf_like(path: Path, megabytes: int) -> int:
 def test_verification_streams_a_200_mb_file_with_bounded_memory(benchmark, app, app_env, tenants, monkeypatch, capsys):
     monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", 256 * MB)
     tenant_id = tenants["ha-tinh"]
-    producer_id, _product = make_producer(app, tenant_id)
+    producer_id, _product = producer_with_product(app, tenant_id)
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "big.pdf"
         size = _write_pdf_like(path, 200)

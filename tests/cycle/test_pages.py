@@ -6,12 +6,9 @@ import re
 from io import BytesIO
 
 from openpyxl import load_workbook
-from sqlalchemy import select
 
-from app.extensions import db
-from app.registry.models import Producer, Product, TaxonomyNode
-from tenants.context import tenant_scope
 from tests.conftest import create_user, csrf_token, login, open_cycle_around_today
+from tests.factories import producer_with_product, product_set_id
 
 
 def test_officer_registers_producer_and_product_then_finds_them_without_diacritics(app, tenants, officer_login):
@@ -32,9 +29,7 @@ def test_officer_registers_producer_and_product_then_finds_them_without_diacriti
     producer_url = response.headers["Location"]
     producer_id = int(producer_url.rstrip("/").split("/")[-1])
     with app.app_context():
-        set_id = db.session.scalar(
-            select(TaxonomyNode.id).where(TaxonomyNode.code == "I.1.1", TaxonomyNode.act == "148/QĐ-TTg")
-        )
+        set_id = product_set_id("I.1.1")
     token = csrf_token(officer, "/bac-giang/products/new")
     response = officer.post(
         "/bac-giang/products/new",
@@ -66,18 +61,8 @@ def test_officer_registers_producer_and_product_then_finds_them_without_diacriti
 def test_producer_registers_idea_officer_returns_it_and_the_portal_shows_why(app, tenants, officer_login):
     slug = "ha-tinh"
     open_cycle_around_today(app, tenants[slug])
-    with app.app_context(), tenant_scope(tenants[slug]):
-        producer = Producer(name="HTX Cam Vũ Quang", kind="htx")
-        db.session.add(producer)
-        db.session.flush()
-        db.session.add(Product(producer_id=producer.id, name="Cam bù Hương Sơn"))
-        other = Producer(name="Cơ sở khác", kind="household")
-        db.session.add(other)
-        db.session.flush()
-        other_product = Product(producer_id=other.id, name="Kẹo cu đơ")
-        db.session.add(other_product)
-        db.session.commit()
-        producer_id, other_product_id = producer.id, other_product.id
+    producer_id, _product_id = producer_with_product(app, tenants[slug], name="Cam bù Hương Sơn")
+    _other, other_product_id = producer_with_product(app, tenants[slug], name="Kẹo cu đơ")
     _uid, email = create_user(app, tenants[slug], roles=("producer",), producer_id=producer_id)
     client = app.test_client()
     assert login(client, f"/{slug}/login", email).headers["Location"] == f"/{slug}/"
@@ -129,18 +114,9 @@ def test_producer_registers_idea_officer_returns_it_and_the_portal_shows_why(app
 def test_a_producer_cannot_open_another_producers_application(app, tenants, officer_login):
     slug = "nam-dinh"
     open_cycle_around_today(app, tenants[slug])
-    ids = []
-    with app.app_context(), tenant_scope(tenants[slug]):
-        for name in ("Cơ sở A", "Cơ sở B"):
-            producer = Producer(name=name, kind="household")
-            db.session.add(producer)
-            db.session.flush()
-            db.session.add(Product(producer_id=producer.id, name=f"Sản phẩm {name}"))
-            ids.append(producer.id)
-        db.session.commit()
+    producer_a_id, _product_a = producer_with_product(app, tenants[slug], name="Sản phẩm Cơ sở A")
+    producer_b_id, product_b = producer_with_product(app, tenants[slug], name="Sản phẩm Cơ sở B")
     officer, _uid, _email = officer_login(slug)
-    with app.app_context(), tenant_scope(tenants[slug]):
-        product_b = db.session.scalar(select(Product.id).where(Product.producer_id == ids[1]))
     response = officer.post(
         f"/{slug}/applications/new",
         data={
@@ -152,25 +128,18 @@ def test_a_producer_cannot_open_another_producers_application(app, tenants, offi
         },
     )
     application_url = response.headers["Location"]
-    _uid, email = create_user(app, tenants[slug], roles=("producer",), producer_id=ids[0])
+    _uid, email = create_user(app, tenants[slug], roles=("producer",), producer_id=producer_a_id)
     producer_a = app.test_client()
     login(producer_a, f"/{slug}/login", email)
     assert producer_a.get(application_url).status_code == 404
     assert "Sản phẩm Cơ sở B" not in producer_a.get(f"/{slug}/applications").get_data(as_text=True)
-    assert producer_a.get(f"/{slug}/producers/{ids[1]}").status_code in (403, 404)
+    assert producer_a.get(f"/{slug}/producers/{producer_b_id}").status_code in (403, 404)
 
 
 def test_product_page_shows_details_and_takes_photos(app, tenants, officer_login):
-    with app.app_context(), tenant_scope(tenants["bac-giang"]):
-        producer = Producer(name="HTX Gà đồi Yên Thế", kind="htx")
-        db.session.add(producer)
-        db.session.flush()
-        product = Product(
-            producer_id=producer.id, name="Gà đồi Yên Thế", export_countries=["Lào"], trademark_status="collective"
-        )
-        db.session.add(product)
-        db.session.commit()
-        product_id = product.id
+    _producer_id, product_id = producer_with_product(
+        app, tenants["bac-giang"], name="Gà đồi Yên Thế", export_countries=["Lào"], trademark_status="collective"
+    )
     officer, _uid, _email = officer_login("bac-giang")
     page = officer.get(f"/bac-giang/products/{product_id}").get_data(as_text=True)
     assert "Gà đồi Yên Thế" in page and "Nhãn hiệu tập thể" in page and "Lào" in page

@@ -16,7 +16,7 @@ from app.registry.models import Product
 from tenants.context import tenant_scope
 from tenants.models import AdminUnit
 from tests.conftest import create_user
-from tests.cycle.conftest import accepted_document
+from tests.factories import DocumentFactory, producer_with_product, user_of_role
 
 YEAR = 2031  # a cycle of its own, so tests do not collide with the demo year
 IN_IDEAS = date(YEAR, 3, 10)
@@ -41,10 +41,10 @@ def _user(user_id) -> User:
 
 
 @pytest.fixture()
-def actors(app, tenants, make_product, producer_user):
+def actors(app, tenants):
     """A product of a new producer in Bắc Giang, its producer user, and officers."""
-    producer_id, product_id = make_product("bac-giang")
-    producer = producer_user("bac-giang", producer_id)
+    producer_id, product_id = producer_with_product(app, tenants["bac-giang"], set_code="I.1.1")
+    producer, _email = user_of_role(app, tenants["bac-giang"], "producer", producer_id=producer_id)
     officer, _e = create_user(app, tenants["bac-giang"], roles=("province_officer",))
     return {"producer_id": producer_id, "product_id": product_id, "producer": producer, "officer": officer}
 
@@ -57,7 +57,7 @@ def _act(application, action, user_id, today, **kw):
 def _fill_checklist(application, producer_id, product_id, today):
     for item in services.application_checklist(application, today):
         if item.requirement.required and item.requirement.provided_by == "producer":
-            accepted_document(producer_id, product_id, item.requirement.code)
+            DocumentFactory(producer_id=producer_id, product_id=product_id, requirement=item.requirement.code)
 
 
 def test_new_product_goes_from_idea_to_council_with_returns(app, tenants, actors):
@@ -113,9 +113,9 @@ def test_new_product_goes_from_idea_to_council_with_returns(app, tenants, actors
         db.session.rollback()
 
 
-def test_windows_roles_and_ownership_are_enforced(app, tenants, actors, make_product):
+def test_windows_roles_and_ownership_are_enforced(app, tenants, actors):
     a = actors
-    _other_producer, other_product = make_product("bac-giang")
+    _other_producer, other_product = producer_with_product(app, tenants["bac-giang"], set_code="I.1.1")
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         cycle = _cycle()
         product = db.session.scalar(select(Product).where(Product.id == a["product_id"]))
@@ -180,19 +180,23 @@ def test_commune_screens_after_the_reform_district_before(app, tenants, actors):
         db.session.rollback()
 
 
-def test_upgrade_reuses_a_still_valid_document(app, tenants, make_product, producer_user):
-    producer_id, product_id = make_product("bac-giang", stars=3)
-    producer = producer_user("bac-giang", producer_id)
+def test_upgrade_reuses_a_still_valid_document(app, tenants):
+    producer_id, product_id = producer_with_product(app, tenants["bac-giang"], set_code="I.1.1", current_stars=3)
+    producer, _email = user_of_role(app, tenants["bac-giang"], "producer", producer_id=producer_id)
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         # Evidence from the earlier certification, still valid.
         earlier = date.today() - timedelta(days=400)
-        old_test = accepted_document(
-            producer_id, product_id, "test_report", valid_until=IN_DOSSIERS + timedelta(days=200), created_at=earlier
+        old_test = DocumentFactory(
+            producer_id=producer_id,
+            product_id=product_id,
+            requirement="test_report",
+            valid_until=IN_DOSSIERS + timedelta(days=200),
+            created_at=earlier,
         )
-        expired = accepted_document(
-            producer_id,
-            product_id,
-            "food_safety_certificate",
+        expired = DocumentFactory(
+            producer_id=producer_id,
+            product_id=product_id,
+            requirement="food_safety_certificate",
             valid_until=IN_DOSSIERS - timedelta(days=1),
             created_at=earlier,
         )
@@ -230,15 +234,30 @@ def test_checklist_depends_on_rule_version_and_product_group():
     assert commune - {r.code for r in requirements_for("148/QĐ-TTg", "new", "I")}
 
 
-def test_documents_warn_before_they_lapse(app, tenants, make_product):
+def test_documents_warn_before_they_lapse(app, tenants):
     from app.cycle.checklist import document_state
 
-    producer_id, product_id = make_product("bac-giang")
+    producer_id, product_id = producer_with_product(app, tenants["bac-giang"], set_code="I.1.1")
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         today = date(YEAR, 6, 1)
-        soon = accepted_document(producer_id, product_id, "test_report", valid_until=today + timedelta(days=20))
-        later = accepted_document(producer_id, product_id, "test_report", valid_until=today + timedelta(days=90))
-        gone = accepted_document(producer_id, product_id, "test_report", valid_until=today - timedelta(days=1))
+        soon = DocumentFactory(
+            producer_id=producer_id,
+            product_id=product_id,
+            requirement="test_report",
+            valid_until=today + timedelta(days=20),
+        )
+        later = DocumentFactory(
+            producer_id=producer_id,
+            product_id=product_id,
+            requirement="test_report",
+            valid_until=today + timedelta(days=90),
+        )
+        gone = DocumentFactory(
+            producer_id=producer_id,
+            product_id=product_id,
+            requirement="test_report",
+            valid_until=today - timedelta(days=1),
+        )
         assert [document_state(d, today) for d in (soon, later, gone)] == ["expiring", "accepted", "expired"]
         db.session.rollback()
 

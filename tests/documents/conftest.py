@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import uuid
 import zipfile
 
 import pytest
@@ -16,10 +15,9 @@ from sqlalchemy import select
 from app.documents import services
 from app.documents.models import Document
 from app.extensions import db
-from app.registry.models import Producer, Product
 from jobs.queues import get_queue, redis_connection
 from tenants.context import tenant_scope
-from tests.conftest import create_user, login
+from tests.factories import producer_with_product, signed_in, user_of_role
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -29,22 +27,10 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def make_producer(app, tenant_id: int) -> tuple[int, int]:
-    """A producer with one product, created with the models inside the tenant: (producer_id, product_id)."""
-    with app.app_context(), tenant_scope(tenant_id):
-        producer = Producer(name=f"HTX Thử {uuid.uuid4().hex[:6]}", kind="htx")
-        db.session.add(producer)
-        db.session.flush()
-        product = Product(producer_id=producer.id, name=f"Mật ong {uuid.uuid4().hex[:6]}")
-        db.session.add(product)
-        db.session.commit()
-        return producer.id, product.id
-
-
 @pytest.fixture()
 def producer(app, tenants):
     """(producer_id, product_id) of a fresh Bắc Giang producer."""
-    return make_producer(app, tenants["bac-giang"])
+    return producer_with_product(app, tenants["bac-giang"])
 
 
 @pytest.fixture()
@@ -52,11 +38,8 @@ def producer_login(app, tenants):
     """Sign a fresh client in as a producer-role user of that producer: returns the client."""
 
     def _login(slug: str, producer_id: int, roles=("producer",)):
-        _user_id, email = create_user(app, tenants[slug], roles=roles, producer_id=producer_id)
-        client = app.test_client()
-        response = login(client, f"/{slug}/login", email)
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return client
+        _user_id, email = user_of_role(app, tenants[slug], *roles, producer_id=producer_id)
+        return signed_in(app, slug, email)
 
     return _login
 

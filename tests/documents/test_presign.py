@@ -15,7 +15,8 @@ from app.documents.services import DocumentError
 from app.extensions import db
 from tenants.context import tenant_scope
 from tenants.models import Tenant
-from tests.documents.conftest import DOCX, PDF, make_producer, post_to_storage, presign
+from tests.documents.conftest import DOCX, PDF, post_to_storage, presign
+from tests.factories import producer_with_product
 
 MB = 1024 * 1024
 
@@ -89,7 +90,7 @@ def test_the_policy_pins_key_type_size_and_expiry(app, tenants, producer):
 
 
 def test_the_product_must_belong_to_the_producer(app, tenants, producer):
-    other_producer, other_product = make_producer(app, tenants["bac-giang"])
+    other_producer, other_product = producer_with_product(app, tenants["bac-giang"])
     with pytest.raises(DocumentError, match="Không tìm thấy sản phẩm"):
         _presign(app, tenants["bac-giang"], producer[0], product_id=other_product)
     # The product alone names its producer.
@@ -98,7 +99,7 @@ def test_the_product_must_belong_to_the_producer(app, tenants, producer):
 
 
 def test_producers_and_products_of_another_tenant_do_not_exist(app, tenants):
-    ha_tinh_producer, ha_tinh_product = make_producer(app, tenants["ha-tinh"])
+    ha_tinh_producer, ha_tinh_product = producer_with_product(app, tenants["ha-tinh"])
     with pytest.raises(DocumentError, match="Không tìm thấy chủ thể"):
         _presign(app, tenants["bac-giang"], ha_tinh_producer)
     with pytest.raises(DocumentError, match="Không tìm thấy sản phẩm"):
@@ -107,7 +108,7 @@ def test_producers_and_products_of_another_tenant_do_not_exist(app, tenants):
 
 def test_quota_exceeded_is_refused_at_presign(app, tenants):
     tenant_id = tenants["bac-kan"]
-    producer_id, _product = make_producer(app, tenant_id)
+    producer_id, _product = producer_with_product(app, tenant_id)
     with app.app_context(), tenant_scope(tenant_id):
         used = services.tenant_storage_used()
         db.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(storage_quota_bytes=used + 3 * MB))
@@ -131,7 +132,7 @@ def test_quota_exceeded_is_refused_at_presign(app, tenants):
 
 def test_platform_default_quota_applies_when_the_tenant_has_none(app, tenants, monkeypatch):
     tenant_id = tenants["nam-dinh"]
-    producer_id, _product = make_producer(app, tenant_id)
+    producer_id, _product = producer_with_product(app, tenant_id)
     with app.app_context(), tenant_scope(tenant_id):
         used = services.tenant_storage_used()
     monkeypatch.setitem(app.config, "STORAGE_QUOTA_BYTES", used + MB)

@@ -14,8 +14,9 @@ from werkzeug.serving import make_server
 
 from app.core.access import login_required
 from tenants.resolution import tenant_blueprint
-from tests.conftest import PASSWORD, create_user, make_app
-from tests.documents.conftest import HTML, load, make_producer, pdf_bytes, sha256, work_documents_queue
+from tests.conftest import PASSWORD, checked_page, create_user, make_app
+from tests.documents.conftest import HTML, load, pdf_bytes, sha256, work_documents_queue
+from tests.factories import producer_with_product
 
 pytestmark = pytest.mark.e2e
 
@@ -25,9 +26,8 @@ PAGE = """{% extends "base.html" %}{% from "documents/_upload.html" import uploa
 
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN", accept_downloads=True)
-    yield context.new_page()
-    context.close()
+    with checked_page(browser, viewport={"width": 390, "height": 844}, locale="vi-VN", accept_downloads=True) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_upload_js_sends_the_file_to_storage_and_shows_the_verification(
     app, tenants, upload_server, page, tmp_path, documents_queue
 ):
     slug = "bac-giang"
-    producer_id, product_id = make_producer(app, tenants[slug])
+    producer_id, product_id = producer_with_product(app, tenants[slug])
     _uid, email = create_user(app, tenants[slug], roles=("producer",), producer_id=producer_id)
     problems = []
     # (Failed loads are expected: the favicon, and the refused presign below.)
@@ -67,12 +67,12 @@ def test_upload_js_sends_the_file_to_storage_and_shows_the_verification(
     )
     page.on("pageerror", lambda error: problems.append(str(error)))
 
-    page.goto(f"{upload_server}/{slug}/login")
+    assert page.goto(f"{upload_server}/{slug}/login").status == 200
     page.get_by_label("Email").fill(email)
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_load_state()
-    page.goto(f"{upload_server}/{slug}/upload-page/{product_id}")
+    assert page.goto(f"{upload_server}/{slug}/upload-page/{product_id}").status == 200
     page.evaluate("""() => { window.uploadEvents = [];
         document.addEventListener('document:accepted', e => window.uploadEvents.push(e.detail));
         document.addEventListener('document:rejected', e => window.uploadEvents.push(e.detail)); }""")

@@ -11,12 +11,12 @@ from tests.documents.conftest import (
     HTML,
     PDF,
     load,
-    make_producer,
     pdf_bytes,
     post_to_storage,
     upload_and_confirm,
     work_documents_queue,
 )
+from tests.factories import producer_with_product
 
 
 def _csrf(client, slug="bac-giang"):
@@ -137,7 +137,7 @@ def _assert_like_a_missing_id(client, token, document_id):
 
 def test_another_tenants_document_is_exactly_like_a_missing_one(app, tenants, producer, producer_login):
     ha_tinh = tenants["ha-tinh"]
-    ha_tinh_producer, _ = make_producer(app, ha_tinh)
+    ha_tinh_producer, _ = producer_with_product(app, ha_tinh)
     foreign = upload_and_confirm(app, ha_tinh, ha_tinh_producer, pdf_bytes(), PDF)
     client = producer_login("bac-giang", producer[0])
     token = _csrf(client)
@@ -148,7 +148,7 @@ def test_another_tenants_document_is_exactly_like_a_missing_one(app, tenants, pr
 
 def test_another_producers_document_in_the_same_tenant_is_a_404(app, tenants, producer, producer_login):
     tenant_id = tenants["bac-giang"]
-    neighbour, neighbour_product = make_producer(app, tenant_id)
+    neighbour, neighbour_product = producer_with_product(app, tenant_id)
     theirs = upload_and_confirm(app, tenant_id, neighbour, pdf_bytes(), PDF)
     client = producer_login("bac-giang", producer[0])
     token = _csrf(client)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import checked_page
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
@@ -22,14 +24,8 @@ def live_server(app):
 
 @pytest.fixture()
 def page(browser):
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        locale="vi-VN",  # a phone
-        accept_downloads=True,
-    )
-    page = context.new_page()
-    yield page
-    context.close()
+    with checked_page(browser, viewport={"width": 390, "height": 844}, locale="vi-VN", accept_downloads=True) as page:
+        yield page  # a phone
 
 
 @pytest.fixture(scope="session")

@@ -26,17 +26,17 @@ PAGES = [
 
 def test_officer_pages_fit_a_phone(app, tenants, live_server, page, screenshots):
     _uid, email = create_user(app, tenants["nam-dinh"], roles=("province_admin",))
-    page.goto(f"{live_server}/nam-dinh/login")
+    assert page.goto(f"{live_server}/nam-dinh/login").status == 200
     page.get_by_label("Email").fill(email)
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(f"{live_server}/nam-dinh/")
     for path in PAGES:
-        page.goto(f"{live_server}{path}")
+        assert page.goto(f"{live_server}{path}").status == 200
         # The document never scrolls sideways: wide tables and the menu scroll inside themselves.
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         if overflow > 1:
             page.screenshot(path=str(screenshots / "overflow.png"), full_page=True)
         assert overflow <= 1, (path, overflow)
-    page.goto(f"{live_server}/nam-dinh/applications")
+    assert page.goto(f"{live_server}/nam-dinh/applications").status == 200
     page.screenshot(path=str(screenshots / "nam-dinh-applications-phone.png"), full_page=False)

@@ -9,12 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from app.extensions import db
-from app.registry.models import Producer, Product, TaxonomyNode
-from tenants.context import tenant_scope
 from tests.conftest import PASSWORD, create_user, open_cycle_around_today
+from tests.factories import producer_with_product
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,16 +34,8 @@ def worker(app_env):
 
 def _producer_with_product(app, tenant_id):
     open_cycle_around_today(app, tenant_id)
-    with app.app_context(), tenant_scope(tenant_id):
-        producer = Producer(name="HTX Chè Tân Cương thử", kind="htx")
-        db.session.add(producer)
-        db.session.flush()
-        set_id = db.session.scalar(
-            select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg", TaxonomyNode.code == "I.1.1")
-        )
-        db.session.add(Product(producer_id=producer.id, name="Chè búp Bắc Kạn", product_set_id=set_id))
-        db.session.commit()
-        return producer.id
+    producer_id, _product_id = producer_with_product(app, tenant_id, name="Chè búp Bắc Kạn", set_code="I.1.1")
+    return producer_id
 
 
 def test_producer_registers_idea_and_uploads_evidence(app, tenants, live_server, page, screenshots, worker, tmp_path):
@@ -54,7 +43,7 @@ def test_producer_registers_idea_and_uploads_evidence(app, tenants, live_server,
     _uid, email = create_user(
         app, tenants["bac-kan"], roles=("producer",), producer_id=producer_id, full_name="Hoàng Văn Chủ Thể"
     )
-    page.goto(f"{live_server}/bac-kan/login")
+    assert page.goto(f"{live_server}/bac-kan/login").status == 200
     page.get_by_label("Email").fill(email)
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
@@ -74,7 +63,7 @@ def test_producer_registers_idea_and_uploads_evidence(app, tenants, live_server,
     row.locator("input[type=file]").set_input_files(str(pdf))
     row.get_by_role("button", name="Tải lên").click()
     row.get_by_text("Tệp đã được kiểm tra và chấp nhận.").wait_for(timeout=30_000)
-    page.reload()
+    assert page.reload().status == 200
     assert "Đạt" in page.get_by_test_id("req-test_report").inner_text()
     assert "phieu-kiem-nghiem.pdf" in page.get_by_test_id("req-test_report").inner_text()
     page.screenshot(path=str(screenshots / "producer-application-phone.png"), full_page=True)

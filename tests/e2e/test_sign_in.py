@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 
 def test_officer_signs_in_switches_language_and_sees_dashboard(app, tenants, live_server, page, screenshots):
     _uid, email = create_user(app, tenants["bac-giang"], full_name="Ngô Thị Cán Bộ")
-    page.goto(f"{live_server}/bac-giang/login")
+    assert page.goto(f"{live_server}/bac-giang/login").status == 200
     assert page.locator("html").get_attribute("lang") == "vi"
     page.get_by_label("Email").fill(email)
     page.get_by_label("Mật khẩu").fill(PASSWORD)

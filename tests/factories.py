@@ -1,0 +1,263 @@
+"""Test data, built one way everywhere.
+
+Two layers:
+- factory_boy factories for single rows (`ProducerFactory`, `ProductFactory`, `DocumentFactory`, …). They
+  flush into `db.session`, so call them inside an app context and a `tenant_scope` (the before-flush hook
+  stamps `tenant_id`; RLS checks it).
+- helpers that open the app context and the tenant scope themselves, commit, and return ids (what tests
+  and fixtures need, since ORM objects do not outlive the context): `new_tenant`, `producer_with_product`,
+  `user_of_role`, `signed_in`, `application_at`, `document_accepted`.
+Applications reach their status by walking the real workflow services, so the history is consistent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+from sqlalchemy import select
+
+from app.documents.models import Document
+from app.extensions import db
+from app.planning.models import Policy
+from app.registry.models import Producer, Product, RegistryImport, TaxonomyNode
+from tenants.context import tenant_scope
+
+PASSWORD = "Ocop-Test-2026"
+
+
+def _short() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+class _Factory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session = db.session
+        sqlalchemy_session_persistence = "flush"
+
+
+class ProducerFactory(_Factory):
+    class Meta:
+        model = Producer
+
+    name = factory.LazyFunction(lambda: f"HTX Thử {_short()}")
+    kind = "htx"
+
+
+class ProductFactory(_Factory):
+    """A product of a new producer unless `producer_id` is given."""
+
+    class Meta:
+        model = Product
+
+    producer_id = factory.LazyFunction(lambda: ProducerFactory().id)
+    name = factory.LazyFunction(lambda: f"Sản phẩm thử {_short()}")
+
+
+class DocumentFactory(_Factory):
+    """An accepted document (verification itself is tested in tests/documents)."""
+
+    class Meta:
+        model = Document
+
+    requirement = "test_report"
+    original_filename = factory.LazyAttribute(lambda o: f"{o.requirement}.pdf")
+    content_type = "application/pdf"
+    declared_size = 1000
+    size = 1000
+    sha256 = "0" * 64
+    storage_key = factory.LazyFunction(lambda: f"test/{uuid.uuid4().hex}")
+    status = "accepted"
+    verified_at = factory.LazyFunction(lambda: datetime.now(UTC))
+
+
+class PolicyFactory(_Factory):
+    class Meta:
+        model = Policy
+
+    code = factory.LazyFunction(lambda: f"CS-{_short()}")
+    title = "Chính sách hỗ trợ thử"
+
+
+class RegistryImportFactory(_Factory):
+    class Meta:
+        model = RegistryImport
+
+    filename = "danh-sach.xlsx"
+    storage_key = factory.LazyFunction(lambda: f"test/imports/{uuid.uuid4().hex}.xlsx")
+
+
+def product_set_id(code: str, act: str = "148/QĐ-TTg") -> int:
+    """Id of a product set of the national taxonomy (shared by every tenant)."""
+    return db.session.scalar(select(TaxonomyNode.id).where(TaxonomyNode.act == act, TaxonomyNode.code == code))
+
+
+# --------------------------------------------------------------------------- helpers that commit
+
+
+def new_tenant(app, *, criteria_act: str = "1489/QĐ-TTg") -> tuple[int, str]:
+    """A throwaway province created as the platform admin does: (tenant_id, slug), slug unique per call.
+
+    For tests that count: nothing else ever writes into it.
+    """
+    from app.platform.services import tenant_create
+
+    suffix = _short()
+    with app.app_context():
+        tenant = tenant_create(
+            slug=f"thu-{suffix}",
+            name=f"Tỉnh thử {suffix}",
+            name_en=f"Test province {suffix}",
+            official_code=None,
+            standing_agency="Sở Nông nghiệp và Môi trường",
+            criteria_act=criteria_act,
+        )
+        db.session.commit()
+        return tenant.id, tenant.slug
+
+
+def producer_with_product(app, tenant_id: int, **product) -> tuple[int, int]:
+    """A new producer with one product: (producer_id, product_id). `set_code="I.1.1"` picks a product set."""
+    with app.app_context(), tenant_scope(tenant_id):
+        set_code = product.pop("set_code", None)
+        if set_code:
+            product["product_set_id"] = product_set_id(set_code)
+        row = ProductFactory(**product)
+        db.session.commit()
+        return row.producer_id, row.id
+
+
+def user_of_role(app, tenant_id: int, *roles: str, producer_id=None, email=None, password=PASSWORD, full_name=None):
+    """A user of the tenant who accepted the invitation (password set): (user_id, email)."""
+    from app.auth import services as auth
+
+    with app.app_context(), tenant_scope(tenant_id):
+        user, _token = auth.user_invite(
+            email=email or f"{roles[0] if roles else 'user'}-{uuid.uuid4().hex[:10]}@example.vn",
+            full_name=full_name or "Nguyễn Văn Thử",
+            roles=list(roles or ("province_officer",)),
+            producer_id=producer_id,
+        )
+        auth.user_accept_invite(user, password)
+        db.session.commit()
+        return user.id, user.email
+
+
+def signed_in(app, slug: str, email: str, password: str = PASSWORD):
+    """A test client signed in at the province's login page (with its CSRF token)."""
+    from tests.conftest import login
+
+    client = app.test_client()
+    response = login(client, f"/{slug}/login", email, password)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+def document_accepted(app, tenant_id: int, producer_id: int, product_id=None, *, stored=False, **fields) -> int:
+    """An accepted document; `stored=True` also puts its bytes in storage as verification leaves them
+    (with the verified sha256 in the metadata), so it can be downloaded."""
+    import hashlib
+
+    from app.core.storage import s3_client
+    from app.documents.services import VERIFIED_SHA256_META
+
+    with app.app_context(), tenant_scope(tenant_id):
+        if stored:
+            data = b"%PDF-1.4 test " + uuid.uuid4().hex.encode()
+            fields |= {"size": len(data), "declared_size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        document = DocumentFactory(producer_id=producer_id, product_id=product_id, **fields)
+        if stored:
+            s3_client().put_object(
+                Bucket=app.config["S3_BUCKET"],
+                Key=document.storage_key,
+                Body=data,
+                ContentType=document.content_type,
+                Metadata={VERIFIED_SHA256_META: document.sha256},
+            )
+        db.session.commit()
+        return document.id
+
+
+def open_cycle_around_today(days: int = 30):
+    """This year's cycle of the current tenant with every window open around today (in scope)."""
+    from app.cycle.models import Cycle
+    from app.cycle.services import cycle_keep_open, cycle_open
+
+    today = date.today()
+    cycle = db.session.scalar(select(Cycle).where(Cycle.year == today.year)) or cycle_open(today.year)
+    cycle_keep_open(cycle, today - timedelta(days=days), today + timedelta(days=days))
+    return cycle
+
+
+# The workflow steps to each status of a new product's application: (action, who, extra arguments).
+_STEPS = {
+    "idea_submitted": [],
+    "idea_returned": [("return_idea", "officer", {"reason": "Bổ sung nguồn nguyên liệu"})],
+    "preparing_plan": [("accept_idea", "officer", {})],
+    "plan_submitted": [("accept_idea", "officer", {}), ("submit_plan", "producer", {"business_plan": "20 tấn/năm"})],
+}
+_STEPS["plan_returned"] = _STEPS["plan_submitted"] + [("return_plan", "officer", {"reason": "Thiếu thị trường"})]
+_STEPS["preparing_dossier"] = _STEPS["plan_submitted"] + [("accept_plan", "officer", {})]
+_STEPS["dossier_submitted"] = _STEPS["preparing_dossier"] + [("submit_dossier", "producer", {})]
+_STEPS["dossier_returned"] = _STEPS["dossier_submitted"] + [("return_dossier", "officer", {"reason": "Phiếu mờ"})]
+_STEPS["screened"] = _STEPS["dossier_submitted"] + [("screen", "officer", {})]
+_STEPS["ready_for_council"] = _STEPS["screened"] + [("forward_to_council", "officer", {})]
+APPLICATION_STATUSES = tuple(_STEPS)
+
+
+class ApplicationIds(NamedTuple):
+    application_id: int
+    producer_id: int
+    product_id: int
+    cycle_id: int
+
+
+def application_at(
+    app, tenant_id: int, status: str = "idea_submitted", *, producer_id=None, product_id=None
+) -> ApplicationIds:
+    """An application of a product (a new one unless given) at `status`, walked through the real workflow
+    services in this year's cycle (its windows opened around today), with the history that goes with it."""
+    from app.auth import services as auth
+    from app.cycle import services
+
+    steps = _STEPS[status]
+    if product_id is None:
+        producer_id, product_id = producer_with_product(app, tenant_id, set_code="I.1.1")
+    today = date.today()
+    with app.app_context(), tenant_scope(tenant_id):
+        actors = {
+            "producer": auth.user_invite(
+                email=f"producer-{_short()}@example.vn",
+                full_name="Chủ thể thử",
+                roles=["producer"],
+                producer_id=producer_id,
+            )[0],
+            "officer": auth.user_invite(
+                email=f"officer-{_short()}@example.vn", full_name="Cán bộ thử", roles=["province_officer"]
+            )[0],
+        }
+        product = db.session.scalar(select(Product).where(Product.id == product_id))
+        application = services.application_start(
+            cycle=open_cycle_around_today(),
+            product=product,
+            kind="new",
+            user=actors["producer"],
+            today=today,
+            idea_summary="Ý tưởng thử",
+        )
+        for action, who, extra in steps:
+            if action == "submit_dossier":
+                for item in services.application_checklist(application, today):
+                    if item.requirement.required and item.requirement.provided_by == "producer":
+                        DocumentFactory(
+                            producer_id=producer_id, product_id=product_id, requirement=item.requirement.code
+                        )
+            services.application_act(application, action, user=actors[who], today=today, **extra)
+            db.session.flush()
+        assert application.status == status
+        db.session.commit()
+        return ApplicationIds(application.id, producer_id, product_id, application.cycle_id)
