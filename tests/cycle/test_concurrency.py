@@ -16,16 +16,17 @@ from app.cycle.models import Application, ApplicationEvent
 from app.extensions import db
 from tenants.context import tenant_scope
 from tests.conftest import create_user, csrf_token, open_cycle_around_today
+from tests.factories import producer_with_product
 
 CHANGED = "Hồ sơ đã được người khác thay đổi, vui lòng tải lại trang."
 
 
 @pytest.fixture()
-def screened(app, tenants, make_product):
+def screened(app, tenants):
     """An application of Bắc Giang at 'screened' (no history yet) and two province officers."""
     tenant_id = tenants["bac-giang"]
     cycle_id = open_cycle_around_today(app, tenant_id)
-    _producer_id, product_id = make_product("bac-giang")
+    _producer_id, product_id = producer_with_product(app, tenant_id)
     with app.app_context(), tenant_scope(tenant_id):
         application = Application(
             cycle_id=cycle_id, product_id=product_id, kind="new", status="screened", screening_level="commune"
@@ -180,10 +181,10 @@ def test_garbage_expected_status_is_a_message_not_a_500(app, screened, officer_l
     assert _history(app, tenant_id, application_id) == ("screened", [])
 
 
-def test_two_registrations_of_one_product_at_once_give_one_application(app, tenants, make_product):
+def test_two_registrations_of_one_product_at_once_give_one_application(app, tenants):
     tenant_id = tenants["bac-giang"]
     open_cycle_around_today(app, tenant_id)
-    _producer_id, product_id = make_product("bac-giang", stars=3)
+    _producer_id, product_id = producer_with_product(app, tenant_id, current_stars=3)
     officer, _email = create_user(app, tenant_id, roles=("province_officer",))
     barrier = threading.Barrier(2)
     results = []

@@ -14,26 +14,26 @@ from app.extensions import db
 from app.registry import services as registry
 from tenants.context import tenant_scope
 from tests.conftest import create_user, csrf_token, login, open_cycle_around_today
-from tests.cycle.conftest import accepted_document
+from tests.factories import DocumentFactory, producer_with_product
 
 MISSING = 2**62
 
 
 @pytest.fixture()
-def two_producers(app, tenants, make_product):
+def two_producers(app, tenants):
     """Two producers of Bắc Giang, each with a product, an application in this year's cycle and a
     document; a producer user for the first and an officer."""
     tenant_id = tenants["bac-giang"]
     cycle_id = open_cycle_around_today(app, tenant_id)
     ids = {}
     for key in ("own", "other"):
-        producer_id, product_id = make_product("bac-giang")
+        producer_id, product_id = producer_with_product(app, tenant_id)
         with app.app_context(), tenant_scope(tenant_id):
             application = Application(
                 cycle_id=cycle_id, product_id=product_id, kind="new", status="idea_submitted", screening_level="commune"
             )
             db.session.add(application)
-            document = accepted_document(producer_id, product_id, "product_story")
+            document = DocumentFactory(producer_id=producer_id, product_id=product_id, requirement="product_story")
             db.session.commit()
             ids[key] = {
                 "producer": producer_id,
