@@ -20,6 +20,7 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy import select
 
+from app.certification.services import certificate_record
 from app.documents.models import Document
 from app.extensions import db
 from app.planning.models import Policy
@@ -120,15 +121,31 @@ def new_tenant(app, *, criteria_act: str = "1489/QĐ-TTg") -> tuple[int, str]:
         return tenant.id, tenant.slug
 
 
-def producer_with_product(app, tenant_id: int, **product) -> tuple[int, int]:
-    """A new producer with one product: (producer_id, product_id). `set_code="I.1.1"` picks a product set."""
+def producer_with_product(app, tenant_id: int, *, stars: int | None = None, **product) -> tuple[int, int]:
+    """A new producer with one product: (producer_id, product_id). `set_code="I.1.1"` picks a product set;
+    `stars=3` certifies it (a decision 30 days ago, so the certificate is valid today)."""
     with app.app_context(), tenant_scope(tenant_id):
         set_code = product.pop("set_code", None)
         if set_code:
             product["product_set_id"] = product_set_id(set_code)
         row = ProductFactory(**product)
+        if stars is not None:
+            certificate_record(
+                row, stars=stars, decision_number=f"{_short()}/QĐ-UBND", decision_date=date.today() - timedelta(days=30)
+            )
         db.session.commit()
         return row.producer_id, row.id
+
+
+def certificate_recorded(app, tenant_id: int, product_id: int, **overrides) -> int:
+    """A certificate of the product (3★, decided 30 days ago unless told otherwise); returns its id."""
+    fields = {"stars": 3, "decision_number": f"{_short()}/QĐ-UBND", "decision_date": date.today() - timedelta(days=30)}
+    fields |= overrides
+    with app.app_context(), tenant_scope(tenant_id):
+        product = db.session.scalar(select(Product).where(Product.id == product_id))
+        certificate, _created = certificate_record(product, **fields)
+        db.session.commit()
+        return certificate.id
 
 
 def user_of_role(app, tenant_id: int, *roles: str, producer_id=None, email=None, password=PASSWORD, full_name=None):

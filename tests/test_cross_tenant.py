@@ -91,6 +91,7 @@ ID_FACTORIES = {
     "document_id": lambda app, tenant_id, base: factories.document_accepted(
         app, tenant_id, base.producer_id, base.product_id, stored=True
     ),
+    "certificate_id": lambda app, tenant_id, base: factories.certificate_recorded(app, tenant_id, base.product_id),
     "token": _invite_token,
 }
 MISSING = {key: 10**12 for key in ID_FACTORIES} | {"token": "no-such-invitation-token"}

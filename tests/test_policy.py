@@ -41,7 +41,7 @@ EXPECTED = {
     "documents.view": {PA, PO, CO, CM, IN, PR},
     "users.manage": {PA},
     "audit.view": {PA},
-    "certificate.view": {PA, PO, CO, CM, IN, PR},
+    "certificate.view": {PA, PO, CO, CM, IN},
     "certificate.manage": {PA, PO},
     "evaluation.score": {CM},
     "inspection.perform": {IN},

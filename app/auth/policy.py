@@ -55,7 +55,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "users.manage": (PROVINCE_ADMIN,),
     "audit.view": (PROVINCE_ADMIN,),
     # Coming features
-    "certificate.view": (*PROVINCE_WIDE, PRODUCER),
+    "certificate.view": PROVINCE_WIDE,  # the province's certificates; a producer sees its own in the portal
     "certificate.manage": OFFICERS,
     "evaluation.score": (COUNCIL_MEMBER,),
     "inspection.perform": (INSPECTOR,),

@@ -184,7 +184,7 @@ def test_garbage_expected_status_is_a_message_not_a_500(app, screened, officer_l
 def test_two_registrations_of_one_product_at_once_give_one_application(app, tenants):
     tenant_id = tenants["bac-giang"]
     open_cycle_around_today(app, tenant_id)
-    _producer_id, product_id = producer_with_product(app, tenant_id, current_stars=3)
+    _producer_id, product_id = producer_with_product(app, tenant_id, stars=3)
     officer, _email = create_user(app, tenant_id, roles=("province_officer",))
     barrier = threading.Barrier(2)
     results = []
