@@ -64,11 +64,9 @@ def current_language() -> str:
 
 
 def register_filters(app) -> None:
-    from app.auth.roles import role_label
-    from app.planning.metrics import metric_label
-
+    """The core's own filters; features add theirs from their blueprints (the core never lists features)."""
     app.jinja_env.filters.update(vnd=format_vnd, number=format_number, day=format_day, moment=format_moment)
-    app.jinja_env.globals.update(current_language=current_language, role_label=role_label, metric_label=metric_label)
+    app.jinja_env.globals.update(current_language=current_language)
 
 
 def safe_local_path(candidate: str | None, default: str) -> str:

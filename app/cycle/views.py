@@ -13,7 +13,7 @@ from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_O
 from app.core.access import get_or_404, roles_required
 from app.core.excel import xlsx_response
 from app.core.i18n import format_day
-from app.cycle import services, workflow
+from app.cycle import checklist, services, workflow
 from app.cycle.forms import (
     ApplicationActForm,
     ApplicationStartForm,
@@ -22,12 +22,23 @@ from app.cycle.forms import (
     PipelineFilterForm,
 )
 from app.cycle.models import Application, Cycle, EvaluationRound
+from app.documents.hooks import document_hooks
 from app.extensions import db
 from app.registry.models import Producer, Product
 from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("cycle", __name__, template_folder="templates")
+
+
+@bp.record_once
+def _register_document_rules(state) -> None:
+    """The checklists say which file types a requirement takes and how long its papers stay valid."""
+    hooks = document_hooks(state.app)
+    hooks.accepted_types = checklist.accepted_types
+    hooks.validity_months = checklist.validity_months
+
+
 STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
 EDITORS = (PROVINCE_ADMIN, PROVINCE_OFFICER)
 

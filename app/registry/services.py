@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.core.search import text_matches
+from app.documents.models import Document
+from app.documents.services import DocumentError
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
 
@@ -131,8 +133,6 @@ def products_search(
 
 
 def product_photos(product_id: int):
-    from app.documents.models import Document
-
     return db.session.scalars(
         select(Document)
         .where(
@@ -142,3 +142,15 @@ def product_photos(product_id: int):
         )
         .order_by(Document.created_at.desc())
     ).all()
+
+
+def document_owner(producer_id: int | None, product_id: int | None) -> tuple[int, int | None]:
+    """Who a new document belongs to: the product's producer, or a producer of this tenant."""
+    if product_id is not None:
+        product = db.session.scalar(select(Product).where(Product.id == product_id))
+        if product is None or (producer_id is not None and product.producer_id != producer_id):
+            raise DocumentError(_("Không tìm thấy sản phẩm của chủ thể này."))
+        return product.producer_id, product.id
+    if producer_id is None or db.session.scalar(select(Producer.id).where(Producer.id == producer_id)) is None:
+        raise DocumentError(_("Không tìm thấy chủ thể."))
+    return producer_id, None

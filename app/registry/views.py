@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
 from app.core.access import get_or_404, roles_required
 from app.core.excel import xlsx_response
+from app.documents.hooks import document_hooks
 from app.extensions import db
 from app.registry import services
 from app.registry.forms import ProducerForm, ProductForm, RegistrySearchForm
@@ -18,6 +19,8 @@ from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("registry", __name__, template_folder="templates")
+# Documents belong to producers and products: the registry tells documents which owners exist.
+bp.record_once(lambda state: setattr(document_hooks(state.app), "owner", services.document_owner))
 STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
 EDITORS = (PROVINCE_ADMIN, PROVINCE_OFFICER)
 
