@@ -22,6 +22,7 @@ from app.cycle.forms import (
     PipelineFilterForm,
 )
 from app.cycle.models import Application, Cycle, EvaluationRound
+from app.cycle.province import register_province_sections
 from app.documents.hooks import document_hooks
 from app.extensions import db
 from app.registry.models import Producer, Product
@@ -32,11 +33,13 @@ bp = tenant_blueprint("cycle", __name__, template_folder="templates")
 
 
 @bp.record_once
-def _register_document_rules(state) -> None:
-    """The checklists say which file types a requirement takes and how long its papers stay valid."""
+def _register(state) -> None:
+    """The checklists tell documents which file types a requirement takes and how long its papers
+    stay valid; the province file's cycle windows are synced by this feature."""
     hooks = document_hooks(state.app)
     hooks.accepted_types = checklist.accepted_types
     hooks.validity_months = checklist.validity_months
+    register_province_sections(state.app)
 
 
 STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
