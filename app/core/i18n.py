@@ -10,6 +10,8 @@ from flask import current_app, has_request_context, redirect, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
+from app.extensions import db
+
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
@@ -82,8 +84,6 @@ def language_switch_response(code: str):
 
     Each area (tenant, national, platform) has its own route so that its signed-in person is known.
     """
-    from app.extensions import db
-
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated:
