@@ -41,10 +41,10 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_request_hooks(app)
 
     from app.auth import policy
+    from app.auth.jobs import register_jobs_cli
     from app.core.errors import register_error_handlers
     from app.core.i18n import register_filters
     from app.demo import register_demo_cli
-    from jobs.cli import register_jobs_cli
     from tenants.cli import register_tenants_cli
 
     register_error_handlers(app)
@@ -102,10 +102,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
     from app.certification.views import bp as certification_bp
-    from app.core.views import bp as core_bp
     from app.cycle.views import bp as cycle_bp
     from app.dashboard.views import bp as dashboard_bp
     from app.documents.views import bp as documents_bp
+    from app.home.views import bp as home_bp
     from app.national.views import bp as national_bp
     from app.planning.views import bp as planning_bp
     from app.platform.views import bp as platform_bp
@@ -115,7 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.users.views import bp as users_bp
 
     for bp in (
-        core_bp,
+        home_bp,
         national_bp,
         platform_bp,
         auth_bp,

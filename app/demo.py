@@ -9,7 +9,10 @@ from sqlalchemy import select
 from app.auth import services
 from app.auth.models import Account, User
 from app.auth.roles import NATIONAL_VIEWER, PLATFORM_ADMIN, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.cycle.models import Cycle
+from app.cycle.services import cycle_keep_open, cycle_open
 from app.extensions import db
+from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.context import Actor, acting_as, tenant_scope
 from tenants.models import Tenant
 
@@ -31,10 +34,6 @@ def _ensure_user(email: str, name: str, roles: list[str]) -> None:
 def _ensure_cycle_and_producer(tenant: Tenant) -> str | None:
     """This year's cycle with its windows open now, and one producer with a product and a login."""
     from datetime import date, timedelta
-
-    from app.cycle.models import Cycle
-    from app.cycle.services import cycle_keep_open, cycle_open
-    from app.registry.models import Producer, Product, TaxonomyNode
 
     today = date.today()
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == today.year)) or cycle_open(today.year)

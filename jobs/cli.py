@@ -1,17 +1,15 @@
-"""`flask jobs …`: run a named job now (operations and debugging)."""
+"""`flask jobs …`: run a named job now (operations and debugging). Each feature adds its own commands."""
 
-import click
+from __future__ import annotations
+
 from flask import Flask
+from flask.cli import AppGroup
 
-from jobs.accounts import expire_invitations_everywhere
 
-
-def register_jobs_cli(app: Flask) -> None:
-    @app.cli.group("jobs")
-    def jobs():
-        """Background jobs."""
-
-    @jobs.command("expire-invitations")
-    def expire_invitations():
-        """Fan out the invitation clean-up to every tenant's queue."""
-        click.echo(f"enqueued for {expire_invitations_everywhere()} tenants")
+def jobs_cli(app: Flask) -> AppGroup:
+    """The app's `flask jobs` group, made on first use; features add their commands to it."""
+    group = app.cli.commands.get("jobs")
+    if group is None:
+        group = AppGroup("jobs", help="Background jobs.")
+        app.cli.add_command(group)
+    return group

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
+import os
 
 from flask import Flask, current_app, has_app_context
 
 from app.extensions import db
 from tenants.context import Actor, acting_as, tenant_scope
 
+# The worker builds the application from its name, as `flask --app` and gunicorn do: jobs/ sits below
+# the features, so it never imports the package that lists them.
+APP_FACTORY = os.environ.get("OCOP_APP_FACTORY", "app:create_app")
 _worker_app: Flask | None = None
 
 
@@ -18,9 +23,8 @@ def worker_app() -> Flask:
     """The Flask app of this worker process (created once)."""
     global _worker_app
     if _worker_app is None:
-        from app import create_app
-
-        _worker_app = create_app()
+        module, _, factory = APP_FACTORY.partition(":")
+        _worker_app = getattr(importlib.import_module(module), factory)()
     return _worker_app
 
 

@@ -1,5 +1,7 @@
 """`flask tenants …`: load the province files, list tenants."""
 
+from pathlib import Path
+
 import click
 from flask import Flask
 from sqlalchemy import select
@@ -7,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from tenants.context import Actor, acting_as
 from tenants.models import Tenant
-from tenants.sync import DefinitionError, sync_all
+from tenants.sync import PROVINCES_DIR, sync_all
 
 
 def register_tenants_cli(app: Flask) -> None:
@@ -17,20 +19,28 @@ def register_tenants_cli(app: Flask) -> None:
 
     @tenants.command("sync")
     @click.option("--force", is_flag=True, help="Compare every row even when a file is unchanged.")
-    def sync(force):
-        """Create or update every province from tenants/provinces/*.toml."""
-        try:
-            with acting_as(Actor("system", None, "tenants sync")):
-                reports = sync_all(force=force)
-        except DefinitionError as error:
-            raise click.ClickException(str(error)) from error
+    @click.option(
+        "--directory",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=PROVINCES_DIR,
+        help="Folder of the province files (default: tenants/provinces).",
+    )
+    def sync(force, directory):
+        """Create or update every province from tenants/provinces/*.toml (a broken file fails alone)."""
+        with acting_as(Actor("system", None, "tenants sync")):
+            reports = sync_all(directory, force=force)
         for report in reports:
-            if report.skipped:
+            if report.error:
+                click.echo(f"{report.slug}: error: {report.error}", err=True)
+            elif report.skipped:
                 click.echo(f"{report.slug}: unchanged")
             else:
                 state = "created" if report.created else "updated"
                 details = ", ".join(f"{k} {v}" for k, v in sorted(report.changes.items())) or "no row changed"
                 click.echo(f"{report.slug}: {state} ({details})")
+        failed = [report.slug for report in reports if report.error]
+        if failed:
+            raise click.ClickException(f"{len(failed)} province file(s) not synced: {', '.join(failed)}")
 
     @tenants.command("list")
     def list_tenants():

@@ -5,7 +5,7 @@ Context variables rather than flask.g so that the same code serves requests, RQ 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,6 +25,19 @@ SYSTEM_ACTOR = Actor("system", None, "system")
 _tenant_id: ContextVar[int | None] = ContextVar("tenant_id", default=None)
 _system: ContextVar[bool] = ContextVar("system_scope", default=False)
 _actor: ContextVar[Actor] = ContextVar("actor", default=SYSTEM_ACTOR)
+# Called after every change of tenant; tenants/isolation.py registers the one that re-sets the tenant
+# inside a database transaction that is already open (this module stays free of the database).
+_tenant_change_listeners: list[Callable[[], None]] = []
+
+
+def on_tenant_change(listener: Callable[[], None]) -> None:
+    if listener not in _tenant_change_listeners:
+        _tenant_change_listeners.append(listener)
+
+
+def _tenant_changed() -> None:
+    for listener in _tenant_change_listeners:
+        listener()
 
 
 class TenantNotSet(RuntimeError):
@@ -49,18 +62,14 @@ def current_actor() -> Actor:
 
 def set_tenant(tenant_id: int | None):
     """Set the tenant for the rest of this context; returns a token for reset_tenant()."""
-    from tenants.isolation import apply_tenant_to_open_transaction
-
     token = _tenant_id.set(tenant_id)
-    apply_tenant_to_open_transaction()
+    _tenant_changed()
     return token
 
 
 def reset_tenant(token) -> None:
-    from tenants.isolation import apply_tenant_to_open_transaction
-
     _tenant_id.reset(token)
-    apply_tenant_to_open_transaction()
+    _tenant_changed()
 
 
 @contextmanager

@@ -16,11 +16,13 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
+from app.extensions import db
 from tenants.context import (
     CrossTenantWrite,
     TenantNotSet,
     current_tenant_id,
     in_system_scope,
+    on_tenant_change,
 )
 from tenants.models import TenantScoped
 
@@ -37,8 +39,6 @@ def _on_begin(session: Session, transaction, connection) -> None:
 
 def apply_tenant_to_open_transaction() -> None:
     """Re-set app.tenant_id inside a transaction that began before the tenant changed."""
-    from app.extensions import db
-
     try:
         session = db.session()
     except RuntimeError:  # no application context: nothing is open
@@ -52,8 +52,6 @@ def apply_tenant_to_open_transaction() -> None:
 
 @functools.cache
 def _tenant_tables() -> frozenset:
-    from app.extensions import db
-
     return frozenset(
         mapper.local_table for mapper in db.Model.registry.mappers if issubclass(mapper.class_, TenantScoped)
     )
@@ -109,6 +107,7 @@ def _guard_flush(session: Session, flush_context, instances) -> None:
 
 def install_isolation_hooks() -> None:
     """Register the hooks once per process (they apply to every Session)."""
+    on_tenant_change(apply_tenant_to_open_transaction)
     if event.contains(Session, "after_begin", _on_begin):
         return
     event.listen(Session, "after_begin", _on_begin)

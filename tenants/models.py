@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, foreign, mapped_column
 
 from app.extensions import db
+from tenants.context import current_tenant_id
 
 
 class Tenant(db.Model):
@@ -59,8 +60,6 @@ class Tenant(db.Model):
 
 def current_tenant() -> Tenant:
     """The Tenant row of the current tenant context (requests, jobs and services alike)."""
-    from tenants.context import current_tenant_id
-
     tenant = db.session.get(Tenant, current_tenant_id())
     if tenant is None:
         raise LookupError("no current tenant")

@@ -1,4 +1,8 @@
-"""Database-side isolation, used by migrations: roles, grants and row-level security.
+"""Database-side isolation: roles, grants and row-level security, as SQL.
+
+Migrations never import this module: each revision holds a frozen copy of the SQL it runs (see
+migrations/versions/0001_foundation.py), so editing this file never changes an old migration. Use it
+as the template for a new revision's SQL; infra/database.py takes the role names from here.
 
 Roles (names overridable by environment for shared clusters):
 - owner   (the migration user): owns the tables; RLS is FORCED so even it sees no foreign rows.

@@ -3,6 +3,11 @@
 A file whose sha256 matches what was last synced is skipped; otherwise every declared row is
 upserted by its code, and rows no longer declared are removed. Runs as the app role, inside each
 tenant's scope, so RLS and the audit log apply as for any other change.
+
+tenants owns the file format, the tenant's own fields, its units and councils, and this loop. Every
+other section of the file (policies, targets, cycle windows, …) is synced by the feature that owns
+its tables, registered with `register_section` (from the feature's blueprint); tenants imports no
+feature. Each file is one transaction: a broken file is reported and the others still sync.
 """
 
 from __future__ import annotations
@@ -10,14 +15,15 @@ from __future__ import annotations
 import hashlib
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.planning.models import Budget, Figure, Policy, PolicyItem, Target
 from tenants.context import tenant_scope
 from tenants.models import AdminUnit, Council, Tenant
 
@@ -37,6 +43,7 @@ class SyncReport:
     created: bool = False
     skipped: bool = False
     changes: dict[str, int] = field(default_factory=dict)
+    error: str | None = None  # the file could not be synced; nothing of it was written
 
     def count(self, what: str) -> None:
         self.changes[what] = self.changes.get(what, 0) + 1
@@ -91,7 +98,7 @@ def _assign(obj, values: dict) -> bool:
     return changed
 
 
-def _sync_rows(
+def sync_rows(
     model, entries: list[dict], key_fields: tuple[str, ...], to_row, report: SyncReport, what: str, scope=None
 ) -> dict[tuple, object]:
     """Upsert the declared rows by their natural key and remove the rows no longer declared.
@@ -119,8 +126,9 @@ def _sync_rows(
     return kept
 
 
-def _by_code(model, entries, to_row, report, what, scope=None) -> dict[str, object]:
-    rows = _sync_rows(model, entries, ("code",), lambda e: {"code": e["code"], **to_row(e)}, report, what, scope)
+def sync_by_code(model, entries, to_row, report, what, scope=None) -> dict[str, object]:
+    """sync_rows keyed by each entry's `code`; returns the rows by code."""
+    rows = sync_rows(model, entries, ("code",), lambda e: {"code": e["code"], **to_row(e)}, report, what, scope)
     return {key[0]: row for key, row in rows.items()}
 
 
@@ -134,7 +142,7 @@ def _sync_units(data: dict, report: SyncReport) -> None:
             "is_sample": bool(u.get("sample", False)),
         }
 
-    units = _by_code(AdminUnit, data.get("units", []), row, report, "units")
+    units = sync_by_code(AdminUnit, data.get("units", []), row, report, "units")
     db.session.flush()  # ids are needed to link parents
     for entry in data.get("units", []):
         parent = units[entry["parent"]].id if entry.get("parent") else None
@@ -155,90 +163,37 @@ def _sync_councils(data: dict, report: SyncReport) -> None:
             "valid_to": c.get("valid_to"),
         }
 
-    _by_code(Council, data.get("councils", []), row, report, "councils")
+    sync_by_code(Council, data.get("councils", []), row, report, "councils")
 
 
-def _sync_policies(data: dict, report: SyncReport) -> None:
-    def row(p):
-        return {
-            "title": p["title"],
-            "act": p.get("act"),
-            "issued_on": p.get("issued_on"),
-            "valid_from": p.get("valid_from"),
-            "valid_to": p.get("valid_to"),
-            "summary": p.get("summary", ""),
-            "budget_vnd": p.get("budget_vnd"),
-        }
-
-    def item_row(i):
-        return {
-            "title": i["title"],
-            "kind": i["kind"],
-            "amount_vnd": i.get("amount_vnd"),
-            "share_percent": i.get("share_percent"),
-            "quantity": i.get("quantity"),
-            "unit": i.get("unit"),
-        }
-
-    policies = _by_code(Policy, data.get("policies", []), row, report, "policies")
-    db.session.flush()
-    for entry in data.get("policies", []):
-        policy = policies[entry["code"]]
-
-        def with_policy(i, policy_id=policy.id):
-            return {**item_row(i), "policy_id": policy_id}
-
-        _by_code(
-            PolicyItem,
-            entry.get("items", []),
-            with_policy,
-            report,
-            "policy_items",
-            scope=PolicyItem.policy_id == policy.id,
-        )
+# A section's syncer: (tenant, the whole file's data, report), run inside the tenant's scope.
+SectionSyncer = Callable[[Tenant, dict, SyncReport], None]
 
 
-def _sync_targets(data: dict, report: SyncReport) -> None:
-    def row(t):
-        return {
-            "title": t["title"],
-            "metric": t["metric"],
-            "comparator": t["comparator"],
-            "value": t["value"],
-            "unit": t["unit"],
-            "period_start": t.get("period_start"),
-            "deadline": t["deadline"],
-            "baseline_value": t.get("baseline_value"),
-            "baseline_on": t.get("baseline_on"),
-            "source": t.get("source"),
-        }
-
-    _by_code(Target, data.get("targets", []), row, report, "targets")
+@dataclass(frozen=True)
+class Section:
+    name: str
+    sync: SectionSyncer
 
 
-def _sync_figures_and_budgets(data: dict, report: SyncReport) -> None:
-    _sync_rows(
-        Figure,
-        data.get("figures", []),
-        ("on", "metric", "note"),
-        lambda f: {
-            "on": f["on"],
-            "metric": f["metric"],
-            "value": f["value"],
-            "note": f.get("note"),
-            "source": f.get("source"),
-        },
-        report,
-        "figures",
-    )
-    _sync_rows(
-        Budget,
-        data.get("budgets", []),
-        ("year",),
-        lambda b: {"year": b["year"], "amount_vnd": b["amount_vnd"], "note": b.get("note"), "source": b.get("source")},
-        report,
-        "budgets",
-    )
+# The sections tenants owns itself, synced first: later sections may refer to units.
+OWN_SECTIONS = (
+    Section("units", lambda tenant, data, report: _sync_units(data, report)),
+    Section("councils", lambda tenant, data, report: _sync_councils(data, report)),
+)
+
+
+def register_section(app: Flask, name: str, sync: SectionSyncer) -> None:
+    """A feature contributes the syncer of its section of the province file (in registration order)."""
+    sections = app.extensions.setdefault("ocop.province_sections", {})
+    if name in sections or name in {section.name for section in OWN_SECTIONS}:
+        raise ValueError(f"province file section {name!r} is registered twice")
+    sections[name] = Section(name, sync)
+
+
+def province_sections(app: Flask | None = None) -> list[Section]:
+    app = app or current_app
+    return [*OWN_SECTIONS, *app.extensions.get("ocop.province_sections", {}).values()]
 
 
 def sync_file(path: Path, *, force: bool = False) -> SyncReport:
@@ -254,29 +209,28 @@ def sync_file(path: Path, *, force: bool = False) -> SyncReport:
         return report
     values = {k: data.get(k) for k in TENANT_FIELDS}
     values["criteria_act"] = data.get("criteria_act") or DEFAULT_CRITERIA_ACT
-    values["cycle_template"] = data.get("cycle")
     if _assign(tenant, values) and not report.created:
         report.count("tenant")
     tenant.definition_sha256 = digest
     db.session.flush()
     with tenant_scope(tenant.id):
-        _sync_units(data, report)
-        _sync_councils(data, report)
-        _sync_policies(data, report)
-        _sync_targets(data, report)
-        _sync_figures_and_budgets(data, report)
+        for section in province_sections():
+            section.sync(tenant, data, report)
         db.session.flush()
     return report
 
 
 def sync_all(directory: Path = PROVINCES_DIR, *, force: bool = False) -> list[SyncReport]:
-    """One transaction per province: a broken file leaves the others synced and itself untouched."""
+    """One transaction per province: a broken file is reported (report.error), left untouched, and
+    the other files still sync."""
     reports = []
     for path in sorted(directory.glob("*.toml")):
         try:
-            reports.append(sync_file(path, force=force))
+            report = sync_file(path, force=force)
             db.session.commit()
-        except Exception:
+        except Exception as error:  # any failure of one file must not stop the others
             db.session.rollback()
-            raise
+            message = str(error) if isinstance(error, DefinitionError) else f"{path.name}: {error!r}"
+            report = SyncReport(slug=path.stem, error=message)
+        reports.append(report)
     return reports

@@ -8,9 +8,9 @@ from rq import SimpleWorker
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
+from app.auth.jobs import expire_invitations, expire_invitations_everywhere
 from app.auth.models import User
 from app.extensions import db
-from jobs.accounts import expire_invitations, expire_invitations_everywhere
 from jobs.queues import enqueue_after_commit, get_queue, redis_connection
 from tenants.context import tenant_scope
 from tenants.models import Tenant

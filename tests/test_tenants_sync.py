@@ -102,3 +102,51 @@ def test_reference_lists_export_to_excel(officer_login):
     policies = client.get("/bac-kan/policies/export.xlsx")
     rows = list(load_workbook(BytesIO(policies.data)).active.iter_rows(values_only=True))
     assert any(row[4] for row in rows[1:])  # Phụ lục 1 support items are listed under their policy
+
+
+def test_a_broken_file_is_reported_and_the_others_still_sync(app, tmp_path):
+    directory = tmp_path / "provinces"
+    directory.mkdir()
+    source = (PROVINCES_DIR / "nam-dinh.toml").read_text(encoding="utf-8")
+    (directory / "nam-dinh.toml").write_text(
+        source.replace('standing_agency = "', 'standing_agency = "(bản sửa) ', 1), encoding="utf-8"
+    )
+    shutil.copy(PROVINCES_DIR / "bac-kan.toml", directory / "bac-kan.toml")
+    # Sorted before nam-dinh: the loop must go on past it.
+    (directory / "ha-tinh.toml").write_text("slug = ", encoding="utf-8")
+    try:
+        result = app.test_cli_runner().invoke(args=["tenants", "sync", "--directory", str(directory)])
+        assert result.exit_code == 1
+        assert "ha-tinh: error: ha-tinh.toml" in result.output
+        assert "1 province file(s) not synced: ha-tinh" in result.output
+        assert "bac-kan: unchanged" in result.output
+        assert "nam-dinh: updated (tenant 1)" in result.output
+        with app.app_context():
+            tenants = {t.slug: t for t in db.session.scalars(select(Tenant))}
+            assert tenants["nam-dinh"].standing_agency.startswith("(bản sửa) ")
+            assert not tenants["ha-tinh"].standing_agency.startswith("(bản sửa) ")
+    finally:
+        with app.app_context(), acting_as(Actor("system", None, "test")):
+            (restored,) = sync_all(_only(tmp_path, "nam-dinh"))
+            assert restored.error is None and restored.changes == {"tenant": 1}
+
+
+def _only(tmp_path, slug):
+    directory = tmp_path / f"only-{slug}"
+    directory.mkdir()
+    shutil.copy(PROVINCES_DIR / f"{slug}.toml", directory / f"{slug}.toml")
+    return directory
+
+
+def test_features_register_their_sections_of_the_province_file(app):
+    from tenants.sync import province_sections
+
+    with app.app_context():
+        assert [section.name for section in province_sections()] == [
+            "units",
+            "councils",
+            "policies",
+            "targets",
+            "figures_and_budgets",
+            "cycle",
+        ]

@@ -53,7 +53,7 @@ def unauthorized():
     area = g.get("area")
     endpoint = {"tenant": "auth.login", "national": "national.login", "platform": "platform.login"}.get(area)
     if endpoint is None:
-        return redirect(url_for("core.index"))
+        return redirect(url_for("home.index"))
     return redirect(url_for(endpoint, next=request.full_path.rstrip("?") if request.method == "GET" else None))
 
 

@@ -8,6 +8,7 @@ from app.auth import services
 from app.auth.forms import ChangePasswordForm, SetPasswordForm
 from app.auth.identity import actor_for, login_page, logout_page, start_session
 from app.auth.passwords import verify_password
+from app.auth.roles import role_label
 from app.auth.throttle import throttled_login
 from app.core.access import login_required
 from app.core.i18n import language_switch_response
@@ -16,6 +17,7 @@ from tenants.context import acting_as
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("auth", __name__, template_folder="templates")
+bp.add_app_template_global(role_label, "role_label")  # every area's templates name roles alike
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -15,10 +15,25 @@ from app.certification.models import Certificate
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from app.extensions import db
+from app.registry.hooks import ProductPanel, registry_hooks
 from app.registry.models import Producer, Product
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("certification", __name__, template_folder="templates")
+
+
+@bp.record_once
+def _register(state) -> None:
+    """The registry shows a product's stars and its certificate chain without importing certificates."""
+    hooks = registry_hooks(state.app)
+    hooks.stars_column = services.current_stars_column
+    hooks.product_panels.append(
+        lambda product: ProductPanel(
+            "certification/_product_panel.html", {"certificates": services.product_certificate_rows(product)}
+        )
+    )
+
+
 PER_PAGE = 50
 EXPORT_LIMIT = 100_000
 

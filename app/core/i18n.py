@@ -10,6 +10,8 @@ from flask import current_app, has_request_context, redirect, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
+from app.extensions import db
+
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
@@ -64,11 +66,9 @@ def current_language() -> str:
 
 
 def register_filters(app) -> None:
-    from app.auth.roles import role_label
-    from app.planning.metrics import metric_label
-
+    """The core's own filters; features add theirs from their blueprints (the core never lists features)."""
     app.jinja_env.filters.update(vnd=format_vnd, number=format_number, day=format_day, moment=format_moment)
-    app.jinja_env.globals.update(current_language=current_language, role_label=role_label, metric_label=metric_label)
+    app.jinja_env.globals.update(current_language=current_language)
 
 
 def safe_local_path(candidate: str | None, default: str) -> str:
@@ -84,8 +84,6 @@ def language_switch_response(code: str):
 
     Each area (tenant, national, platform) has its own route so that its signed-in person is known.
     """
-    from app.extensions import db
-
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.auth.policy import can, permission_required
 from app.core.excel import xlsx_response
 from app.core.i18n import format_day
-from app.cycle import services, workflow
+from app.cycle import checklist, services, workflow
 from app.cycle.forms import (
     ApplicationActForm,
     ApplicationStartForm,
@@ -21,12 +21,24 @@ from app.cycle.forms import (
     PipelineFilterForm,
 )
 from app.cycle.models import Cycle, EvaluationRound
+from app.cycle.province import register_province_sections
+from app.documents.hooks import document_hooks
 from app.extensions import db
 from app.registry.services import product_get, products_for
 from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("cycle", __name__, template_folder="templates")
+
+
+@bp.record_once
+def _register(state) -> None:
+    """The checklists tell documents which file types a requirement takes and how long its papers
+    stay valid; the province file's cycle windows are synced by this feature."""
+    hooks = document_hooks(state.app)
+    hooks.accepted_types = checklist.accepted_types
+    hooks.validity_months = checklist.validity_months
+    register_province_sections(state.app)
 
 
 @bp.route("/cycles", methods=["GET", "POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -20,6 +20,7 @@ class Document(TenantScoped, db.Model):
         UniqueConstraint("tenant_id", "storage_key"),
         tenant_fk("producer_id", "producers"),
         tenant_fk("product_id", "products"),
+        Index("ix_documents_status", "tenant_id", "status"),  # the reconciler looks for stalled ones
     )
 
     producer_id: Mapped[int] = mapped_column(BigInteger)

@@ -3,7 +3,7 @@
 The app never carries file bytes. The browser asks for a presigned POST (server-chosen key under the
 tenant's prefix, exact content type, size range, 15 minutes), sends the file straight to storage,
 then confirms; the confirmation is committed before the verification job is queued, so a confirmed
-upload is never lost (jobs/documents.py re-queues anything a dead worker left behind). Only an
+upload is never lost (app/documents/jobs.py re-queues anything a dead worker left behind). Only an
 accepted document can be downloaded, through a one-minute presigned GET that always downloads.
 """
 
@@ -27,11 +27,11 @@ from app.auth.policy import own_producer_id
 from app.core.access import get_or_404
 from app.core.i18n import nfc
 from app.core.storage import s3_client
-from app.cycle.checklist import accepted_types, validity_months
+from app.documents.hooks import document_hooks
 from app.documents.models import Document
 from app.documents.verification import CONTENT_TYPE_ALIASES, KINDS
 from app.extensions import db
-from app.registry.models import Producer, Product
+from jobs.queues import enqueue_after_commit
 from tenants.context import current_tenant_id
 from tenants.models import Tenant
 
@@ -49,6 +49,8 @@ QUOTA_LOCK_NAMESPACE = 0x0C0D0C
 REQUIREMENT_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 ACTIVE_STATUSES = ("awaiting_upload", "pending", "verifying", "accepted")
 ALLOWED_CONTENT_TYPES = tuple(KINDS)
+# Enqueued by name: the job module imports these services, never the other way round.
+VERIFY_JOB = "app.documents.jobs.verify_document"
 
 
 class DocumentError(ValueError):
@@ -118,18 +120,6 @@ def _as_id(value) -> int | None:
     return value
 
 
-def _owner(producer_id, product_id) -> tuple[int, int | None]:
-    producer_id, product_id = _as_id(producer_id), _as_id(product_id)
-    if product_id is not None:
-        product = db.session.scalar(select(Product).where(Product.id == product_id))
-        if product is None or (producer_id is not None and product.producer_id != producer_id):
-            raise DocumentError(_("Không tìm thấy sản phẩm của chủ thể này."))
-        return product.producer_id, product.id
-    if producer_id is None or db.session.scalar(select(Producer.id).where(Producer.id == producer_id)) is None:
-        raise DocumentError(_("Không tìm thấy chủ thể."))
-    return producer_id, None
-
-
 def document_get(user, document_id: int, action: str = "documents.view") -> Document:
     """One document the user may reach; another producer's (for a producer user) is as missing as a foreign one."""
     document = get_or_404(Document, document_id)
@@ -167,7 +157,7 @@ def document_validity(requirement: str, issued_on, valid_until) -> tuple[date | 
     issued_on, valid_until = _parse_day(issued_on), _parse_day(valid_until)
     if issued_on and issued_on > date.today():
         raise DocumentError(_("Ngày cấp không được ở tương lai."))
-    months = validity_months(requirement)
+    months = document_hooks().validity_months(requirement)
     if valid_until is None and issued_on and months:
         valid_until = issued_on + relativedelta(months=months)
     if issued_on and valid_until and valid_until < issued_on:
@@ -203,7 +193,7 @@ def document_presign(
     content_type = normalise_content_type(content_type)
     if content_type not in KINDS:
         raise DocumentError(_("Loại tệp không được chấp nhận. Chỉ nhận %(kinds)s.", kinds=allowed_labels()))
-    wanted = accepted_types(requirement)
+    wanted = document_hooks().accepted_types(requirement)
     if wanted and content_type not in wanted:
         raise DocumentError(_("Tài liệu này chỉ nhận: %(kinds)s.", kinds=", ".join(sorted(wanted))))
     if isinstance(size, str) and size.strip().isdigit():
@@ -214,7 +204,7 @@ def document_presign(
         raise DocumentError(_("Tệp rỗng."))
     if size > cfg["UPLOAD_MAX_BYTES"]:
         raise DocumentError(_("Tệp quá lớn: tối đa %(limit)s mỗi tệp.", limit=human_size(cfg["UPLOAD_MAX_BYTES"])))
-    owner_id, product_id = _owner(producer_id, product_id)
+    owner_id, product_id = document_hooks().owner(_as_id(producer_id), _as_id(product_id))
     issued_on, valid_until = document_validity(requirement, issued_on, valid_until)
 
     # Two presigns of one tenant must not both fit in the last free bytes: take them in turn.
@@ -280,19 +270,21 @@ def _lock(document_id: int) -> Document | None:
     return db.session.scalar(select(Document).where(Document.id == document_id).with_for_update())
 
 
+def verification_job_id(tenant_id: int, document_id: int, attempt: int) -> str:
+    """The one place the id is built: the reconciler looks the job up by it (a drift would re-queue all)."""
+    return f"verify-{tenant_id}-{document_id}-{attempt}"
+
+
 def queue_verification(document: Document) -> None:
     """Count the attempt and queue its job once the transaction commits (deterministic job id)."""
-    from jobs.documents import verify_document
-    from jobs.queues import enqueue_after_commit
-
     document.verify_attempts = (document.verify_attempts or 0) + 1
     tenant_id = document.tenant_id
     enqueue_after_commit(
         "documents",
-        verify_document,
+        VERIFY_JOB,
         tenant_id,
         document.id,
-        job_id=f"verify-{tenant_id}-{document.id}-{document.verify_attempts}",
+        job_id=verification_job_id(tenant_id, document.id, document.verify_attempts),
     )
 
 

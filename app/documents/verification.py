@@ -2,7 +2,7 @@
 
 Works on a stream of chunks with bounded memory: the body is hashed as it arrives and only kinds
 that must be parsed as a whole (ZIP containers, images) are spooled to a temporary file on disk.
-No database and no S3 client here (jobs/documents.py does the I/O), so the rules are testable alone.
+No database and no S3 client here (app/documents/jobs.py does the I/O), so the rules are testable alone.
 
 Reasons for a rejection are stored on the document in Vietnamese (the source language) and
 translated when shown; `N_` only marks them for the catalogue.

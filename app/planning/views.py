@@ -10,11 +10,15 @@ from app.auth.policy import permission_required
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from app.extensions import db
+from app.planning.metrics import metric_label
 from app.planning.models import Budget, Figure, Policy, Target
+from app.planning.province import register_province_sections
 from tenants.models import AdminUnit, Council
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("planning", __name__, template_folder="templates")
+bp.add_app_template_global(metric_label, "metric_label")  # the dashboard shows figures too
+bp.record_once(lambda state: register_province_sections(state.app))
 
 
 @bp.route("/policies")

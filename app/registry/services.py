@@ -10,10 +10,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.auth.policy import own_producer_id
-from app.certification.services import current_stars_column
 from app.core.access import get_or_404
 from app.core.search import text_matches
+from app.documents.models import Document
+from app.documents.services import DocumentError
 from app.extensions import db
+from app.registry.hooks import registry_hooks
 from app.registry.models import Producer, Product, TaxonomyNode
 
 PRODUCER_KIND_LABELS = {
@@ -156,7 +158,7 @@ def products_search(
     on: date | None = None,
 ):
     """Rows of (Product, Producer, stars): stars of the certificate valid on the day (today), or None."""
-    stars_now = current_stars_column(on)
+    stars_now = registry_hooks().stars_column(on)
     stmt = with_producer(select(Product, Producer, stars_now.label("stars"))).order_by(Product.name)
     stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if product_set_id:
@@ -166,9 +168,13 @@ def products_search(
     return db.session.execute(stmt).all()
 
 
-def product_photos(product_id: int):
-    from app.documents.models import Document
+def product_stars(product_id: int, on: date | None = None) -> int | None:
+    """The stars of the product's certificate valid on the day (today), or None."""
+    stars = registry_hooks().stars_column(on)
+    return db.session.scalar(select(stars).select_from(Product).where(Product.id == product_id))
 
+
+def product_photos(product_id: int):
     return db.session.scalars(
         select(Document)
         .where(
@@ -178,3 +184,15 @@ def product_photos(product_id: int):
         )
         .order_by(Document.created_at.desc())
     ).all()
+
+
+def document_owner(producer_id: int | None, product_id: int | None) -> tuple[int, int | None]:
+    """Who a new document belongs to: the product's producer, or a producer of this tenant."""
+    if product_id is not None:
+        product = db.session.scalar(select(Product).where(Product.id == product_id))
+        if product is None or (producer_id is not None and product.producer_id != producer_id):
+            raise DocumentError(_("Không tìm thấy sản phẩm của chủ thể này."))
+        return product.producer_id, product.id
+    if producer_id is None or db.session.scalar(select(Producer.id).where(Producer.id == producer_id)) is None:
+        raise DocumentError(_("Không tìm thấy chủ thể."))
+    return producer_id, None

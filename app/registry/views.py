@@ -8,16 +8,19 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.policy import permission_required
-from app.certification.services import product_certificate_rows
 from app.core.excel import xlsx_response
+from app.documents.hooks import document_hooks
 from app.extensions import db
 from app.registry import services
 from app.registry.forms import ProducerForm, ProductForm, RegistrySearchForm
+from app.registry.hooks import registry_hooks
 from app.registry.models import Producer
 from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("registry", __name__, template_folder="templates")
+# Documents belong to producers and products: the registry tells documents which owners exist.
+bp.record_once(lambda state: setattr(document_hooks(state.app), "owner", services.document_owner))
 
 
 def _unit_choices(blank: str):
@@ -211,11 +214,10 @@ def product(product_id):
     product = services.product_get(current_user, product_id)
     producer = services.producer_get(current_user, product.producer_id)
     photos = services.product_photos(product.id)
-    certificates = product_certificate_rows(product)
     return render_template(
         "registry/product.html",
-        certificates=certificates,
-        stars=next((row.certificate.stars for row in certificates if row.status.is_valid), None),
+        panels=[panel(product) for panel in registry_hooks().product_panels],
+        stars=services.product_stars(product.id),
         product=product,
         producer=producer,
         photos=photos,

@@ -5,17 +5,30 @@ Revises: 0001
 Create Date: 2026-11-23 13:56:19.267246
 """
 
+import os
+import tomllib
+import unicodedata
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-
-from app.registry.taxonomy import load_taxonomy
-from tenants import rls
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+# Frozen copy of what tenants/rls.py produced when this revision was written: a migration holds its own
+# SQL, so later edits of live code never change what an old migration does. Role names are
+# cluster-wide (overridable for shared clusters, as then); roles are never dropped.
+APP_ROLE = os.environ.get("DB_APP_ROLE", "ocop_app")
+NATIONAL_ROLE = os.environ.get("DB_NATIONAL_ROLE", "ocop_national")
+ROLLUP_ROLE = os.environ.get("DB_ROLLUP_ROLE", "ocop_rollup")
+NATIONAL_SCHEMA = "national"
+TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+# The OCOP taxonomy (QĐ 148 and 1048) as this revision loads it; a later change comes with its own revision.
+TAXONOMY_FILE = Path(__file__).parents[1] / "data" / "0002_taxonomy.toml"
 
 
 def upgrade():
@@ -276,7 +289,43 @@ def upgrade():
     op.add_column("tenants", sa.Column("storage_quota_bytes", sa.BigInteger(), nullable=True))
     op.add_column("tenants", sa.Column("cycle_template", postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     _secure()
-    load_taxonomy(op.get_bind())
+    _load_taxonomy(op.get_bind())
+
+
+def _load_taxonomy(connection) -> None:
+    """Insert every node of the frozen taxonomy, then link parents (a parent may follow its child)."""
+    data = tomllib.loads(unicodedata.normalize("NFC", TAXONOMY_FILE.read_text(encoding="utf-8")))
+    rows = [
+        {
+            "act": act["act"],
+            "code": node["code"],
+            "level": node["level"],
+            "name": node["name"],
+            "name_en": node["name_en"],
+            "parent": node.get("parent") or None,
+            "position": position,
+        }
+        for act in data["acts"]
+        for position, node in enumerate(act["nodes"])
+    ]
+    for row in rows:
+        connection.execute(
+            sa.text(
+                "INSERT INTO taxonomy_nodes (act, code, level, name, name_en, position)"
+                " VALUES (:act, :code, :level, :name, :name_en, :position)"
+                " ON CONFLICT (act, code) DO UPDATE SET level = EXCLUDED.level, name = EXCLUDED.name,"
+                " name_en = EXCLUDED.name_en, position = EXCLUDED.position"
+            ),
+            row,
+        )
+    for row in rows:
+        connection.execute(
+            sa.text(
+                "UPDATE taxonomy_nodes child SET parent_id = parent.id FROM taxonomy_nodes parent"
+                " WHERE child.act = :act AND child.code = :code AND parent.act = :act AND parent.code = :parent"
+            ),
+            row,
+        )
 
 
 TENANT_TABLES = (
@@ -291,13 +340,36 @@ TENANT_TABLES = (
 )
 
 
+def _tenant_table_sql(table: str, privileges: str) -> list[str]:
+    """Granted to the app role; RLS enabled and forced, with the tenant policy and the roll-up read policy."""
+    return [
+        f"GRANT {privileges} ON {table} TO {APP_ROLE}",
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE})",
+        f"DROP POLICY IF EXISTS national_rollup_read ON {table}",
+        f"CREATE POLICY national_rollup_read ON {table} FOR SELECT TO {ROLLUP_ROLE} USING (true)",
+        f"GRANT SELECT ON {table} TO {ROLLUP_ROLE}",
+    ]
+
+
+def _national_view_sql(name: str, select: str) -> list[str]:
+    """A roll-up view owned by the rollup role (so it reads across tenants), readable by national."""
+    return [
+        f"SET LOCAL ROLE {ROLLUP_ROLE}",
+        f"CREATE OR REPLACE VIEW {NATIONAL_SCHEMA}.{name} AS {select}",
+        f"GRANT SELECT ON {NATIONAL_SCHEMA}.{name} TO {NATIONAL_ROLE}",
+        "RESET ROLE",
+    ]
+
+
 def _secure():
-    statements = [f"GRANT SELECT ON taxonomy_nodes TO {rls.APP_ROLE}, {rls.ROLLUP_ROLE}"]
+    statements = [f"GRANT SELECT ON taxonomy_nodes TO {APP_ROLE}, {ROLLUP_ROLE}"]
     for table in TENANT_TABLES:
         # History is append-only like the audit log.
         privileges = "SELECT, INSERT" if table == "application_events" else "SELECT, INSERT, UPDATE, DELETE"
-        statements += rls.grant_table_sql(table, privileges)
-        statements += rls.enable_tenant_rls_sql(table)
+        statements += _tenant_table_sql(table, privileges)
     # Diacritic-insensitive search on names (f_unaccent is IMMUTABLE, so it can be indexed).
     statements += [
         "CREATE INDEX ix_producers_name_search ON producers USING gin (f_unaccent(name) gin_trgm_ops)",
@@ -305,7 +377,7 @@ def _secure():
         "CREATE INDEX ix_documents_status ON documents (tenant_id, status)",
     ]
     # The national overview gains the registry (columns can only be appended to a view).
-    statements += rls.national_view_sql("province_overview", PROVINCE_OVERVIEW)
+    statements += _national_view_sql("province_overview", PROVINCE_OVERVIEW)
     for statement in statements:
         op.execute(statement)
 
@@ -334,7 +406,32 @@ WHERE t.is_active
 """
 
 
+# The overview as revision 0001 left it: the downgrade puts it back before dropping what it reads.
+PROVINCE_OVERVIEW_0001 = """
+SELECT t.id AS tenant_id, t.slug, t.name,
+  (SELECT count(*) FROM public.users u WHERE u.tenant_id = t.id AND u.active) AS active_users,
+  (SELECT count(*) FROM public.admin_units a WHERE a.tenant_id = t.id
+     AND (a.valid_from IS NULL OR a.valid_from <= current_date)
+     AND (a.valid_to IS NULL OR a.valid_to >= current_date)) AS units_now,
+  (SELECT count(*) FROM public.councils c WHERE c.tenant_id = t.id) AS councils,
+  (SELECT count(*) FROM public.policies p WHERE p.tenant_id = t.id) AS policies,
+  (SELECT count(*) FROM public.targets g WHERE g.tenant_id = t.id) AS targets,
+  f.value::bigint AS certified_products, f."on" AS certified_on
+FROM public.tenants t
+LEFT JOIN LATERAL (
+  SELECT value, "on" FROM public.figures
+  WHERE tenant_id = t.id AND metric = 'certified_products' ORDER BY "on" DESC LIMIT 1
+) f ON true
+WHERE t.is_active
+"""
+
+
 def downgrade():
+    # The view reads producers, products, applications and cycles; columns cannot be removed from a
+    # view in place, so it is dropped and created again as 0001 defined it.
+    op.execute(f"DROP VIEW {NATIONAL_SCHEMA}.province_overview")
+    for statement in _national_view_sql("province_overview", PROVINCE_OVERVIEW_0001):
+        op.execute(statement)
     op.drop_column("tenants", "storage_quota_bytes")
     op.drop_column("tenants", "cycle_template")
     # ### commands auto generated by Alembic - please adjust! ###

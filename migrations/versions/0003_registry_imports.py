@@ -4,16 +4,23 @@ Revision ID: 0003
 Revises: 0002
 """
 
+import os
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-
-from tenants import rls
 
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+
+# Frozen copy of what tenants/rls.py produced when this revision was written: a migration holds its own
+# SQL, so later edits of live code never change what an old migration does. Role names are
+# cluster-wide (overridable for shared clusters, as then); roles are never dropped.
+APP_ROLE = os.environ.get("DB_APP_ROLE", "ocop_app")
+ROLLUP_ROLE = os.environ.get("DB_ROLLUP_ROLE", "ocop_rollup")
+TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 
 
 def upgrade():
@@ -34,8 +41,22 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_registry_imports")),
     )
-    for statement in rls.grant_table_sql("registry_imports") + rls.enable_tenant_rls_sql("registry_imports"):
+    for statement in _tenant_table_sql("registry_imports", "SELECT, INSERT, UPDATE, DELETE"):
         op.execute(statement)
+
+
+def _tenant_table_sql(table: str, privileges: str) -> list[str]:
+    """Granted to the app role; RLS enabled and forced, with the tenant policy and the roll-up read policy."""
+    return [
+        f"GRANT {privileges} ON {table} TO {APP_ROLE}",
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE})",
+        f"DROP POLICY IF EXISTS national_rollup_read ON {table}",
+        f"CREATE POLICY national_rollup_read ON {table} FOR SELECT TO {ROLLUP_ROLE} USING (true)",
+        f"GRANT SELECT ON {table} TO {ROLLUP_ROLE}",
+    ]
 
 
 def downgrade():

@@ -25,9 +25,9 @@ from sqlalchemy import update
 
 from app.core.storage import s3_client
 from app.documents import services
+from app.documents.jobs import verify_document
 from app.documents.models import Document
 from app.extensions import db
-from jobs.documents import verify_document
 from tenants.context import tenant_scope
 from tests.conftest import csrf_token
 from tests.documents.conftest import PDF, post_to_storage, work_documents_queue

@@ -14,9 +14,9 @@ import psutil
 from rq.job import Job
 from sqlalchemy import select, update
 
+from app.documents.jobs import requeue_stalled_documents, requeue_stalled_verifications, verify_document
 from app.documents.models import Document
 from app.extensions import db
-from jobs.documents import requeue_stalled_documents, requeue_stalled_verifications, verify_document
 from jobs.queues import get_queue, redis_connection
 from tenants.context import tenant_scope
 from tenants.models import Tenant

@@ -12,8 +12,8 @@ from PIL import Image
 
 from app.core.storage import s3_client
 from app.documents import services, verification
+from app.documents.jobs import verify_document
 from app.documents.services import VERIFIED_SHA256_META, DocumentError
-from jobs.documents import verify_document
 from tenants.context import tenant_scope
 from tests.documents.conftest import (
     DOCX,

@@ -76,9 +76,9 @@ def test_an_import_whose_job_was_lost_runs_again(app, tenants, officer_login):
     from app.extensions import db
     from app.registry.import_jobs import import_submit
     from app.registry.importer import import_template
+    from app.registry.jobs import requeue_stalled_imports_everywhere
     from app.registry.models import RegistryImport
     from jobs.queues import get_queue
-    from jobs.registry import requeue_stalled_imports_everywhere
     from tenants.context import tenant_scope
 
     with app.app_context(), tenant_scope(tenants["bac-kan"]):

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.registry.import_jobs import import_job_id, import_run
 from app.registry.models import RegistryImport
+from jobs.fanout import fan_out
 from jobs.queues import enqueue_now, redis_connection
 from jobs.wrapper import system_job, tenant_job
 from tenants.context import current_tenant_id
-from tenants.models import Tenant
 
 STALLED_AFTER = timedelta(minutes=10)
+RECONCILE_EVERY = timedelta(minutes=10)  # the cron schedule in jobs/cron_config.py
 
 
 @tenant_job
@@ -59,7 +60,5 @@ def requeue_stalled_imports() -> int:
 
 @system_job
 def requeue_stalled_imports_everywhere() -> int:
-    tenant_ids = db.session.scalars(select(Tenant.id).where(Tenant.is_active.is_(True))).all()
-    for tenant_id in tenant_ids:
-        enqueue_now("reports", requeue_stalled_imports, tenant_id)
-    return len(tenant_ids)
+    """Fan out one reconciler pass per active tenant (cron, every 10 minutes); idempotent per slot."""
+    return fan_out("reports", requeue_stalled_imports, name="requeue-imports", every=RECONCILE_EVERY)

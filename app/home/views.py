@@ -10,13 +10,13 @@ from app.core.storage import storage_check
 from app.extensions import db, limiter
 from tenants.models import Tenant
 
-bp = Blueprint("core", __name__, template_folder="templates")
+bp = Blueprint("home", __name__, template_folder="templates")
 
 
 @bp.route("/")
 def index():
     tenants = db.session.scalars(select(Tenant).where(Tenant.is_active.is_(True)).order_by(Tenant.name)).all()
-    return render_template("core/index.html", tenants=tenants)
+    return render_template("home/index.html", tenants=tenants)
 
 
 def _probe(check) -> str:

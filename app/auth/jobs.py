@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 
+import click
 from sqlalchemy import select
 
 from app.auth.models import User
 from app.extensions import db
-from jobs.queues import enqueue_now
+from jobs.cli import jobs_cli
+from jobs.fanout import fan_out
 from jobs.wrapper import system_job, tenant_job
-from tenants.models import Tenant
 
 
 @tenant_job
@@ -27,8 +28,11 @@ def expire_invitations() -> int:
 @system_job
 def expire_invitations_everywhere() -> int:
     """Fan out one job per active tenant; the deterministic job id makes a re-run a no-op per day."""
-    tenant_ids = db.session.scalars(select(Tenant.id).where(Tenant.is_active.is_(True))).all()
-    today = date.today().isoformat()
-    for tenant_id in tenant_ids:
-        enqueue_now("default", expire_invitations, tenant_id, job_id=f"expire-invitations-{tenant_id}-{today}")
-    return len(tenant_ids)
+    return fan_out("default", expire_invitations, name="expire-invitations", every=timedelta(days=1))
+
+
+def register_jobs_cli(app) -> None:
+    @jobs_cli(app).command("expire-invitations")
+    def expire_invitations_command():
+        """Fan out the invitation clean-up to every tenant's queue."""
+        click.echo(f"enqueued for {expire_invitations_everywhere()} tenants")

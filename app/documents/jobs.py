@@ -30,19 +30,23 @@ from app.documents.services import (
     MAX_VERIFY_ATTEMPTS,
     PRESIGN_EXPIRES_SECONDS,
     VERIFIED_SHA256_META,
+    DocumentError,
     delete_object,
+    document_confirm,
     queue_verification,
+    verification_job_id,
 )
 from app.extensions import db
-from jobs.queues import enqueue_now, redis_connection
+from jobs.fanout import fan_out
+from jobs.queues import redis_connection
 from jobs.wrapper import system_job, tenant_job
 from tenants.context import current_tenant_id
-from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
 # A verification whose job showed no sign of life for this long is presumed lost.
 DEFAULT_STALLED_AFTER_MINUTES = 15
+RECONCILE_EVERY_MINUTES = 5  # the cron schedule of requeue_stalled_verifications (jobs/cron_config.py)
 # A presigned upload never confirmed is settled once its form has expired and a slow line had time.
 UNCONFIRMED_GRACE = timedelta(seconds=PRESIGN_EXPIRES_SECONDS) + timedelta(minutes=15)
 WAITING_STATUSES = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
@@ -151,7 +155,7 @@ def _reject(document: Document, reason: str) -> None:
 
 def _last_sign_of_life(document: Document, tenant_id: int) -> datetime | None:
     """When the current attempt's job last did something; None while it waits in a queue."""
-    job_id = f"verify-{tenant_id}-{document.id}-{document.verify_attempts}"
+    job_id = verification_job_id(tenant_id, document.id, document.verify_attempts)
     try:
         job = Job.fetch(job_id, connection=redis_connection())
     except NoSuchJobError:
@@ -205,8 +209,6 @@ def requeue_stalled_documents(stalled_after_minutes: float | None = None) -> dic
 
 def _settle_unconfirmed() -> dict:
     """A presign whose form expired long ago: the file arrived (confirm on the uploader's behalf) or not."""
-    from app.documents.services import DocumentError, document_confirm
-
     counts = {"confirmed": 0, "expired": 0}
     old = db.session.scalars(
         select(Document.id).where(
@@ -231,15 +233,10 @@ def _settle_unconfirmed() -> dict:
 @system_job
 def requeue_stalled_verifications(stalled_after_minutes: float | None = None) -> int:
     """Fan out one reconciler pass per active tenant (cron, every 5 minutes); idempotent per slot."""
-    tenant_ids = db.session.scalars(select(Tenant.id).where(Tenant.is_active.is_(True))).all()
-    now = _now()
-    slot = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0).strftime("%Y%m%dT%H%M")
-    for tenant_id in tenant_ids:
-        enqueue_now(
-            "documents",
-            requeue_stalled_documents,
-            tenant_id,
-            stalled_after_minutes,
-            job_id=f"requeue-documents-{tenant_id}-{slot}",
-        )
-    return len(tenant_ids)
+    return fan_out(
+        "documents",
+        requeue_stalled_documents,
+        stalled_after_minutes,
+        name="requeue-documents",
+        every=timedelta(minutes=RECONCILE_EVERY_MINUTES),
+    )
