@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, true
 
 from app.auth.roles import COMMUNE_OFFICER, PRODUCER
-from app.core.i18n import format_day, nfc
+from app.core.i18n import format_day
+from app.core.text import nfc
 from app.cycle import workflow
 from app.cycle.checklist import ChecklistItem, best_document, document_state, requirements_for
 from app.cycle.models import Application, ApplicationDocument, ApplicationEvent, Cycle, EvaluationRound

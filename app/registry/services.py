@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app.core.acts import taxonomy_act
 from app.core.search import text_matches
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
@@ -23,8 +24,6 @@ TRADEMARK_LABELS = {
     "collective": _l("Nhãn hiệu tập thể"),
     "geographical_indication": _l("Chỉ dẫn địa lý"),
 }
-# Tenants on 1489 use the 148 classification (1489 amends 148 without changing it).
-TAXONOMY_ACT = {"1489/QĐ-TTg": "148/QĐ-TTg"}
 
 
 # Product photos are documents like any evidence: uploaded straight to storage, verified, re-encoded.
@@ -33,10 +32,6 @@ PHOTO_REQUIREMENT = "product_photo"
 
 class RegistryError(ValueError):
     pass
-
-
-def taxonomy_act(criteria_act: str) -> str:
-    return TAXONOMY_ACT.get(criteria_act, criteria_act)
 
 
 def product_sets(criteria_act: str) -> list[tuple[TaxonomyNode, TaxonomyNode, TaxonomyNode]]:

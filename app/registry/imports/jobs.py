@@ -6,14 +6,15 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
 
+from app.core import clock
 from app.core.storage import s3_client
 from app.extensions import db
-from app.registry.importer import WorkbookError, import_workbook
+from app.registry.imports.reader import WorkbookError
+from app.registry.imports.writer import import_workbook
 from app.registry.models import RegistryImport
 from jobs.queues import enqueue_after_commit, redis_connection
 from tenants.context import current_tenant_id
@@ -80,7 +81,7 @@ def import_run(import_id: int) -> None:
             **{k: v for k, v in asdict(report).items() if k != "errors"},
             "errors": [asdict(e) for e in report.errors],
         }
-    record.finished_at = datetime.now(UTC)
+    record.finished_at = clock.now()
 
 
 def import_progress(record: RegistryImport) -> tuple[int, int] | None:

@@ -16,8 +16,9 @@ from app.auth.roles import PROVINCE_ADMIN, PROVINCE_OFFICER
 from app.core.access import get_or_404, roles_required
 from app.core.forms import BaseForm
 from app.extensions import db
-from app.registry import importer
-from app.registry.import_jobs import XLSX, import_progress, import_submit
+from app.registry.imports.jobs import XLSX, import_progress, import_submit
+from app.registry.imports.reader import WorkbookError
+from app.registry.imports.template import import_template
 from app.registry.models import RegistryImport
 from tenants.resolution import tenant_blueprint
 
@@ -36,7 +37,7 @@ def start():
         upload = form.workbook.data
         try:
             record = import_submit(upload.read(), upload.filename or "import.xlsx", current_user.id)
-        except importer.WorkbookError as error:
+        except WorkbookError as error:
             db.session.rollback()
             form.workbook.errors.append(str(error))
         else:
@@ -58,7 +59,7 @@ def show(import_id):
 @roles_required(PROVINCE_ADMIN, PROVINCE_OFFICER)
 def template():
     return current_app.response_class(
-        importer.import_template(),
+        import_template(),
         mimetype=XLSX,
         headers={"Content-Disposition": 'attachment; filename="mau-nhap-san-pham-ocop.xlsx"'},
     )
