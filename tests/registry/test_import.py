@@ -347,7 +347,9 @@ def test_a_row_refused_by_the_database_leaves_nothing_behind(app, tenants, monke
     """The savepoint: the row's new producer was inserted, then its product failed; both are gone."""
     real = lookups.load_product_sets
 
-    def with_a_phantom_set(act):
+    def with_a_phantom_set(act, level="set"):
+        if level != "set":
+            return real(act, level)
         return real(act) + [SimpleNamespace(id=-1, code="IX.9.9", name="Bộ không tồn tại", name_en="Phantom")]
 
     monkeypatch.setattr(writer, "load_product_sets", with_a_phantom_set)

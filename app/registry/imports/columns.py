@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -195,8 +196,71 @@ def _product_set(text: str, raw, lookups: Lookups) -> int:
     return lookups.product_set(text)
 
 
-def _unit(text: str, raw, lookups: Lookups) -> int:
-    return lookups.unit(text)
+def _unit_text(text: str, raw, lookups: Lookups) -> str:
+    """Kept as written: the writer resolves a commune together with its district column."""
+    value = one_line(text)
+    if len(value) > 200:
+        raise CellError(_("Quá dài (tối đa %(max)s ký tự)", max=200))
+    return value
+
+
+def _day(text: str, raw, lookups: Lookups) -> date:
+    """A date cell, or dd/mm/yyyy (also d-m-yyyy, d.m.yyyy) or yyyy-mm-dd written as text."""
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text.strip())
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text.strip())
+    try:
+        if match:
+            return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        if iso:
+            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+    except ValueError:
+        pass
+    raise CellError(_("Ngày không hợp lệ: '%(value)s' (ghi dd/mm/yyyy)", value=text))
+
+
+def _score(limit: int):
+    def parse(text: str, raw, lookups: Lookups) -> Decimal:
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            number = Decimal(str(raw))
+        else:
+            try:
+                number = Decimal(text.strip().replace(",", "."))
+            except InvalidOperation:
+                raise CellError(_("Điểm không hợp lệ: '%(value)s'", value=text)) from None
+        if not number.is_finite() or number < 0 or number > limit:
+            raise CellError(_("Điểm không hợp lệ: '%(value)s' (từ 0 đến %(max)s)", value=text, max=limit))
+        return number.quantize(Decimal("0.01"))
+
+    return parse
+
+
+AUTHORITY_ALIASES = {
+    "ubnd tinh": "province",
+    "tinh": "province",
+    "uy ban nhan dan tinh": "province",
+    "province": "province",
+    "ubnd huyen": "district",
+    "huyen": "district",
+    "uy ban nhan dan huyen": "district",
+    "district": "district",
+    "bo": "ministry",
+    "bo nn ptnt": "ministry",
+    "bo nong nghiep va phat trien nong thon": "ministry",
+    "bo nong nghiep va moi truong": "ministry",
+    "bo nn mt": "ministry",
+    "ministry": "ministry",
+}
+
+
+def _authority(text: str, raw, lookups: Lookups) -> str:
+    authority = AUTHORITY_ALIASES.get(fold_words(text))
+    if authority is None:
+        raise CellError(_("Cơ quan công nhận không hợp lệ: '%(value)s' (UBND tỉnh, UBND huyện hoặc Bộ)", value=text))
+    return authority
 
 
 # ------------------------------------------------------------------------------------ columns
@@ -240,7 +304,8 @@ COLUMNS: tuple[Column, ...] = (
         _product_set,
         aliases=("Mã bộ sản phẩm", "Bộ SP", "Bộ sản phẩm OCOP"),
         missing=_l("Thiếu bộ sản phẩm"),
-        help="Mã bộ sản phẩm (ví dụ I.1.2) hoặc đúng tên bộ sản phẩm theo bảng phân loại (danh sách ở cuối trang này).",
+        help="Mã bộ sản phẩm (ví dụ I.1.2) hoặc đúng tên bộ sản phẩm theo bảng phân loại (danh sách ở cuối trang này). "
+        "Khi chỉ biết nhóm sản phẩm, ghi mã hoặc tên nhóm (ví dụ I hoặc Thực phẩm).",
     ),
     Column(
         "producer_name",
@@ -273,18 +338,64 @@ COLUMNS: tuple[Column, ...] = (
         help="Mã số doanh nghiệp / HTX / hộ kinh doanh (tối đa 64 ký tự). Khi có, chủ thể được nhận biết theo "
         "mã này; khi không có, theo tên và xã/phường.",
     ),
+    Column(
+        "producer_code",
+        "Mã chủ thể",
+        "Producer code",
+        False,
+        _text(64),
+        aliases=("Mã chủ thể OCOP", "Mã CT"),
+        help="Mã riêng của tỉnh cho chủ thể, nếu có (tối đa 64 ký tự). Khi có, chủ thể được nhận biết theo mã này trước.",
+    ),
+    Column(
+        "product_code",
+        "Mã sản phẩm",
+        "Product code",
+        False,
+        _text(64),
+        aliases=("Mã sản phẩm OCOP", "Mã SP"),
+        help="Mã riêng của tỉnh cho sản phẩm, nếu có. Khi có, sản phẩm được nhận biết theo mã này trước.",
+    ),
     Column("address", "Địa chỉ", "Address", False, _text(), help="Địa chỉ của chủ thể (thôn, xóm, số nhà…)."),
     Column(
         "unit",
         "Xã/phường",
         "Commune/ward",
         False,
-        _unit,
+        _unit_text,
         aliases=("Xã, phường", "Xã/phường/thị trấn", "Xã, phường, thị trấn", "Xã", "Commune"),
         help='Tên xã/phường/thị trấn của tỉnh, có hoặc không có chữ "Xã", "Phường", "Thị trấn", '
         'không phân biệt dấu ("Xã Phúc Hòa" = "phuc hoa"). Nếu tỉnh có hai xã trùng tên, ghi thêm '
         'huyện sau dấu phẩy: "Xã Tân Sơn, Huyện Lục Ngạn". Có thể ghi một huyện/thị xã/thành phố nếu ghi rõ '
-        'chữ "Huyện", "Thị xã", "Thành phố". Tên không có trong danh mục của tỉnh là lỗi.',
+        'chữ "Huyện", "Thị xã", "Thành phố", hoặc mã đơn vị. Tên không có trong danh mục của tỉnh là lỗi.',
+    ),
+    Column(
+        "district",
+        "Huyện/thị xã/thành phố",
+        "District",
+        False,
+        _unit_text,
+        aliases=("Huyện", "Quận/huyện", "Huyện, thị xã, thành phố", "Huyện/thị xã", "Huyện/TX/TP"),
+        help='Huyện của chủ thể (trước 1/7/2025), có hoặc không có chữ "Huyện"; dùng để phân biệt xã trùng tên, '
+        "hoặc là địa bàn khi không ghi xã.",
+    ),
+    Column(
+        "product_unit",
+        "Xã/phường nơi sản xuất",
+        "Product commune/ward",
+        False,
+        _unit_text,
+        aliases=("Xã sản xuất", "Địa bàn sản xuất", "Xã/phường của sản phẩm", "Nơi sản xuất"),
+        help="Xã/phường nơi làm ra sản phẩm, nếu khác nơi đăng ký của chủ thể; để trống: như của chủ thể.",
+    ),
+    Column(
+        "product_district",
+        "Huyện nơi sản xuất",
+        "Product district",
+        False,
+        _unit_text,
+        aliases=("Huyện sản xuất", "Huyện của sản phẩm"),
+        help="Huyện nơi làm ra sản phẩm (trước 1/7/2025), nếu khác huyện của chủ thể.",
     ),
     Column(
         "representative",
@@ -391,8 +502,74 @@ COLUMNS: tuple[Column, ...] = (
         "Current stars",
         False,
         _stars,
-        aliases=("Số sao", "Hạng sao", "Xếp hạng sao", "Stars"),
+        aliases=("Số sao", "Hạng sao", "Xếp hạng sao", "Hạng sao hiện có", "Hạng sao OCOP", "Stars"),
         help="3, 4 hoặc 5 nếu sản phẩm đã được công nhận; để trống nếu chưa.",
+    ),
+    Column(
+        "decision_no",
+        "Số quyết định công nhận",
+        "Decision number",
+        False,
+        _text(64),
+        aliases=("Số quyết định", "Số QĐ", "Quyết định công nhận", "Số QĐ công nhận"),
+        help="Số quyết định công nhận hạng sao, ví dụ 1234/QĐ-UBND.",
+    ),
+    Column(
+        "decision_date",
+        "Ngày quyết định",
+        "Decision date",
+        False,
+        _day,
+        aliases=("Ngày công nhận", "Ngày QĐ", "Ngày ký quyết định", "Ngày quyết định công nhận"),
+        help="Ngày ký quyết định công nhận, dd/mm/yyyy. Chứng nhận có hiệu lực 36 tháng từ ngày này nếu không ghi khác.",
+    ),
+    Column(
+        "score",
+        "Điểm",
+        "Score",
+        False,
+        _score(100),
+        aliases=("Tổng điểm", "Điểm đánh giá", "Điểm đánh giá, phân hạng"),
+        help="Tổng điểm đánh giá (0–100), ví dụ 72,5.",
+    ),
+    Column("score_a", "Điểm phần A", "Part A score", False, _score(100), aliases=("Phần A",), help="Nếu có."),
+    Column("score_b", "Điểm phần B", "Part B score", False, _score(100), aliases=("Phần B",), help="Nếu có."),
+    Column("score_c", "Điểm phần C", "Part C score", False, _score(100), aliases=("Phần C",), help="Nếu có."),
+    Column(
+        "valid_from",
+        "Hiệu lực từ ngày",
+        "Valid from",
+        False,
+        _day,
+        aliases=("Hiệu lực từ", "Có hiệu lực từ"),
+        help="Chỉ ghi nếu quyết định ghi ngày hiệu lực khác ngày ký.",
+    ),
+    Column(
+        "valid_to",
+        "Hiệu lực đến ngày",
+        "Valid to",
+        False,
+        _day,
+        aliases=("Hiệu lực đến", "Ngày hết hạn", "Hết hiệu lực", "Thời hạn"),
+        help="Chỉ ghi nếu quyết định ghi thời hạn khác 36 tháng.",
+    ),
+    Column(
+        "authority",
+        "Cơ quan công nhận",
+        "Recognising authority",
+        False,
+        _authority,
+        aliases=("Cấp công nhận", "Cấp quyết định", "Authority"),
+        help="UBND tỉnh, UBND huyện (theo QĐ 148, 3 sao) hoặc Bộ (5 sao). Để trống: theo bộ tiêu chí có hiệu lực ngày quyết định.",
+    ),
+    Column(
+        "as_of",
+        "Tính đến ngày",
+        "As of",
+        False,
+        _day,
+        aliases=("Số liệu đến ngày", "Ngày số liệu"),
+        help="Ngày mà danh sách mô tả (hạng sao, địa bàn); để trống: ngày ghi trên trang nhập, hoặc hôm nay.",
     ),
 )
 COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
@@ -400,6 +577,7 @@ PRODUCER_FIELDS = {  # column key → Producer attribute
     "producer_name": "name",
     "kind": "kind",
     "registration_no": "registration_no",
+    "producer_code": "code",
     "address": "address",
     "unit": "unit_id",
     "representative": "representative",
@@ -410,8 +588,9 @@ PRODUCER_FIELDS = {  # column key → Producer attribute
 }
 PRODUCT_FIELDS = {  # column key → Product attribute
     "product_name": "name",
+    "product_code": "code",
     "product_set": "product_set_id",
-    "unit": "unit_id",
+    "product_unit": "unit_id",
     "raw_material_area": "raw_material_area",
     "capacity": "capacity",
     "markets": "markets",
@@ -452,3 +631,8 @@ def match_header(text) -> Column | None:
         if key in HEADER_INDEX:
             return HEADER_INDEX[key]
     return None
+
+
+CERTIFICATE_KEYS = ("decision_no", "decision_date", "score", "score_a", "score_b", "score_c", "valid_from", "valid_to")
+CERTIFICATE_KEYS += ("authority",)
+UNIT_KEYS = ("unit", "district", "product_unit", "product_district")  # resolved together by the writer

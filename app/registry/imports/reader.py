@@ -26,6 +26,7 @@ class WorkbookError(ValueError):
 class Table:
     headers: dict[str, str]  # column key → header as written in the file
     rows: list[tuple[int, dict[str, Any]]]  # (Excel row number, column key → raw value)
+    unknown_headers: list[str]  # headers of the header row that no column matches (ignored, reported)
 
 
 def _open_workbook(stream):
@@ -42,16 +43,17 @@ def _open_workbook(stream):
         raise WorkbookError(_("Tệp không phải là tệp Excel .xlsx hợp lệ.")) from error
 
 
-def _find_header(sheet) -> tuple[int, dict[int, Column], dict[int, str]]:
-    """(row number, position → column, position → header text) of the row naming most columns."""
-    best = (0, {}, {})
+def _find_header(sheet) -> tuple[int, dict[int, Column], dict[int, str], list[str]]:
+    """(row number, position → column, position → header text, unknown headers) of the row naming most columns."""
+    best = (0, {}, {}, [])
     for row_number, values in enumerate(
         sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True), start=1
     ):
         matched = {i: match_header(v) for i, v in enumerate(values)}
         matched = {i: c for i, c in matched.items() if c is not None}
         if len(matched) > len(best[1]):
-            best = (row_number, matched, {i: one_line(cell_text(values[i])) for i in matched})
+            unknown = [one_line(cell_text(v))[:100] for i, v in enumerate(values) if i not in matched and cell_text(v)]
+            best = (row_number, matched, {i: one_line(cell_text(values[i])) for i in matched}, unknown)
     return best
 
 
@@ -72,7 +74,7 @@ def read_table(stream) -> Table:
                 break
         if found is None:
             raise WorkbookError(_("Tệp không phải là tệp Excel .xlsx hợp lệ."))
-        sheet, (header_row, positions, texts) = found
+        sheet, (header_row, positions, texts, unknown) = found
         present = [c.key for c in positions.values()]
         missing = [c.template_header for c in COLUMNS if c.required and c.key not in present]
         if missing:
@@ -94,7 +96,7 @@ def read_table(stream) -> Table:
             if len(rows) >= MAX_ROWS:
                 raise WorkbookError(_("Tệp có hơn %(max)s dòng dữ liệu; hãy chia thành nhiều tệp.", max=MAX_ROWS))
             rows.append((row_number, cells))
-        return Table(headers, rows)
+        return Table(headers, rows, unknown)
     except WorkbookError:
         raise
     except Exception as error:  # a corrupt sheet shows up only while reading it

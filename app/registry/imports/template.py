@@ -10,7 +10,6 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
-from app.core import clock
 from app.extensions import db
 from app.registry.imports.columns import COLUMNS
 from app.registry.imports.lookups import COMMUNE_KINDS, load_product_sets, tenant_act
@@ -27,6 +26,15 @@ TRADEMARK_CHOICES = "Chưa có,Đang đăng ký,Đã đăng ký,Nhãn hiệu t�
 
 def _column_letter(key: str) -> str:
     return get_column_letter([c.key for c in COLUMNS].index(key) + 1)
+
+
+def _validity(unit: AdminUnit) -> str:
+    """'01/07/2025 –', '– 30/06/2025' or '' (always valid), as the guide shows a unit's dates."""
+    if unit.valid_from is None and unit.valid_to is None:
+        return ""
+    start = f"{unit.valid_from:%d/%m/%Y}" if unit.valid_from else ""
+    end = f"{unit.valid_to:%d/%m/%Y}" if unit.valid_to else ""
+    return f"{start} – {end}".strip()
 
 
 def import_template() -> bytes:
@@ -56,7 +64,7 @@ def import_template() -> bytes:
     guide = workbook.create_sheet(GUIDE_SHEET_TITLE)
     notes = (
         "Mỗi dòng là một sản phẩm; thông tin chủ thể ghi lặp lại trên mỗi dòng sản phẩm của chủ thể đó.",
-        "Cột có dấu * là bắt buộc. Thứ tự cột tùy ý; tên cột không phân biệt hoa thường, dấu; cột khác bị bỏ qua.",
+        "Cột có dấu * là bắt buộc. Thứ tự cột tùy ý; tên cột không phân biệt hoa thường, dấu; cột khác được bỏ qua và nêu tên trong báo cáo.",
         "Dòng hợp lệ được nhập; dòng có lỗi không được nhập và được báo lại kèm số dòng và lý do.",
         "Nhập lại cùng tệp không tạo bản ghi trùng; ô đã sửa sẽ cập nhật dữ liệu; ô để trống giữ nguyên dữ liệu đã có.",
         f"Tối đa {MAX_ROWS} dòng dữ liệu mỗi tệp.",
@@ -85,19 +93,18 @@ def import_template() -> bytes:
     if tenant_id is not None:
         units = list(db.session.scalars(select(AdminUnit).order_by(AdminUnit.code)))
         by_id = {u.id: u for u in units}
-        today = clock.today()
-        guide.append([])
-        guide.append(["Xã/phường của tỉnh", "Mã", "", "Tên (thuộc)"])
-        for cell in guide[guide.max_row]:
-            cell.font = bold
-        for unit in units:
-            if unit.kind in COMMUNE_KINDS:
+        for title, communes in (("Huyện/thị xã/thành phố của tỉnh", False), ("Xã/phường/thị trấn của tỉnh", True)):
+            guide.append([])
+            guide.append([title, "Mã", "Hiệu lực", "Tên (thuộc)"])
+            for cell in guide[guide.max_row]:
+                cell.font = bold
+            for unit in units:
+                if (unit.kind in COMMUNE_KINDS) != communes:
+                    continue
                 parent = by_id.get(unit.parent_id)
                 label = f"{unit.name} ({parent.name})" if parent is not None else unit.name
-                if not unit.is_valid_on(today):
-                    label += f" — hết hiệu lực {unit.valid_to:%d/%m/%Y}" if unit.valid_to else ""
-                guide.append(["", unit.code, "", label])
-    for letter, width in (("A", 34), ("B", 30), ("C", 10), ("D", 90)):
+                guide.append(["", unit.code, _validity(unit), label])
+    for letter, width in (("A", 34), ("B", 30), ("C", 24), ("D", 90)):
         guide.column_dimensions[letter].width = width
 
     buffer = io.BytesIO()
