@@ -128,7 +128,7 @@ class _Importer:
         self.report.notes.append(RowError(row, None, str(message)))
 
     def _moved_within(self, old_id: int, new_id: int) -> bool:
-        """A commune change that is still the same place: same district, a merged-away unit, or a refinement."""
+        """A commune change that is still the same place: same district, a successor unit, or a refinement."""
         units = self.lookups.units_by_id
         old, new = units.get(old_id), units.get(new_id)
         if old is None or new is None:
@@ -137,7 +137,9 @@ class _Importer:
             (old.parent_id is not None and old.parent_id == new.parent_id)
             or new.parent_id == old.id
             or old.parent_id == new.id
-            or not old.is_valid_on(self.lookups.on)
+            or (  # the old unit ended and the new one began after it (the 2025 reform, a merger)
+                old.valid_to is not None and new.valid_from is not None and new.valid_from > old.valid_to
+            )
         )
 
     def _find_producer(self, row: int, values: dict) -> Producer | None:
@@ -320,8 +322,6 @@ class _Importer:
             except CellError as error:
                 self._error(row, key, error.message)
                 failed = True
-        if failed:
-            return None
         self.lookups.on = values.get("as_of") or self.as_of or clock.today()
         for unit_key, district_key in (("unit", "district"), ("product_unit", "product_district")):
             commune, district = values.pop(unit_key, None), values.pop(district_key, None)
@@ -336,7 +336,7 @@ class _Importer:
         if "product_unit" not in values and not ({"product_unit", "product_district"} & self.headers.keys()):
             if "unit" in values:  # one place column: the product is made where its producer is
                 values["product_unit"] = values["unit"]
-        message = certificate_problem(values)
+        message = None if failed else certificate_problem(values)
         if message:
             self._error(row, message[0], message[1])
             failed = True
