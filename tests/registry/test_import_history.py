@@ -8,14 +8,16 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import date
+from decimal import Decimal
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from app.certification.models import Certificate
 from app.extensions import db
 from app.registry.imports.template import import_template
 from app.registry.imports.writer import import_workbook
-from app.registry.models import Producer, Product
+from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.context import tenant_scope
 from tenants.models import AdminUnit
 from tests.registry.test_import import xlsx
@@ -161,7 +163,15 @@ def test_group_only_rows_and_certificate_columns_are_checked(app, tenants):
         assert messages[2].startswith("Ngày không hợp lệ: '31/02/2020'")
         assert messages[3].startswith("Điểm không hợp lệ: '1e999'")
         product = db.session.scalar(select(Product).where(Product.name == f"{p} A"))
-        assert product.current_stars == 3 and product.product_set_id is not None
+        assert db.session.get(TaxonomyNode, product.product_set_id).code == "I"  # the group: the set is unknown
+        cert = db.session.scalar(select(Certificate).where(Certificate.product_id == product.id))
+        assert (cert.stars, cert.score, cert.decision_number, cert.decision_date) == (
+            3,
+            Decimal("62.50"),
+            "12/QĐ-UBND",
+            date(2020, 5, 4),
+        )
+        assert cert.part_scores == {"A": "20.00", "B": "17.50", "C": "25.00"} and cert.source == "import"
         db.session.rollback()
 
 
@@ -173,14 +183,17 @@ def test_a_2020_list_of_146_certified_products_imports_cleanly(app, tenants):
         report = import_workbook(certified_list(rows), as_of=date(2020, 12, 31))
         assert report.errors == [] and report.rows == 146 and report.certificates == 146
         assert (report.created_products, report.created_producers) == (146, 80)
-        stars = dict(
-            db.session.execute(
-                select(Product.current_stars, func.count())
-                .where(Product.name.like(f"{p} %"))
-                .group_by(Product.current_stars)
-            ).all()
-        )
-        assert stars == {3: 118, 4: 28}
+        certs = db.session.execute(
+            select(Product.name, Certificate.stars, Certificate.decision_date, Certificate.valid_to)
+            .join(Certificate, Certificate.product_id == Product.id)
+            .where(Product.name.like(f"{p} %"))
+        ).all()
+        assert len(certs) == 146
+        assert {c.name: (c.stars, c.decision_date) for c in certs} == {
+            r.product: (r.stars, r.decision_date) for r in rows
+        }
+        assert sum(1 for c in certs if c.stars == 3) == 118 and sum(1 for c in certs if c.stars == 4) == 28
+        assert all(date(2019, 1, 1) <= c.decision_date <= date(2020, 12, 31) for c in certs)
         by_unit = dict(
             db.session.execute(
                 select(AdminUnit.code, func.count())
@@ -203,6 +216,8 @@ def _remove(app, tenant_id, prefix):
 
     with app.app_context(), tenant_scope(tenant_id):
         producers = select(Producer.id).where(Producer.name.like(f"{prefix}%"))
+        products = select(Product.id).where(Product.producer_id.in_(producers))
+        db.session.execute(delete(Certificate).where(Certificate.product_id.in_(products)))
         db.session.execute(delete(Product).where(Product.producer_id.in_(producers)))
         db.session.execute(delete(Producer).where(Producer.name.like(f"{prefix}%")))
         db.session.commit()
@@ -211,11 +226,13 @@ def _remove(app, tenant_id, prefix):
 def test_bug2_every_export_re_imports_unchanged_and_an_edited_star_is_applied(app, tenants, officer_login):
     officer, _uid, _email = officer_login("bac-kan")
     p = _prefix()
-    head = [*HEAD, "Xã/phường nơi sản xuất", "Số sao", "Mã số đăng ký kinh doanh", "Điện thoại", "Vốn"]
+    head = [*HEAD, "Xã/phường nơi sản xuất", "Số sao", "Số quyết định", "Ngày quyết định"]
+    head += ["Mã số đăng ký kinh doanh", "Điện thoại", "Vốn"]
     with app.app_context(), tenant_scope(tenants["bac-kan"]):
         communes = db.session.scalars(select(AdminUnit).where(AdminUnit.parent_id.is_not(None))).all()
+        decision = {"Số sao": 3, "Số quyết định": "77/QĐ-UBND", "Ngày quyết định": date(2024, 3, 1)}
         rows = [
-            _row(p, "Miến dong", "HTX Miến", communes[0].code, **{"Số sao": 3, "Vốn": 1_500_000_000}),
+            _row(p, "Miến dong", "HTX Miến", communes[0].code, **decision, **{"Vốn": 1_500_000_000}),
             _row(p, "Rượu men lá", "HTX Miến", communes[0].code, **{"Xã/phường nơi sản xuất": communes[1].code}),
             _row(
                 p,
@@ -262,7 +279,12 @@ def test_bug2_every_export_re_imports_unchanged_and_an_edited_star_is_applied(ap
         with app.app_context(), tenant_scope(tenants["bac-kan"]):
             edited = import_workbook(io.BytesIO(buffer.getvalue()))
             assert (edited.updated_products, edited.unchanged, edited.errors) == (1, 2, [])
-            assert db.session.scalar(select(Product.current_stars).where(Product.name == f"{p} Miến dong")) == 4
+            certs = db.session.scalars(
+                select(Certificate.stars)
+                .join(Product, Product.id == Certificate.product_id)
+                .where(Product.name == f"{p} Miến dong")
+            ).all()
+            assert certs == [4]  # the same decision, corrected: no second certificate
             db.session.rollback()
     finally:
         _remove(app, tenants["bac-kan"], p)
@@ -271,11 +293,22 @@ def test_bug2_every_export_re_imports_unchanged_and_an_edited_star_is_applied(ap
 def test_an_export_with_the_old_products_header_hang_sao_hien_co_is_applied(app, tenants):
     """Files exported before this change said 'Hạng sao hiện có' and 'Chủ thể'; the star is read."""
     p = _prefix()
-    head = ["Tên sản phẩm", "Bộ sản phẩm", "Chủ thể", "Loại hình chủ thể", "Hạng sao hiện có"]
+    head = ["Tên sản phẩm", "Bộ sản phẩm", "Chủ thể", "Loại hình chủ thể", "Hạng sao hiện có", "Số QĐ", "Ngày QĐ"]
     row = {"Tên sản phẩm": f"{p} A", "Bộ sản phẩm": "I.1.1", "Chủ thể": f"{p} X", "Loại hình chủ thể": "HTX"}
+    row |= {"Số QĐ": "5/QĐ-UBND", "Ngày QĐ": "15/06/2022"}
     with app.app_context(), tenant_scope(tenants["bac-kan"]):
         import_workbook(xlsx([row | {"Hạng sao hiện có": 3}], head))
         report = import_workbook(xlsx([row | {"Hạng sao hiện có": 4}], head))
-        assert (report.updated_products, report.unchanged) == (1, 0)
-        assert db.session.scalar(select(Product.current_stars).where(Product.name == f"{p} A")) == 4
+        assert (report.updated_products, report.unchanged, report.errors) == (1, 0, [])
+        stars = db.session.scalars(
+            select(Certificate.stars)
+            .join(Product, Product.id == Certificate.product_id)
+            .where(Product.name == f"{p} A")
+        ).all()
+        assert stars == [4]
+        # A star without a decision cannot become a certificate: the report names the row.
+        alone = import_workbook(xlsx([{k: v for k, v in row.items() if k not in ("Số QĐ", "Ngày QĐ")}], head[:5]))
+        assert alone.stars_need_decision == [] and alone.unchanged == 1
+        starred = import_workbook(xlsx([row | {"Hạng sao hiện có": 4, "Số QĐ": None, "Ngày QĐ": None}], head))
+        assert starred.stars_need_decision == [2]
         db.session.rollback()

@@ -597,7 +597,6 @@ PRODUCT_FIELDS = {  # column key → Product attribute
     "export_countries": "export_countries",
     "traceability": "traceability",
     "trademark": "trademark_status",
-    "stars": "current_stars",
 }
 
 

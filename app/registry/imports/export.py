@@ -9,9 +9,12 @@ namesakes resolve; product sets by code; kinds and trademark status in the templ
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.certification.services import product_current_certificate
+from app.core import clock
 from app.extensions import db
 from app.registry.imports.columns import COLUMNS
 from app.registry.models import Producer, Product, TaxonomyNode
@@ -30,11 +33,13 @@ TRADEMARK_WORDS = {
     "collective": "Nhãn hiệu tập thể",
     "geographical_indication": "Chỉ dẫn địa lý",
 }
+AUTHORITY_WORDS = {"province": "UBND tỉnh", "district": "UBND huyện", "ministry": "Bộ"}
 EXPORT_HEADERS = [c.template_header for c in COLUMNS]
 
 
-def export_rows(pairs: Iterable[tuple[Product | None, Producer]]) -> Iterator[list]:
-    """One row per (product, producer), in the template's column order."""
+def export_rows(pairs: Iterable[tuple]) -> Iterator[list]:
+    """One row per (product, producer, …), in the template's column order, with the product's valid certificate."""
+    today = clock.today()
     units = {u.id: u for u in db.session.scalars(select(AdminUnit))}
     set_codes = dict(db.session.execute(select(TaxonomyNode.id, TaxonomyNode.code)).all())
 
@@ -45,7 +50,7 @@ def export_rows(pairs: Iterable[tuple[Product | None, Producer]]) -> Iterator[li
         parent = units.get(unit.parent_id)
         return f"{unit.name}, {parent.name}" if parent is not None else unit.name
 
-    for number, (product, producer) in enumerate(pairs, start=1):
+    for number, (product, producer, *_rest) in enumerate(pairs, start=1):
         values = {
             "index": number,
             "producer_name": producer.name,
@@ -72,8 +77,22 @@ def export_rows(pairs: Iterable[tuple[Product | None, Producer]]) -> Iterator[li
                 "export_countries": ", ".join(product.export_countries or []) or None,
                 "traceability": product.traceability or None,
                 "trademark": TRADEMARK_WORDS.get(product.trademark_status),
-                "stars": product.current_stars,
             }
+            cert = product_current_certificate(product, on=today)
+            if cert is not None:
+                parts = cert.part_scores or {}
+                values |= {
+                    "stars": cert.stars,
+                    "decision_no": cert.decision_number,
+                    "decision_date": cert.decision_date,
+                    "score": cert.score,
+                    "score_a": Decimal(parts["A"]) if "A" in parts else None,
+                    "score_b": Decimal(parts["B"]) if "B" in parts else None,
+                    "score_c": Decimal(parts["C"]) if "C" in parts else None,
+                    "valid_from": cert.valid_from,
+                    "valid_to": cert.valid_to,
+                    "authority": AUTHORITY_WORDS.get(cert.authority),
+                }
         yield [values.get(c.key) for c in COLUMNS]
 
 

@@ -25,6 +25,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.certification.models import Certificate
+from app.certification.services import CertificateError, certificate_record
 from app.core import clock
 from app.core.text import assign, name_key
 from app.extensions import db
@@ -62,6 +64,8 @@ class ImportReport:
     notes: list[RowError] = field(default_factory=list)  # why a row made a new record, or matched a moved one
     unknown_columns: list[str] = field(default_factory=list)  # headers the layout does not know (ignored)
     certificates: int = 0  # rows that carried a certificate (decision number or date)
+    # Stars are certificates (a decision number and date): rows whose star was read but could not be recorded.
+    stars_need_decision: list[int] = field(default_factory=list)
     as_of: date | None = None
 
     @property
@@ -200,6 +204,8 @@ class _Importer:
         if values is None:
             return
         self._certified = any(k in values for k in CERTIFICATE_KEYS)
+        if "stars" in values and not self._certified:
+            self.report.stars_need_decision.append(row)
         if "product_name" not in values:
             self._producer_only(row, values)
             return
@@ -249,11 +255,10 @@ class _Importer:
             product = by_code or self.products.get((producer.id, name_key(values["product_name"])))
             if product is not None and product.code and values.get("product_code") and by_code is None:
                 product = None  # same name, another code: another product
-            certificate = {k: values[k] for k in (*CERTIFICATE_KEYS, "stars") if k in values}
             if (
                 product is not None
                 and not (_differs(producer, producer_values) or _differs(product, product_values))
-                and not certificate_differs(product, certificate)
+                and not (self._certified and certificate_differs(product, values))
             ):
                 self.report.unchanged += 1  # nothing to write, so no savepoint either
                 self._remember(row, producer, product, product_key, producer_values)
@@ -366,10 +371,13 @@ class _Importer:
                     db.session.add(product)
                 product_changed = assign(product, product_values)
                 db.session.flush()
-                if any(k in values for k in CERTIFICATE_KEYS):
+                if self._certified:
                     product_changed = record_certificate(product, values) or product_changed
         except SQLAlchemyError as error:  # rolled back to the savepoint: nothing of the row remains
             self._refused(row, error)
+            return
+        except CertificateError as error:  # the certificate service refused it: so is the whole row
+            self._error(row, CERTIFICATE_FIELD_COLUMNS.get(error.field or "", "decision_no"), str(error))
             return
         if created_producer:
             self.report.created_producers += 1
@@ -430,12 +438,30 @@ def _differs(obj, values: dict) -> bool:
     return any(getattr(obj, attr) != value for attr, value in values.items())
 
 
+# The certificate service's field names → the import's column keys, to name the column of a refusal.
+CERTIFICATE_FIELD_COLUMNS = {
+    "stars": "stars",
+    "score": "score",
+    "part_a": "score_a",
+    "part_b": "score_b",
+    "part_c": "score_c",
+    "part_scores": "score",
+    "decision_number": "decision_no",
+    "decision_date": "decision_date",
+    "valid_from": "valid_from",
+    "valid_to": "valid_to",
+    "authority": "authority",
+}
+
+
 def certificate_problem(values: dict) -> tuple[str, str] | None:
-    """(column key, message) when a row's certificate columns contradict each other."""
+    """(column key, message) when a row's certificate columns are incomplete or contradict each other."""
     if not any(k in values for k in CERTIFICATE_KEYS):
         return None
     if "stars" not in values:
         return "stars", _("Có quyết định công nhận nhưng thiếu số sao")
+    if "decision_no" not in values:
+        return "decision_no", _("Có thông tin công nhận nhưng thiếu số quyết định")
     if "decision_date" not in values:
         return "decision_date", _("Có thông tin công nhận nhưng thiếu ngày quyết định")
     if values["decision_date"] > clock.today():
@@ -448,21 +474,47 @@ def certificate_problem(values: dict) -> tuple[str, str] | None:
     return None
 
 
-def certificate_differs(product: Product, certificate: dict) -> bool:
-    """True when the row's certificate is not yet recorded for the product.
+def _certificate_fields(values: dict) -> dict:
+    parts = {key[-1].upper(): values[key] for key in ("score_a", "score_b", "score_c") if key in values}
+    return {
+        "stars": values["stars"],
+        "decision_number": values["decision_no"],
+        "decision_date": values["decision_date"],
+        "authority": values.get("authority"),
+        "score": values.get("score"),
+        "part_scores": parts or None,
+        "valid_from": values.get("valid_from"),
+        "valid_to": values.get("valid_to"),
+    }
 
-    PENDING the Certificate model (branch `certs`): until then only the stars are kept, on the product.
-    """
-    return False
+
+def certificate_differs(product: Product, values: dict) -> bool:
+    """True when the row's certificate is not recorded yet, or a value it states differs from the record."""
+    fields = _certificate_fields(values)
+    cert = db.session.scalar(
+        select(Certificate).where(
+            Certificate.product_id == product.id,
+            Certificate.decision_number == fields["decision_number"],
+            Certificate.decision_date == fields["decision_date"],
+        )
+    )
+    if cert is None:
+        return True
+    if fields["part_scores"] is not None:
+        fields["part_scores"] = {**(cert.part_scores or {}), **{k: str(v) for k, v in fields["part_scores"].items()}}
+    return any(value is not None and getattr(cert, key) != value for key, value in fields.items())
 
 
 def record_certificate(product: Product, values: dict) -> bool:
-    """Record (idempotently) the certificate a row states; True when something was created or corrected.
+    """Record the row's certificate through the certificate service; True when created or corrected.
 
-    PENDING the certificate service of branch `certs`: until it is merged the row's certificate is
-    validated (certificate_problem) and counted in the report, and its stars are kept on the product.
+    Idempotent: the same decision (number and date) again creates nothing; stated values that differ
+    (an edited star, a score) correct it, by the service's rules. Raises CertificateError.
     """
-    return False
+    if not certificate_differs(product, values):
+        return False
+    certificate_record(product, **_certificate_fields(values), source="import", today=clock.today())
+    return True
 
 
 def import_workbook(

@@ -1,14 +1,14 @@
 """The province's own producer/product codes (import match keys) and the "as of" date of an import.
 
-Revision ID: 0004_registry_codes
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_registry_codes"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
