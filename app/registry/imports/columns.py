@@ -165,11 +165,19 @@ TRADEMARK_ALIASES = {
 }
 
 
-def _trademark(text: str, raw, lookups: Lookups) -> str:
-    status = TRADEMARK_ALIASES.get(fold_words(text))
-    if status is None:
-        raise CellError(_("Nhãn hiệu / CDĐL không hợp lệ: '%(value)s'", value=text))
-    return status
+def _choice(aliases: dict[str, str], refusal: Callable[[str], str]):
+    """A parser that maps the cell's words through `aliases`; `refusal(text)` is the message otherwise."""
+
+    def parse(text: str, raw, lookups: Lookups) -> str:
+        value = aliases.get(fold_words(text))
+        if value is None:
+            raise CellError(refusal(text))
+        return value
+
+    return parse
+
+
+_trademark = _choice(TRADEMARK_ALIASES, lambda text: _("Nhãn hiệu / CDĐL không hợp lệ: '%(value)s'", value=text))
 
 
 def _stars(text: str, raw, lookups: Lookups) -> int:
@@ -256,11 +264,10 @@ AUTHORITY_ALIASES = {
 }
 
 
-def _authority(text: str, raw, lookups: Lookups) -> str:
-    authority = AUTHORITY_ALIASES.get(fold_words(text))
-    if authority is None:
-        raise CellError(_("Cơ quan công nhận không hợp lệ: '%(value)s' (UBND tỉnh, UBND huyện hoặc Bộ)", value=text))
-    return authority
+_authority = _choice(
+    AUTHORITY_ALIASES,
+    lambda text: _("Cơ quan công nhận không hợp lệ: '%(value)s' (UBND tỉnh, UBND huyện hoặc Bộ)", value=text),
+)
 
 
 # ------------------------------------------------------------------------------------ columns
