@@ -110,7 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.planning.views import bp as planning_bp
     from app.platform.views import bp as platform_bp
     from app.portal.views import bp as portal_bp
-    from app.registry.import_views import bp as registry_import_bp
+    from app.registry.imports.views import bp as registry_import_bp
     from app.registry.views import bp as registry_bp
     from app.users.views import bp as users_bp
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.auth import services
 from app.auth.models import Account, User
 from app.auth.roles import NATIONAL_VIEWER, PLATFORM_ADMIN, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.core.acts import DEFAULT_TAXONOMY_ACT
 from app.cycle.models import Cycle
 from app.cycle.services import cycle_keep_open, cycle_open
 from app.extensions import db
@@ -49,7 +50,9 @@ def _ensure_cycle_and_producer(tenant: Tenant) -> str | None:
         db.session.add(producer)
         db.session.flush()
         honey = db.session.scalar(
-            select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg", TaxonomyNode.level == "set").limit(1)
+            select(TaxonomyNode.id)
+            .where(TaxonomyNode.act == DEFAULT_TAXONOMY_ACT, TaxonomyNode.level == "set")
+            .limit(1)
         )
         db.session.add(Product(producer_id=producer.id, name="Mật ong hoa rừng", product_set_id=honey))
         db.session.flush()

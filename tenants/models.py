@@ -20,10 +20,13 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     func,
+    or_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, foreign, mapped_column
 
+from app.core.acts import DEFAULT_CRITERIA_ACT
 from app.extensions import db
 from tenants.context import current_tenant_id
 
@@ -39,7 +42,7 @@ class Tenant(db.Model):
     name_en: Mapped[str] = mapped_column(String(200))
     official_code: Mapped[str | None] = mapped_column(String(16))
     standing_agency: Mapped[str] = mapped_column(Text, default="")
-    criteria_act: Mapped[str] = mapped_column(String(32), default="1489/QĐ-TTg")
+    criteria_act: Mapped[str] = mapped_column(String(32), default=DEFAULT_CRITERIA_ACT)
     merged_into: Mapped[str | None] = mapped_column(String(200))
     merged_on: Mapped[date | None] = mapped_column(Date)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -118,8 +121,16 @@ class AdminUnit(TenantScoped, db.Model):
     valid_to: Mapped[date | None] = mapped_column(Date)
     is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    @hybrid_method
     def is_valid_on(self, day: date) -> bool:
+        """The unit exists on `day` (both ends inclusive); also usable in a query: `AdminUnit.is_valid_on(day)`."""
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+    @is_valid_on.expression
+    def is_valid_on(cls, day: date):
+        return and_(
+            or_(cls.valid_from.is_(None), cls.valid_from <= day), or_(cls.valid_to.is_(None), cls.valid_to >= day)
+        )
 
 
 class Council(TenantScoped, db.Model):

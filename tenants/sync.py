@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,13 +22,14 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from app.core.acts import DEFAULT_CRITERIA_ACT
+from app.core.text import assign, nfc_deep
 from app.extensions import db
 from tenants.context import tenant_scope
 from tenants.models import AdminUnit, Council, Tenant
 
 PROVINCES_DIR = Path(__file__).parent / "provinces"
 TENANT_FIELDS = ("name", "name_en", "official_code", "standing_agency", "criteria_act", "merged_into", "merged_on")
-DEFAULT_CRITERIA_ACT = "1489/QĐ-TTg"
 UNIT_KINDS = {"district", "city", "town", "commune", "ward", "township"}
 
 
@@ -49,20 +49,10 @@ class SyncReport:
         self.changes[what] = self.changes.get(what, 0) + 1
 
 
-def _nfc(value):
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, dict):
-        return {k: _nfc(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_nfc(v) for v in value]
-    return value
-
-
 def load_definition(path: Path) -> tuple[dict, str]:
     raw = path.read_bytes()
     try:
-        data = _nfc(tomllib.loads(raw.decode("utf-8")))
+        data = nfc_deep(tomllib.loads(raw.decode("utf-8")))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise DefinitionError(f"{path.name}: {error}") from error
     for key in ("slug", "name", "name_en", "standing_agency"):
@@ -88,14 +78,8 @@ def _check_units(filename: str, units: list[dict]) -> None:
 
 def _assign(obj, values: dict) -> bool:
     """Set the values that differ; True when anything changed."""
-    changed = False
-    for key, value in values.items():
-        if isinstance(value, float):  # compare and store as the exact decimal written in the file
-            value = Decimal(str(value))
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
+    # Floats are compared and stored as the exact decimal written in the file.
+    return assign(obj, {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in values.items()})
 
 
 def sync_rows(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -13,17 +13,14 @@ from sqlalchemy import any_, func, select
 from app.auth.models import Account, User
 from app.auth.passwords import hash_password, password_problems, verify_password
 from app.auth.roles import GLOBAL_ROLES, PRODUCER, TENANT_ROLES
-from app.core.i18n import nfc
+from app.core import clock
 from app.core.search import text_matches
+from app.core.text import nfc
 from app.extensions import db
 
 
 class AuthError(ValueError):
     """A rule was broken; the message is translated and safe to show."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def normalise_email(email: str) -> str:
@@ -40,7 +37,7 @@ def authenticate_user(email: str, password: str) -> User | None:
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         return None
-    user.last_login_at = _now()
+    user.last_login_at = clock.now()
     return user
 
 
@@ -49,7 +46,7 @@ def authenticate_account(email: str, password: str, role: str) -> Account | None
     ok = verify_password(account.password_hash if account else None, password)
     if account is None or not ok or not account.is_active or account.role != role:
         return None
-    account.last_login_at = _now()
+    account.last_login_at = clock.now()
     return account
 
 
@@ -90,13 +87,13 @@ def user_reinvite(user: User) -> str:
 def _issue_invite(user: User) -> str:
     token = secrets.token_urlsafe(32)
     user.invite_token_hash = _token_hash(token)
-    user.invite_expires_at = _now() + timedelta(days=current_app.config["INVITE_VALID_DAYS"])
+    user.invite_expires_at = clock.now() + timedelta(days=current_app.config["INVITE_VALID_DAYS"])
     return token
 
 
 def user_by_invite(token: str) -> User | None:
     user = db.session.scalar(select(User).where(User.invite_token_hash == _token_hash(token)))
-    if user is None or user.invite_expires_at is None or user.invite_expires_at < _now():
+    if user is None or user.invite_expires_at is None or user.invite_expires_at < clock.now():
         return None
     return user
 

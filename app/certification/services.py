@@ -28,8 +28,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exc, func, or_, select
 
 from app.certification.models import KINDS, SOURCES, Certificate
-from app.core.i18n import nfc
 from app.core.search import text_matches
+from app.core.text import nfc
 from app.extensions import db
 from app.registry.models import Producer, Product
 

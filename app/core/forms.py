@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 
-from app.core.i18n import nfc
+from app.core.text import nfc
 
 
 class BaseForm(FlaskForm):

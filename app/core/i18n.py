@@ -1,8 +1,7 @@
-"""Language choice, NFC normalisation and Vietnamese formats (VND, dd/mm/yyyy)."""
+"""Language choice and Vietnamese formats (VND, dd/mm/yyyy)."""
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -23,13 +22,6 @@ def select_locale() -> str:
     if session.get("lang") in languages:
         return session["lang"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def nfc(value):
-    """Vietnamese input arrives composed or decomposed depending on the keyboard: store NFC."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value).strip()
-    return value
 
 
 def format_vnd(amount) -> str:

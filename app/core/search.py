@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, or_
 
-from app.core.i18n import nfc
+from app.core.text import nfc
 
 
 def _escape_like(text: str) -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+
+from app.core.acts import DEFAULT_TAXONOMY_ACT
+from app.core.text import nfc_deep
 
 CHECKLIST_FILE = Path(__file__).with_name("checklists.toml")
 EXPIRY_WARNING_DAYS = 30
@@ -63,13 +65,9 @@ class ChecklistItem:
         return self.state in ("accepted", "expiring")
 
 
-# 1489/QĐ-TTg amends 148 without changing the classification; a missing act falls back to 148.
-ACT_FALLBACK = "148/QĐ-TTg"
-
-
 @functools.cache
 def _requirements_by_act() -> dict[str, tuple[Requirement, ...]]:
-    data = tomllib.loads(unicodedata.normalize("NFC", CHECKLIST_FILE.read_text(encoding="utf-8")))
+    data = nfc_deep(tomllib.loads(CHECKLIST_FILE.read_text(encoding="utf-8")))
     result = {}
     for checklist in data["checklists"]:
         result[checklist["act"]] = tuple(
@@ -92,7 +90,7 @@ def _requirements_by_act() -> dict[str, tuple[Requirement, ...]]:
 
 def requirements_for(act: str, kind: str, group: str | None) -> list[Requirement]:
     by_act = _requirements_by_act()
-    requirements = by_act.get(act) or by_act[ACT_FALLBACK]
+    requirements = by_act.get(act) or by_act[DEFAULT_TAXONOMY_ACT]  # 1489 amends 148 without changing it
     return [r for r in requirements if r.applies_to(kind, group)]
 
 

@@ -18,7 +18,8 @@ from app.auth.policy import OFFICERS, own_producer_id
 from app.auth.roles import COMMUNE_OFFICER, PRODUCER
 from app.certification.services import product_certificates, product_current_certificate
 from app.core.access import get_or_404
-from app.core.i18n import format_day, nfc
+from app.core.i18n import format_day
+from app.core.text import nfc
 from app.cycle import workflow
 from app.cycle.checklist import ChecklistItem, best_document, document_state, requirements_for
 from app.cycle.models import Application, ApplicationDocument, ApplicationEvent, Cycle, EvaluationRound

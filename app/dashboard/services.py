@@ -35,13 +35,10 @@ def _count(stmt) -> int:
 
 
 def dashboard_summary(today: date) -> DashboardSummary:
-    valid_now = (AdminUnit.valid_from.is_(None) | (AdminUnit.valid_from <= today)) & (
-        AdminUnit.valid_to.is_(None) | (AdminUnit.valid_to >= today)
-    )
     latest_date = select(func.max(Figure.on)).scalar_subquery()
     return DashboardSummary(
         active_users=_count(select(User.id).where(User.active.is_(True))),
-        units_now=_count(select(AdminUnit.id).where(valid_now)),
+        units_now=_count(select(AdminUnit.id).where(AdminUnit.is_valid_on(today))),
         councils=_count(select(Council.id)),
         policies=_count(select(Policy.id)),
         targets_open=_count(select(Target.id).where(Target.deadline >= today)),

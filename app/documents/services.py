@@ -13,7 +13,7 @@ import logging
 import re
 import unicodedata
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -24,9 +24,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
 from app.auth.policy import own_producer_id
+from app.core import clock
 from app.core.access import get_or_404
-from app.core.i18n import nfc
 from app.core.storage import s3_client
+from app.core.text import nfc
 from app.documents.hooks import document_hooks
 from app.documents.models import Document
 from app.documents.verification import CONTENT_TYPE_ALIASES, KINDS
@@ -55,10 +56,6 @@ VERIFY_JOB = "app.documents.jobs.verify_document"
 
 class DocumentError(ValueError):
     """A rule was broken; the message is translated and safe to show."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def human_size(n: int) -> str:
@@ -155,7 +152,7 @@ def document_validity(requirement: str, issued_on, valid_until) -> tuple[date | 
     """The document's own validity: as given, or the requirement's usual term from the issue date
     (e.g. a test report lasts 12 months), so the checklist can warn before it lapses."""
     issued_on, valid_until = _parse_day(issued_on), _parse_day(valid_until)
-    if issued_on and issued_on > date.today():
+    if issued_on and issued_on > clock.today():
         raise DocumentError(_("Ngày cấp không được ở tương lai."))
     months = document_hooks().validity_months(requirement)
     if valid_until is None and issued_on and months:
@@ -308,7 +305,7 @@ def document_confirm(document_id: int) -> Document:
         raise DocumentError(_("Kích thước tệp trên kho lưu trữ không khớp với tệp đã khai báo; hãy tải lên lại."))
     document.status = "pending"
     document.size = head["ContentLength"]
-    document.confirmed_at = _now()
+    document.confirmed_at = clock.now()
     queue_verification(document)
     return document
 

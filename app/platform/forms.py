@@ -3,9 +3,10 @@ from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from app.core.acts import SELECTABLE_ACTS
 from app.core.forms import BaseForm
 
-CRITERIA_ACTS = [SelectChoice(act, act) for act in ("1489/QĐ-TTg", "148/QĐ-TTg", "1048/QĐ-TTg")]
+CRITERIA_ACTS = [SelectChoice(act, act) for act in SELECTABLE_ACTS]
 
 
 class TenantForm(BaseForm):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -52,10 +53,12 @@ class Producer(TenantScoped, db.Model):
     __tablename__ = "producers"
     __table_args__ = (
         UniqueConstraint("tenant_id", "registration_no"),
+        UniqueConstraint("tenant_id", "code"),
         tenant_fk("unit_id", "admin_units"),
     )
 
     name: Mapped[str] = mapped_column(String(300))
+    code: Mapped[str | None] = mapped_column(String(64))  # the province's own code, an import match key
     kind: Mapped[str] = mapped_column(String(16))
     registration_no: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(Text, default="")
@@ -74,12 +77,14 @@ class Product(TenantScoped, db.Model):
     __tablename__ = "products"
     __table_args__ = (
         UniqueConstraint("tenant_id", "producer_id", "name"),
+        UniqueConstraint("tenant_id", "code"),
         tenant_fk("producer_id", "producers"),
         tenant_fk("unit_id", "admin_units"),
     )
 
     producer_id: Mapped[int] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(300))
+    code: Mapped[str | None] = mapped_column(String(64))  # the province's own code, an import match key
     product_set_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("taxonomy_nodes.id"))
     unit_id: Mapped[int | None] = mapped_column(BigInteger)
     other_units: Mapped[str] = mapped_column(Text, default="")  # further communes, as written
@@ -102,6 +107,7 @@ class RegistryImport(TenantScoped, db.Model):
     filename: Mapped[str] = mapped_column(String(255))
     storage_key: Mapped[str] = mapped_column(String(512))
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
+    as_of: Mapped[date | None] = mapped_column(Date)  # the date the list describes (its stars, units)
     report: Mapped[dict | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(BigInteger)

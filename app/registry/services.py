@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.auth.policy import own_producer_id
 from app.core.access import get_or_404
+from app.core.acts import taxonomy_act
 from app.core.search import text_matches
 from app.documents.models import Document
 from app.documents.services import DocumentError
@@ -31,8 +32,6 @@ TRADEMARK_LABELS = {
     "collective": _l("Nhãn hiệu tập thể"),
     "geographical_indication": _l("Chỉ dẫn địa lý"),
 }
-# Tenants on 1489 use the 148 classification (1489 amends 148 without changing it).
-TAXONOMY_ACT = {"1489/QĐ-TTg": "148/QĐ-TTg"}
 
 
 # Product photos are documents like any evidence: uploaded straight to storage, verified, re-encoded.
@@ -41,10 +40,6 @@ PHOTO_REQUIREMENT = "product_photo"
 
 class RegistryError(ValueError):
     pass
-
-
-def taxonomy_act(criteria_act: str) -> str:
-    return TAXONOMY_ACT.get(criteria_act, criteria_act)
 
 
 def product_sets(criteria_act: str) -> list[tuple[TaxonomyNode, TaxonomyNode, TaxonomyNode]]:

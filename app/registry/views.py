@@ -14,6 +14,7 @@ from app.extensions import db
 from app.registry import services
 from app.registry.forms import ProducerForm, ProductForm, RegistrySearchForm
 from app.registry.hooks import registry_hooks
+from app.registry.imports.export import EXPORT_HEADERS, export_rows, producers_with_products
 from app.registry.models import Producer
 from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
@@ -90,35 +91,8 @@ def producers():
 def producers_export():
     form = _search_form()
     items = services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
-    units = dict(_unit_choices(""))
-    headers = [
-        _("Tên chủ thể"),
-        _("Loại hình"),
-        _("Mã số đăng ký kinh doanh"),
-        _("Địa chỉ"),
-        _("Xã/phường"),
-        _("Người đại diện"),
-        _("Điện thoại"),
-        _("Email"),
-        _("Vốn (đồng)"),
-        _("Số lao động"),
-    ]
-    rows = (
-        (
-            p.name,
-            str(services.PRODUCER_KIND_LABELS[p.kind]),
-            p.registration_no,
-            p.address,
-            units.get(p.unit_id or 0),
-            p.representative,
-            p.phone,
-            p.email,
-            p.capital_vnd,
-            p.workforce,
-        )
-        for p in items
-    )
-    return xlsx_response(f"chu-the-{g.tenant.slug}.xlsx", _("Chủ thể"), headers, rows)
+    rows = export_rows(producers_with_products(items))
+    return xlsx_response(f"chu-the-{g.tenant.slug}.xlsx", _("Chủ thể"), EXPORT_HEADERS, rows)
 
 
 @bp.route("/producers/new", methods=["GET", "POST"])
@@ -179,33 +153,8 @@ def products_export():
     rows = services.products_search(
         form.q.data or "", form.product_set_id.data, form.unit_id.data, stars=form.stars.data
     )
-    sets, units = dict(_set_choices("")), dict(_unit_choices(""))
-    headers = [
-        _("Tên sản phẩm"),
-        _("Bộ sản phẩm"),
-        _("Chủ thể"),
-        _("Xã/phường"),
-        _("Hạng sao hiện có"),
-        _("Thị trường tiêu thụ"),
-        _("Nước xuất khẩu"),
-        _("Truy xuất nguồn gốc"),
-        _("Nhãn hiệu / chỉ dẫn địa lý"),
-    ]
-    data = (
-        (
-            product.name,
-            sets.get(product.product_set_id or 0),
-            producer.name,
-            units.get(product.unit_id or 0),
-            stars,
-            product.markets,
-            product.export_countries,
-            product.traceability,
-            str(services.TRADEMARK_LABELS.get(product.trademark_status, "")),
-        )
-        for product, producer, stars in rows
-    )
-    return xlsx_response(f"san-pham-{g.tenant.slug}.xlsx", _("Sản phẩm"), headers, data)
+    data = export_rows(rows)
+    return xlsx_response(f"san-pham-{g.tenant.slug}.xlsx", _("Sản phẩm"), EXPORT_HEADERS, data)
 
 
 @bp.route("/products/<int:product_id>")

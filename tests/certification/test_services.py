@@ -151,7 +151,9 @@ def test_correction_is_audited(app, new_product, in_tenant):
         db.session.commit()
         assert (cert.valid_from, cert.valid_to, cert.score) == (date(2021, 4, 2), date(2024, 4, 2), Decimal("68.00"))
         entries = db.session.scalars(
-            select(AuditEntry).where(AuditEntry.entity == "certificates", AuditEntry.entity_id == cert.id)
+            select(AuditEntry)
+            .where(AuditEntry.entity == "certificates", AuditEntry.entity_id == cert.id)
+            .order_by(AuditEntry.id)
         ).all()
         assert [e.action for e in entries] == ["create", "update"]
         assert entries[1].changes["decision_date"] == ["2021-04-01", "2021-04-02"]

@@ -20,18 +20,13 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import delete, func, select, text
 
 from app.certification.models import Certificate
+from app.core.text import fold
 from app.extensions import db
-from app.registry import importer
-from app.registry.importer import (
-    COLUMNS,
-    COLUMNS_BY_KEY,
-    MAX_ROWS,
-    CellError,
-    ImportReport,
-    WorkbookError,
-    import_template,
-    import_workbook,
-)
+from app.registry.imports import lookups, writer
+from app.registry.imports.columns import COLUMNS, COLUMNS_BY_KEY, CellError, cell_text
+from app.registry.imports.reader import MAX_ROWS, OLE_MAGIC, WorkbookError
+from app.registry.imports.template import import_template
+from app.registry.imports.writer import ImportReport, import_workbook
 from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.context import tenant_scope
 from tenants.models import AdminUnit
@@ -100,9 +95,7 @@ def xlsx(rows, headers=HEADERS, above=()) -> bytes:
 def _unit_spelling(i: int, commune: str, district: str) -> str:
     """The same commune written as provinces do: full, bare without diacritics, decomposed capitals, qualified."""
     bare = commune.removeprefix("Xã ")
-    return [commune, importer.fold(bare), unicodedata.normalize("NFD", commune.upper()), f"{commune}, {district}"][
-        i % 4
-    ]
+    return [commune, fold(bare), unicodedata.normalize("NFD", commune.upper()), f"{commune}, {district}"][i % 4]
 
 
 def good_row(prefix: str, i: int) -> dict:
@@ -357,12 +350,14 @@ def test_a_tenant_on_1489_uses_the_148_product_sets(app, tenants):
 
 def test_a_row_refused_by_the_database_leaves_nothing_behind(app, tenants, monkeypatch):
     """The savepoint: the row's new producer was inserted, then its product failed; both are gone."""
-    real = importer._load_product_sets
+    real = lookups.load_product_sets
 
-    def with_a_phantom_set(act):
+    def with_a_phantom_set(act, level="set"):
+        if level != "set":
+            return real(act, level)
         return real(act) + [SimpleNamespace(id=-1, code="IX.9.9", name="Bộ không tồn tại", name_en="Phantom")]
 
-    monkeypatch.setattr(importer, "_load_product_sets", with_a_phantom_set)
+    monkeypatch.setattr(writer, "load_product_sets", with_a_phantom_set)
     prefix = f"SP{uuid.uuid4().hex[:6]}"
     base = {"Bộ sản phẩm*": "I.1.1", "Loại hình chủ thể*": "HTX", "Xã/phường": COMMUNES[0][0]}
     rows = [
@@ -449,7 +444,7 @@ def test_files_that_are_not_xlsx_or_too_big_are_refused(app, tenants):
             with pytest.raises(WorkbookError, match="không phải là tệp Excel .xlsx"):
                 import_workbook(io.BytesIO(data))
         with pytest.raises(WorkbookError, match=r"\(\.xls\)"):
-            import_workbook(io.BytesIO(importer.OLE_MAGIC + b"\0" * 512))
+            import_workbook(io.BytesIO(OLE_MAGIC + b"\0" * 512))
         headers = ["Tên sản phẩm", "Bộ sản phẩm", "Tên chủ thể", "Loại hình chủ thể"]
         too_many = xlsx(
             [dict(zip(headers, ["SP", "I.1.1", "HTX", "HTX"], strict=False))] * (MAX_ROWS + 1), headers=headers
@@ -519,7 +514,7 @@ def test_template_round_trip(app, tenants):
 )
 def test_cell_parsers_accept_what_provinces_write(app, key, value, expected):
     with app.app_context():
-        text_value = importer._cell_text(value)
+        text_value = cell_text(value)
         assert COLUMNS_BY_KEY[key].parser(text_value, value, None) == expected
 
 
@@ -542,4 +537,4 @@ def test_cell_parsers_accept_what_provinces_write(app, key, value, expected):
 )
 def test_cell_parsers_refuse_the_rest(app, key, value):
     with app.app_context(), pytest.raises(CellError):
-        COLUMNS_BY_KEY[key].parser(importer._cell_text(value), value, None)
+        COLUMNS_BY_KEY[key].parser(cell_text(value), value, None)

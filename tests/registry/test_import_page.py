@@ -74,8 +74,8 @@ def test_an_import_whose_job_was_lost_runs_again(app, tenants, officer_login):
     from datetime import datetime, timedelta
 
     from app.extensions import db
-    from app.registry.import_jobs import import_submit
-    from app.registry.importer import import_template
+    from app.registry.imports.jobs import import_submit
+    from app.registry.imports.template import import_template
     from app.registry.jobs import requeue_stalled_imports_everywhere
     from app.registry.models import RegistryImport
     from jobs.queues import get_queue

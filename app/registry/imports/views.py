@@ -6,18 +6,25 @@ the row-by-row report.
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import select
+from wtforms import DateField, ValidationError
+from wtforms.validators import Optional
 
 from app.auth.roles import PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.core import clock
 from app.core.access import get_or_404, roles_required
 from app.core.forms import BaseForm
 from app.extensions import db
-from app.registry import importer
-from app.registry.import_jobs import XLSX, import_progress, import_submit
+from app.registry.imports.jobs import XLSX, import_progress, import_submit
+from app.registry.imports.reader import WorkbookError
+from app.registry.imports.template import import_template
 from app.registry.models import RegistryImport
 from tenants.resolution import tenant_blueprint
 
@@ -26,6 +33,12 @@ bp = tenant_blueprint("registry_import", __name__, url_prefix="/producers/import
 
 class ImportForm(BaseForm):
     workbook = FileField(validators=[FileRequired(), FileAllowed(["xlsx"])])
+    # The date the list describes (a 2020 list is not "now"); a "Tính đến ngày" column in the file wins.
+    as_of = DateField(_l("Số liệu tính đến ngày"), validators=[Optional()])
+
+    def validate_as_of(self, field):
+        if field.data and not (date(2000, 1, 1) <= field.data <= clock.today()):
+            raise ValidationError(_("Ngày phải từ 01/01/2000 đến hôm nay."))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -35,8 +48,8 @@ def start():
     if form.validate_on_submit():
         upload = form.workbook.data
         try:
-            record = import_submit(upload.read(), upload.filename or "import.xlsx", current_user.id)
-        except importer.WorkbookError as error:
+            record = import_submit(upload.read(), upload.filename or "import.xlsx", current_user.id, form.as_of.data)
+        except WorkbookError as error:
             db.session.rollback()
             form.workbook.errors.append(str(error))
         else:
@@ -58,7 +71,7 @@ def show(import_id):
 @roles_required(PROVINCE_ADMIN, PROVINCE_OFFICER)
 def template():
     return current_app.response_class(
-        importer.import_template(),
+        import_template(),
         mimetype=XLSX,
         headers={"Content-Disposition": 'attachment; filename="mau-nhap-san-pham-ocop.xlsx"'},
     )

@@ -6,14 +6,16 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
 
+from app.core import clock
 from app.core.storage import s3_client
 from app.extensions import db
-from app.registry.importer import WorkbookError, import_workbook
+from app.registry.imports.reader import WorkbookError
+from app.registry.imports.writer import import_workbook
 from app.registry.models import RegistryImport
 from jobs.queues import enqueue_after_commit, redis_connection
 from tenants.context import current_tenant_id
@@ -34,7 +36,7 @@ def _progress_key(tenant_id: int, import_id: int) -> str:
     return f"{current_app.config['RQ_QUEUE_PREFIX']}:import-progress:{tenant_id}:{import_id}"
 
 
-def import_submit(data: bytes, filename: str, user_id: int | None) -> RegistryImport:
+def import_submit(data: bytes, filename: str, user_id: int | None, as_of: date | None = None) -> RegistryImport:
     """Keep the workbook in storage and queue its import (after commit); the caller commits."""
     if not data:
         raise WorkbookError(_("Tệp rỗng."))
@@ -43,7 +45,7 @@ def import_submit(data: bytes, filename: str, user_id: int | None) -> RegistryIm
     tenant_id = current_tenant_id()
     key = f"tenants/{tenant_id}/imports/{uuid.uuid4()}.xlsx"
     s3_client().put_object(Bucket=current_app.config["S3_BUCKET"], Key=key, Body=data, ContentType=XLSX)
-    record = RegistryImport(filename=filename[:255], storage_key=key, status="queued", created_by=user_id)
+    record = RegistryImport(filename=filename[:255], storage_key=key, status="queued", created_by=user_id, as_of=as_of)
     db.session.add(record)
     db.session.flush()
     enqueue_after_commit(
@@ -69,7 +71,7 @@ def import_run(import_id: int) -> None:
         redis_connection().set(progress_key, f"{done}/{total}", ex=PROGRESS_TTL_SECONDS)
 
     try:
-        report = import_workbook(io.BytesIO(body), progress=progress)
+        report = import_workbook(io.BytesIO(body), progress=progress, as_of=record.as_of)
     except WorkbookError as error:
         db.session.rollback()
         record = db.session.get(RegistryImport, (current_tenant_id(), import_id))
@@ -77,10 +79,12 @@ def import_run(import_id: int) -> None:
     else:
         record.status = "done"
         record.report = {
-            **{k: v for k, v in asdict(report).items() if k != "errors"},
+            **{k: v for k, v in asdict(report).items() if k not in ("errors", "notes", "as_of")},
             "errors": [asdict(e) for e in report.errors],
+            "notes": [asdict(e) for e in report.notes],
+            "failed_rows": report.failed_rows,
         }
-    record.finished_at = datetime.now(UTC)
+    record.finished_at = clock.now()
 
 
 def import_progress(record: RegistryImport) -> tuple[int, int] | None:
