@@ -2,6 +2,7 @@
 
 from app.audit import models as audit_models  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
+from app.certification import models as certification_models  # noqa: F401
 from app.cycle import models as cycle_models  # noqa: F401
 from app.documents import models as document_models  # noqa: F401
 from app.planning import models as planning_models  # noqa: F401

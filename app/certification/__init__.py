@@ -1,0 +1,1 @@
+"""OCOP certificates: recognition decisions of a product, their validity and their chain."""

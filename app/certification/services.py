@@ -1,0 +1,589 @@
+"""Certificates: record a recognition decision, correct or revoke it, and tell its status on any date.
+
+Terms. A certificate is valid 36 months from its decision date unless the decision says otherwise.
+Counted as the Civil Code counts a term in months (Bộ luật Dân sự 2015, Điều 147–148): the day of
+the decision is not counted and the term ends at the end of the corresponding day of the last month
+(the month's last day if it has none). So a decision of 05/03/2020 is valid through 05/03/2023
+(its last day, `valid_to`) and expired from 06/03/2023; 29/02/2020 runs through 28/02/2023.
+
+Status on a date (none of it is stored): not yet valid before `valid_from`; then whichever comes
+first of revocation (`revoked_on`, inclusive), supersession by the product's next certificate
+(`superseded_on` = that certificate's `valid_from`) and expiry (the day after `valid_to`); until
+then valid, or "expiring" once `valid_to` is 90 days away or less (window 30, 60 or 90).
+
+A product's current stars are those of its certificate valid on the day; nothing else stores stars.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exc, func, or_, select
+
+from app.certification.models import KINDS, SOURCES, Certificate
+from app.core.i18n import nfc
+from app.extensions import db
+from app.registry.models import Product
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+TERM_MONTHS = 36
+EXPIRY_WINDOWS = (30, 60, 90)  # days before the end of validity; the issuer must notify ≥ 30 days before
+PARTS = ("A", "B", "C")
+
+# Criteria act in force from a date, the maximum of each part, and who recognises each star level.
+# Before QĐ 1048 provinces scored on their own criteria under the programme decision QĐ 490/QĐ-TTg.
+ACTS = (
+    (date(2018, 5, 7), "490/QĐ-TTg", None, {3: "province", 4: "province", 5: "ministry"}),
+    (date(2019, 8, 21), "1048/QĐ-TTg", {"A": 35, "B": 25, "C": 40}, {3: "province", 4: "province", 5: "ministry"}),
+    (date(2023, 2, 24), "148/QĐ-TTg", {"A": 40, "B": 25, "C": 35}, {3: "district", 4: "province", 5: "ministry"}),
+    (date(2025, 7, 6), "1489/QĐ-TTg", {"A": 40, "B": 25, "C": 35}, {3: "province", 4: "province", 5: "ministry"}),
+)
+# Stars from the score: 5★ 90–100, 4★ 70 to <90, 3★ 50 to <70.
+STAR_BANDS = {5: (Decimal(90), Decimal(100)), 4: (Decimal(70), Decimal(90)), 3: (Decimal(50), Decimal(70))}
+
+STATUS_LABELS = {
+    "not_yet_valid": _l("Chưa có hiệu lực"),
+    "valid": _l("Còn hiệu lực"),
+    "expiring": _l("Sắp hết hạn"),
+    "expired": _l("Hết hạn"),
+    "revoked": _l("Đã thu hồi"),
+    "superseded": _l("Đã được thay thế"),
+}
+KIND_LABELS = {
+    "new": _l("Công nhận mới"),
+    "re_recognition": _l("Công nhận lại"),
+    "upgrade": _l("Nâng hạng"),
+}
+AUTHORITY_LABELS = {
+    "district": _l("UBND huyện"),
+    "province": _l("UBND tỉnh"),
+    "ministry": _l("Bộ Nông nghiệp và Môi trường"),
+}
+SOURCE_LABELS = {"manual": _l("Nhập tay"), "import": _l("Nhập từ Excel")}
+# Decision numbers as written: "123/QĐ-UBND", "45/2020/QĐ-UBND" (never a formula, never a control character).
+DECISION_NUMBER = re.compile(r"^[0-9A-Za-zÀ-ỹĐđ][0-9A-Za-zÀ-ỹĐđ/\-._ ]{0,63}$")
+CORRECTABLE = (
+    "stars",
+    "score",
+    "part_scores",
+    "decision_number",
+    "decision_date",
+    "authority",
+    "act",
+    "valid_from",
+    "valid_to",
+    "kind",
+)
+
+
+class CertificateError(ValueError):
+    """A refused certificate change; `field` names the form field it belongs to, when there is one."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class CertificateStatus:
+    code: str  # not_yet_valid | valid | expiring | expired | revoked | superseded
+    on: date
+    days_left: int | None = None  # for valid/expiring: days from `on` to the last valid day (0 on it)
+    window: int | None = None  # for expiring: 30, 60 or 90
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self.code])
+
+    @property
+    def is_valid(self) -> bool:
+        return self.code in ("valid", "expiring")
+
+
+def vietnam_today() -> date:
+    return datetime.now(VIETNAM).date()
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def certificate_term_end(decision_date: date, months: int = TERM_MONTHS) -> date:
+    """Last valid day of a term of `months` from the decision (see the module docstring)."""
+    return decision_date + relativedelta(months=months)
+
+
+def criteria_act_on(day: date) -> str:
+    """The criteria act (rule version) in force on the day."""
+    act = ACTS[0][1]
+    for since, name, _parts, _authority in ACTS:
+        if day >= since:
+            act = name
+    return act
+
+
+def _act_row(act: str):
+    for row in ACTS:
+        if row[1] == act:
+            return row
+    return None
+
+
+def default_authority(act: str, stars: int) -> str:
+    row = _act_row(act) or ACTS[-1]
+    return row[3][stars]
+
+
+def stars_for_score(score) -> int | None:
+    """The star level a score earns, or None below 50 (not recognised)."""
+    value = Decimal(score)
+    for stars, (low, high) in STAR_BANDS.items():
+        if low <= value < high or (stars == 5 and value == high):
+            return stars
+    return None
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _clean_text(value, field: str, *, required: bool, max_length: int) -> str | None:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        value = str(value)
+    if "\x00" in value:
+        raise CertificateError(_("Không được chứa ký tự NUL."), field)
+    value = nfc(value)
+    if not value:
+        if required:
+            raise CertificateError(_("Bắt buộc nhập."), field)
+        return None
+    if value.startswith("="):
+        raise CertificateError(_("Không được bắt đầu bằng dấu '=' (công thức)."), field)
+    if len(value) > max_length:
+        raise CertificateError(_("Dài quá %(n)d ký tự.", n=max_length), field)
+    return value
+
+
+def _clean_decision_number(value, field: str = "decision_number") -> str:
+    value = _clean_text(value, field, required=True, max_length=64)
+    value = " ".join(value.split())
+    if not DECISION_NUMBER.match(value):
+        raise CertificateError(_("Số quyết định chỉ gồm chữ, số và các dấu / - . (ví dụ 123/QĐ-UBND)."), field)
+    return value
+
+
+def _clean_date(value, field: str, *, not_after: date | None = None) -> date:
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        raise CertificateError(_("Ngày không hợp lệ (dd/mm/yyyy)."), field)
+    if value.year < 2000:
+        raise CertificateError(_("Ngày không hợp lệ (dd/mm/yyyy)."), field)
+    if not_after is not None and value > not_after:
+        raise CertificateError(_("Ngày quyết định không được sau hôm nay."), field)
+    return value
+
+
+def _clean_stars(value) -> int:
+    try:
+        stars = int(value)
+    except (TypeError, ValueError):
+        raise CertificateError(_("Hạng sao phải là 3, 4 hoặc 5."), "stars") from None
+    if stars not in (3, 4, 5):
+        raise CertificateError(_("Hạng sao phải là 3, 4 hoặc 5."), "stars")
+    return stars
+
+
+def _clean_score(value, field: str = "score", maximum: int = 100) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        score = Decimal(str(value).replace(",", "."))
+    except InvalidOperation:
+        raise CertificateError(_("Điểm phải là số từ 0 đến %(n)d.", n=maximum), field) from None
+    if not score.is_finite() or score < 0 or score > maximum:
+        raise CertificateError(_("Điểm phải là số từ 0 đến %(n)d.", n=maximum), field)
+    return score.quantize(Decimal("0.01"))
+
+
+def _clean_parts(parts, act: str) -> dict | None:
+    if not parts:
+        return None
+    if not isinstance(parts, dict) or set(parts) - set(PARTS):
+        raise CertificateError(_("Điểm phần chỉ gồm A, B, C."), "part_scores")
+    maxima = (_act_row(act) or ACTS[-1])[2] or {"A": 100, "B": 100, "C": 100}
+    cleaned = {}
+    for part in PARTS:
+        value = _clean_score(parts.get(part), f"part_{part.lower()}", maximum=maxima[part])
+        if value is not None:
+            cleaned[part] = str(value)
+    return cleaned or None
+
+
+def _check_consistency(values: dict) -> None:
+    """Score within the star's band; part scores add up to the score; validity after the decision."""
+    score, stars, parts = values["score"], values["stars"], values["part_scores"]
+    if parts and len(parts) == len(PARTS):
+        total = sum(Decimal(v) for v in parts.values())
+        if score is None:
+            values["score"] = score = total
+        elif abs(total - score) > Decimal("0.05"):
+            raise CertificateError(
+                _("Tổng điểm các phần (%(total)s) khác điểm tổng (%(score)s).", total=total, score=score), "score"
+            )
+    if score is not None and stars_for_score(score) != stars:
+        low, high = STAR_BANDS[stars]
+        raise CertificateError(
+            _(
+                "Điểm %(score)s không khớp hạng %(stars)d sao (cần từ %(low)s đến dưới %(high)s).",
+                score=score,
+                stars=stars,
+                low=low,
+                high=high,
+            ),
+            "score",
+        )
+    if values["valid_from"] < values["decision_date"]:
+        raise CertificateError(_("Ngày có hiệu lực không được trước ngày quyết định."), "valid_from")
+    if values["valid_to"] < values["valid_from"]:
+        raise CertificateError(_("Ngày hết hạn phải sau ngày có hiệu lực."), "valid_to")
+
+
+def _clean_choice(value, allowed, field: str) -> str:
+    if value not in allowed:
+        raise CertificateError(_("Giá trị không hợp lệ."), field)
+    return value
+
+
+# ----------------------------------------------------------------------------- status
+
+
+def certificate_status(cert: Certificate, on: date | None = None) -> CertificateStatus:
+    on = on or vietnam_today()
+    if on < cert.valid_from:
+        return CertificateStatus("not_yet_valid", on)
+    ends = [
+        (day, rank, code)
+        for day, rank, code in (
+            (cert.revoked_on, 0, "revoked"),
+            (cert.superseded_on, 1, "superseded"),
+            (cert.valid_to + relativedelta(days=1), 2, "expired"),
+        )
+        if day is not None
+    ]
+    first_end = min(ends)
+    if on >= first_end[0]:
+        return CertificateStatus(first_end[2], on)
+    days_left = (cert.valid_to - on).days
+    for window in EXPIRY_WINDOWS:
+        if days_left <= window:
+            return CertificateStatus("expiring", on, days_left, window)
+    return CertificateStatus("valid", on, days_left)
+
+
+def certificate_valid_on(on: date):
+    """SQL condition: the certificate is valid (or expiring) on the day. For lists and counts."""
+    return and_(
+        Certificate.valid_from <= on,
+        Certificate.valid_to >= on,
+        or_(Certificate.revoked_on.is_(None), Certificate.revoked_on > on),
+        or_(Certificate.superseded_on.is_(None), Certificate.superseded_on > on),
+    )
+
+
+def certificate_status_filter(code: str, on: date):
+    """SQL condition matching `certificate_status(cert, on).code == code` (expiring = within 90 days)."""
+    valid = certificate_valid_on(on)
+    last_window = on + relativedelta(days=EXPIRY_WINDOWS[-1])
+    if code == "valid":
+        return and_(valid, Certificate.valid_to > last_window)
+    if code == "expiring":
+        return and_(valid, Certificate.valid_to <= last_window)
+    if code == "not_yet_valid":
+        return Certificate.valid_from > on
+    # Which end came first (ties: revoked, then superseded, then expired), NULL-safe.
+    revoked_on = func.coalesce(Certificate.revoked_on, date.max)
+    superseded_on = func.coalesce(Certificate.superseded_on, date.max)
+    expired_on = Certificate.valid_to + 1
+    started = Certificate.valid_from <= on
+    if code == "revoked":
+        return and_(started, revoked_on <= on, revoked_on <= superseded_on, revoked_on <= expired_on)
+    if code == "superseded":
+        return and_(started, superseded_on <= on, superseded_on < revoked_on, superseded_on <= expired_on)
+    if code == "expired":
+        return and_(started, expired_on <= on, expired_on < revoked_on, expired_on < superseded_on)
+    raise ValueError(code)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def product_certificates(product: Product) -> list[Certificate]:
+    """The product's chain, newest first."""
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.product_id == product.id)
+            .order_by(Certificate.valid_from.desc(), Certificate.decision_date.desc(), Certificate.id.desc())
+        )
+    )
+
+
+def product_current_certificate(product: Product, on: date | None = None) -> Certificate | None:
+    on = on or vietnam_today()
+    return db.session.scalar(
+        select(Certificate)
+        .where(Certificate.product_id == product.id, certificate_valid_on(on))
+        .order_by(Certificate.valid_from.desc(), Certificate.id.desc())
+        .limit(1)
+    )
+
+
+def product_current_stars(product: Product, on: date | None = None) -> int | None:
+    cert = product_current_certificate(product, on)
+    return cert.stars if cert else None
+
+
+def current_stars_column(on: date | None = None):
+    """Correlated scalar subquery: the stars of Product's certificate valid on the day (or NULL)."""
+    on = on or vietnam_today()
+    return (
+        select(Certificate.stars)
+        .where(Certificate.product_id == Product.id, certificate_valid_on(on))
+        .order_by(Certificate.valid_from.desc(), Certificate.id.desc())
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+def current_stars_by_product(product_ids, on: date | None = None) -> dict[int, int]:
+    """{product_id: stars} for the products with a certificate valid on the day."""
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    on = on or vietnam_today()
+    rows = db.session.execute(
+        select(Certificate.product_id, Certificate.stars)
+        .where(Certificate.product_id.in_(ids), certificate_valid_on(on))
+        .order_by(Certificate.product_id, Certificate.valid_from)
+    )
+    return {product_id: stars for product_id, stars in rows}
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _lock_product(product_id: int) -> None:
+    """Writes to one product's chain are serialised (two officers, an import and an officer)."""
+    db.session.execute(select(Product.id).where(Product.id == product_id).with_for_update())
+
+
+def _chain_refresh(product_id: int) -> None:
+    """Each certificate is superseded by the product's next one, from the day that one takes effect."""
+    db.session.flush()
+    chain = list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.product_id == product_id)
+            .order_by(Certificate.valid_from, Certificate.decision_date, Certificate.id)
+        )
+    )
+    for cert, successor in zip(chain, chain[1:] + [None], strict=True):
+        new_by = successor.id if successor else None
+        new_on = successor.valid_from if successor else None
+        if cert.superseded_by_id != new_by or cert.superseded_on != new_on:
+            cert.superseded_by_id, cert.superseded_on = new_by, new_on
+    db.session.flush()
+
+
+def _infer_kind(product_id: int, decision_date: date, stars: int) -> str:
+    previous = db.session.scalar(
+        select(Certificate)
+        .where(Certificate.product_id == product_id, Certificate.decision_date < decision_date)
+        .order_by(Certificate.decision_date.desc(), Certificate.id.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return "new"
+    return "upgrade" if stars > previous.stars else "re_recognition"
+
+
+def _find(product_id: int, decision_number: str, decision_date: date) -> Certificate | None:
+    return db.session.scalar(
+        select(Certificate).where(
+            Certificate.product_id == product_id,
+            Certificate.decision_number == decision_number,
+            Certificate.decision_date == decision_date,
+        )
+    )
+
+
+def certificate_record(
+    product: Product,
+    *,
+    stars,
+    decision_number: str,
+    decision_date: date,
+    authority: str | None = None,
+    score=None,
+    part_scores: dict | None = None,
+    act: str | None = None,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+    kind: str | None = None,
+    source: str = "manual",
+    today: date | None = None,
+) -> tuple[Certificate, bool]:
+    """Record a recognition decision of the product; returns (certificate, created).
+
+    Idempotent on (product, decision number, decision date): recording the same decision again
+    creates nothing; the values passed explicitly (stars, score, parts, authority, act, validity, kind)
+    are applied as corrections when they differ (audited like any update), and created is False.
+    Defaults: act = the criteria act in force on the decision date; authority = who recognises the
+    stars under that act; valid_from = decision date; valid_to = 36 months on (last valid day);
+    kind = "new" for a product's first certificate, "upgrade" when the stars rise, else "re_recognition".
+    A later certificate supersedes the product's earlier one from its valid_from.
+    Raises CertificateError (with .field) on invalid input.
+    """
+    today = today or vietnam_today()
+    number = _clean_decision_number(decision_number)
+    decided = _clean_date(decision_date, "decision_date", not_after=today)
+    _clean_choice(source, SOURCES, "source")
+    _lock_product(product.id)
+    existing = _find(product.id, number, decided)
+    if existing is not None:
+        given = {
+            "stars": stars,
+            "score": score,
+            "part_scores": part_scores,
+            "authority": authority,
+            "act": act,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "kind": kind,
+        }
+        corrections = {k: v for k, v in given.items() if v is not None and v != ""}
+        if corrections:
+            certificate_correct(existing, today=today, **corrections)
+        return existing, False
+
+    stars = _clean_stars(stars)
+    act = _clean_text(act, "act", required=False, max_length=32) or criteria_act_on(decided)
+    values = {
+        "stars": stars,
+        "score": _clean_score(score),
+        "part_scores": _clean_parts(part_scores, act),
+        "decision_date": decided,
+        "valid_from": _clean_date(valid_from, "valid_from") if valid_from else decided,
+        "valid_to": _clean_date(valid_to, "valid_to") if valid_to else certificate_term_end(decided),
+    }
+    _check_consistency(values)
+    authority = _clean_choice(authority, AUTHORITY_LABELS, "authority") if authority else None
+    cert = Certificate(
+        product_id=product.id,
+        decision_number=number,
+        act=act,
+        authority=authority or default_authority(act, stars),
+        kind=_clean_choice(kind, KINDS, "kind") if kind else _infer_kind(product.id, decided, stars),
+        source=source,
+        **values,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(cert)
+            db.session.flush()
+    except exc.IntegrityError:
+        # The same decision recorded meanwhile (the product lock makes this rare): answer as a repeat.
+        existing = _find(product.id, number, decided)
+        if existing is None:
+            raise
+        return existing, False
+    _chain_refresh(product.id)
+    return cert, True
+
+
+def certificate_correct(cert: Certificate, *, today: date | None = None, **fields) -> Certificate:
+    """Correct a certificate's recorded values (audited by the flush hook). Unknown fields are refused.
+
+    When the decision date moves and validity was the default for the old date, it follows the new one.
+    """
+    unknown = set(fields) - set(CORRECTABLE)
+    if unknown:
+        raise CertificateError(_("Không sửa được trường %(f)s.", f=", ".join(sorted(unknown))))
+    today = today or vietnam_today()
+    _lock_product(cert.product_id)
+    db.session.refresh(cert, with_for_update=True)
+    values = {key: getattr(cert, key) for key in CORRECTABLE}
+    values["score"] = cert.score
+    if "decision_number" in fields:
+        values["decision_number"] = _clean_decision_number(fields["decision_number"])
+    if "decision_date" in fields:
+        new_date = _clean_date(fields["decision_date"], "decision_date", not_after=today)
+        if "valid_from" not in fields and cert.valid_from == cert.decision_date:
+            values["valid_from"] = new_date
+        if "valid_to" not in fields and cert.valid_to == certificate_term_end(cert.decision_date):
+            values["valid_to"] = certificate_term_end(new_date)
+        values["decision_date"] = new_date
+    if "stars" in fields:
+        values["stars"] = _clean_stars(fields["stars"])
+    if "act" in fields:
+        values["act"] = _clean_text(fields["act"], "act", required=True, max_length=32)
+    if "score" in fields:
+        values["score"] = _clean_score(fields["score"])
+    if "part_scores" in fields:
+        values["part_scores"] = _clean_parts(fields["part_scores"], values["act"])
+    if "valid_from" in fields:
+        values["valid_from"] = _clean_date(fields["valid_from"], "valid_from")
+    if "valid_to" in fields:
+        values["valid_to"] = _clean_date(fields["valid_to"], "valid_to")
+    if "authority" in fields:
+        values["authority"] = _clean_choice(fields["authority"], AUTHORITY_LABELS, "authority")
+    if "kind" in fields:
+        values["kind"] = _clean_choice(fields["kind"], KINDS, "kind")
+    _check_consistency(values)
+    if (values["decision_number"], values["decision_date"]) != (cert.decision_number, cert.decision_date):
+        clash = _find(cert.product_id, values["decision_number"], values["decision_date"])
+        if clash is not None and clash.id != cert.id:
+            raise CertificateError(_("Sản phẩm đã có giấy chứng nhận theo quyết định này."), "decision_number")
+    if cert.revoked_on is not None and cert.revoked_on < values["valid_from"]:
+        raise CertificateError(_("Ngày thu hồi không được trước ngày có hiệu lực."), "valid_from")
+    for key, value in values.items():
+        if getattr(cert, key) != value:
+            setattr(cert, key, value)
+    _chain_refresh(cert.product_id)
+    return cert
+
+
+def certificate_revoke(
+    cert: Certificate, reason: str, decision_number: str, decision_date: date, *, today: date | None = None
+) -> Certificate:
+    """Revoke (thu hồi) by decision: not valid from the decision date on. Refused twice (changed meanwhile)."""
+    today = today or vietnam_today()
+    reason = _clean_text(reason, "reason", required=True, max_length=2000)
+    number = _clean_decision_number(decision_number, "revoke_decision_number")
+    revoked_on = _clean_date(decision_date, "revoke_decision_date", not_after=today)
+    _lock_product(cert.product_id)
+    db.session.refresh(cert, with_for_update=True)
+    if cert.revoked_on is not None:
+        raise CertificateError(_("Giấy chứng nhận này đã bị thu hồi."))
+    if revoked_on < cert.valid_from:
+        raise CertificateError(_("Ngày thu hồi không được trước ngày có hiệu lực."), "revoke_decision_date")
+    if not certificate_status(cert, revoked_on).is_valid:
+        raise CertificateError(
+            _(
+                "Giấy chứng nhận đã hết hiệu lực trước ngày thu hồi (%(status)s).",
+                status=certificate_status(cert, revoked_on).label,
+            ),
+            "revoke_decision_date",
+        )
+    cert.revoked_on, cert.revoke_reason, cert.revoke_decision_number = revoked_on, reason, number
+    db.session.flush()
+    return cert
