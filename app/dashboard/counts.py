@@ -15,11 +15,12 @@ from datetime import date, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, and_, case, extract, func, literal, or_, select, tuple_
+from sqlalchemy import Integer, and_, case, extract, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import aliased
 
 from app.certification.models import Certificate
+from app.certification.services import certificate_valid_on, vietnam_today
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
 from app.registry.services import PRODUCER_KIND_LABELS
@@ -114,12 +115,7 @@ def _check_value(name: str, value: str) -> None:
 def _representative(on: date):
     """One row per product recognised by `on`: its valid certificate that day, else its latest one."""
     c = Certificate
-    valid = and_(
-        c.valid_from <= on,
-        c.valid_to >= on,
-        or_(c.revoked_on.is_(None), c.revoked_on > on),
-        or_(c.superseded_on.is_(None), c.superseded_on > on),
-    )
+    valid = certificate_valid_on(on)
     return (
         select(
             c.tenant_id,
@@ -200,7 +196,7 @@ class CertificateCounts:
 
 def certificate_counts(on: date | None = None) -> CertificateCounts:
     """Products valid on `on` (default today) and ever certified by then, by every dimension, in one query."""
-    on = on or date.today()
+    on = on or vietnam_today()
     joined, dims, valid = _base(on)
     names = list(dims)
     columns = [dims[n].label(n) for n in names]

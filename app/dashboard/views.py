@@ -1,9 +1,8 @@
-from datetime import date
-
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.certification.services import vietnam_today
 from app.core.access import login_required, roles_required
 from app.dashboard.counts import (
     DIMENSIONS,
@@ -25,7 +24,7 @@ STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
 def home():
     if current_user.has_role(PRODUCER) and len(current_user.roles) == 1:
         return redirect(url_for("portal.home"))
-    today = date.today()
+    today = vietnam_today()
     try:
         flt = CountFilter.from_args({"on": request.args.get("on")}, today)
     except CountsError as error:
@@ -49,7 +48,7 @@ def home():
 def counted():
     """The products behind one number of the dashboard's counts (same query, same filters)."""
     try:
-        flt = CountFilter.from_args(request.args, date.today())
+        flt = CountFilter.from_args(request.args, vietnam_today())
     except CountsError as error:
         return render_template("dashboard/counted.html", error=str(error), rows=[], flt=None), 400
     return render_template(

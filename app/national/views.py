@@ -1,12 +1,11 @@
 """The national office's shell: every province at a glance, aggregates only."""
 
-from datetime import date
-
 from flask import render_template, request
 from flask_babel import gettext as _
 
 from app.auth.areas import account_area_blueprint
 from app.auth.roles import NATIONAL_VIEWER
+from app.certification.services import vietnam_today
 from app.core.access import roles_required
 from app.core.excel import xlsx_response
 from app.dashboard.counts import CountsError, day_parse
@@ -20,7 +19,7 @@ bp = account_area_blueprint("national", NATIONAL_VIEWER, __name__)
 def home():
     rollups = province_rollups()
     try:
-        on = day_parse(request.args.get("on"), date.today())
+        on = day_parse(request.args.get("on"), vietnam_today())
     except CountsError as error:
         page = render_template("national/home.html", rollups=rollups, counts=None, on=None, error=str(error))
         return page, 400
@@ -37,7 +36,7 @@ def home():
 @roles_required(NATIONAL_VIEWER)
 def export():
     try:
-        on = day_parse(request.args.get("on"), date.today())
+        on = day_parse(request.args.get("on"), vietnam_today())
     except CountsError as error:
         return render_template("national/home.html", rollups=[], counts=None, on=None, error=str(error)), 400
     counts = {c.slug: c for c in province_counts(on)}

@@ -8,10 +8,10 @@ import uuid
 from datetime import date
 
 import pytest
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from app.certification.models import Certificate
+from app.certification.services import certificate_record, certificate_revoke
 from app.extensions import db
 from app.registry.models import Producer, Product
 from tenants.context import Actor, acting_as, tenant_scope
@@ -55,25 +55,15 @@ def add_product(name: str, *, kind="htx", unit=None, producer_unit=None, product
     return product
 
 
-def add_certificate(product: Product, stars: int, decided: date, *, score=None, **extra) -> Certificate:
-    """A recognition decision valid 36 months from its date (the last day is the day before)."""
-    certificate = Certificate(
-        product_id=product.id,
-        stars=stars,
-        score=score,
-        decision_number=f"{uuid.uuid4().hex[:6]}/QĐ-UBND",
-        decision_date=decided,
-        authority="province" if stars < 5 else "ministry",
-        act="1048/QĐ-TTg" if decided.year < 2023 else "148/QĐ-TTg",
-        kind=extra.pop("kind", "new"),
-        source="manual",
-        valid_from=decided,
-        valid_to=extra.pop("valid_to", decided + relativedelta(months=36) - relativedelta(days=1)),
-        **extra,
+def add_certificate(product: Product, stars: int, decided: date, *, score=None, revoked_on=None) -> Certificate:
+    """A recognition decision recorded through the certificates service (default term, chain kept)."""
+    cert, created = certificate_record(
+        product, stars=stars, score=score, decision_number=f"{uuid.uuid4().hex[:6]}/QĐ-UBND", decision_date=decided
     )
-    db.session.add(certificate)
-    db.session.flush()
-    return certificate
+    assert created
+    if revoked_on:
+        certificate_revoke(cert, "Vi phạm an toàn thực phẩm", f"{uuid.uuid4().hex[:6]}/QĐ-UBND", revoked_on)
+    return cert
 
 
 __all__ = ["add_certificate", "add_product", "tenant_scope", "unit_id"]

@@ -49,13 +49,12 @@ def two_provinces(app, fresh_province):
         with tenant_scope(tenant_a):
             fruit, wine = _set_id("I.1.1"), _set_id("II.1.1")
             p1 = add_product("Gạo tám", unit=unit_id("Xã Mỹ Hà"), product_set_id=fruit)
-            add_certificate(p1, 3, date(2019, 6, 1), score=55)  # to 31/5/2022
+            add_certificate(p1, 3, date(2019, 6, 1), score=55)  # to 1/6/2022
             p2 = add_product("Rượu Kim Thái", unit=unit_id("Xã Kim Thái"), kind="enterprise", product_set_id=wine)
-            first = add_certificate(p2, 4, date(2020, 3, 15), score=75)  # to 14/3/2023
-            second = add_certificate(p2, 4, date(2023, 3, 1), score=78, kind="re_recognition")
-            first.superseded_by_id, first.superseded_on = second.id, date(2023, 3, 1)
+            add_certificate(p2, 4, date(2020, 3, 15), score=75)  # to 15/3/2023, superseded from 1/3/2023
+            add_certificate(p2, 4, date(2023, 3, 1), score=78)
             p3 = add_product("Nem Hải Hậu", unit=unit_id("Huyện Hải Hậu"), kind="household")
-            add_certificate(p3, 3, date(2021, 10, 1), score=65, revoked_on=date(2022, 6, 1), revoke_reason="ATTP")
+            add_certificate(p3, 3, date(2021, 10, 1), score=65, revoked_on=date(2022, 6, 1))
             # No unit of its own: counted in its producer's district.
             p4 = add_product("Nước mắm Giao Châu", producer_unit=unit_id("Xã Giao Thiện"), product_set_id=fruit)
             add_certificate(p4, 5, date(2024, 1, 10), score=92)
