@@ -99,6 +99,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
+    from app.certification.views import bp as certification_bp
     from app.core.views import bp as core_bp
     from app.cycle.views import bp as cycle_bp
     from app.dashboard.views import bp as dashboard_bp
@@ -122,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
         planning_bp,
         registry_bp,
         registry_import_bp,
+        certification_bp,
         cycle_bp,
         portal_bp,
         documents_bp,

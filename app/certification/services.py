@@ -29,8 +29,9 @@ from sqlalchemy import and_, exc, func, or_, select
 
 from app.certification.models import KINDS, SOURCES, Certificate
 from app.core.i18n import nfc
+from app.core.search import text_matches
 from app.extensions import db
-from app.registry.models import Product
+from app.registry.models import Producer, Product
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 TERM_MONTHS = 36
@@ -587,3 +588,77 @@ def certificate_revoke(
     cert.revoked_on, cert.revoke_reason, cert.revoke_decision_number = revoked_on, reason, number
     db.session.flush()
     return cert
+
+
+# ----------------------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    certificate: Certificate
+    product: Product
+    producer: Producer
+    status: CertificateStatus
+
+
+STATUS_FILTERS = ("valid_any", "valid", "expiring", "expired", "revoked", "superseded", "not_yet_valid")
+
+
+def certificates_query(
+    *,
+    on: date | None = None,
+    status: str | None = None,
+    stars: int | None = None,
+    year: int | None = None,
+    query: str = "",
+    producer_id: int | None = None,
+):
+    """Certificates with their product and producer, newest decision first; filters are optional.
+
+    status "valid_any" means valid or expiring on the day; the others match certificate_status().code.
+    """
+    on = on or vietnam_today()
+    stmt = (
+        select(Certificate, Product, Producer)
+        .join(Product, (Product.id == Certificate.product_id) & (Product.tenant_id == Certificate.tenant_id))
+        .join(Producer, (Producer.id == Product.producer_id) & (Producer.tenant_id == Product.tenant_id))
+        .order_by(Certificate.decision_date.desc(), Certificate.id.desc())
+    )
+    if status == "valid_any":
+        stmt = stmt.where(certificate_valid_on(on))
+    elif status:
+        stmt = stmt.where(certificate_status_filter(status, on))
+    if stars:
+        stmt = stmt.where(Certificate.stars == stars)
+    if year:
+        stmt = stmt.where(
+            Certificate.decision_date >= date(year, 1, 1), Certificate.decision_date <= date(year, 12, 31)
+        )
+    if query:
+        stmt = stmt.where(text_matches(query, Product.name, Producer.name))
+    if producer_id:
+        stmt = stmt.where(Product.producer_id == producer_id)
+    return stmt
+
+
+def certificate_rows(rows, on: date | None = None) -> list[CertificateRow]:
+    on = on or vietnam_today()
+    return [CertificateRow(cert, product, producer, certificate_status(cert, on)) for cert, product, producer in rows]
+
+
+def producer_certificates(producer_id: int, on: date | None = None) -> list[CertificateRow]:
+    """A producer's own certificates (every product), newest first, with their status on the day."""
+    return certificate_rows(db.session.execute(certificates_query(producer_id=producer_id, on=on)).all(), on)
+
+
+def product_certificate_rows(product: Product, on: date | None = None) -> list[CertificateRow]:
+    producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+    return [
+        CertificateRow(cert, product, producer, certificate_status(cert, on or vietnam_today()))
+        for cert in product_certificates(product)
+    ]
+
+
+def certificate_decision_years() -> list[int]:
+    years = db.session.scalars(select(func.extract("year", Certificate.decision_date)).distinct())
+    return sorted({int(y) for y in years}, reverse=True)

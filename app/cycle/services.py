@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, true
 
 from app.auth.roles import COMMUNE_OFFICER, PRODUCER
+from app.certification.services import product_certificates, product_current_certificate
 from app.core.i18n import format_day, nfc
 from app.cycle import workflow
 from app.cycle.checklist import ChecklistItem, best_document, document_state, requirements_for
@@ -153,12 +154,13 @@ def application_start(
         if user.has_role(PRODUCER):
             _check_window(cycle, "ideas", today)
     else:
-        if not product.current_stars:
+        # The stars now, or those of the latest certificate when it has lapsed (re-recognition after expiry).
+        certificate = product_current_certificate(product, today) or next(iter(product_certificates(product)), None)
+        if certificate is None:
             raise WorkflowError(_("Chỉ sản phẩm đã được công nhận mới có thể nâng hạng hoặc công nhận lại."))
-        if kind == "upgrade" and (target_stars or 0) <= product.current_stars:
-            raise WorkflowError(
-                _("Hạng sao đề nghị phải cao hơn hạng hiện có (%(stars)d sao).", stars=product.current_stars)
-            )
+        current_stars = certificate.stars
+        if kind == "upgrade" and (target_stars or 0) <= current_stars:
+            raise WorkflowError(_("Hạng sao đề nghị phải cao hơn hạng hiện có (%(stars)d sao).", stars=current_stars))
     application = Application(
         cycle_id=cycle.id,
         product_id=product.id,
@@ -166,7 +168,7 @@ def application_start(
         status=workflow.initial_status(kind),
         screening_level=workflow.screening_level(today),
         idea_summary=nfc(idea_summary),
-        target_stars=target_stars if kind == "upgrade" else product.current_stars,
+        target_stars=target_stars if kind == "upgrade" else (current_stars if kind != "new" else None),
     )
     db.session.add(application)
     db.session.flush()

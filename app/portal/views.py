@@ -6,6 +6,7 @@ from flask import abort, render_template
 from flask_login import current_user
 
 from app.auth.roles import PRODUCER
+from app.certification.services import current_stars_by_product, producer_certificates
 from app.core.access import roles_required
 from app.cycle.workflow import KIND_LABELS, STATUS_LABELS
 from app.portal.services import producer_overview
@@ -20,10 +21,14 @@ def home():
     if current_user.producer_id is None:
         abort(404)
     producer, products, summaries, messages = producer_overview(current_user.producer_id, date.today())
+    # Read-only: the producer's own certificates with their status today.
+    certificates = producer_certificates(current_user.producer_id)
     return render_template(
         "portal/home.html",
         producer=producer,
         products=products,
+        stars=current_stars_by_product(p.id for p in products),
+        certificates=certificates,
         summaries=summaries,
         messages=messages,
         statuses=STATUS_LABELS,

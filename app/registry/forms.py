@@ -40,7 +40,6 @@ class ProductForm(BaseForm):
     )
     traceability = StringField(_l("Truy xuất nguồn gốc"), validators=[Optional(), Length(max=200)])
     trademark_status = SelectField(_l("Nhãn hiệu / chỉ dẫn địa lý"))
-    current_stars = SelectField(_l("Hạng sao hiện có"), coerce=optional_int, validators=[Optional()])
 
 
 class RegistrySearchForm(BaseForm):

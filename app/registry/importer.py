@@ -72,6 +72,8 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     rows: int = 0  # non-empty data rows read
+    # Stars are certificates now (a decision number and date): rows whose star was read but not recorded.
+    stars_need_decision: list[int] = field(default_factory=list)
 
     @property
     def failed_rows(self) -> list[int]:
@@ -498,7 +500,6 @@ PRODUCT_FIELDS = {  # column key → Product attribute
     "export_countries": "export_countries",
     "traceability": "traceability",
     "trademark": "trademark_status",
-    "stars": "current_stars",
 }
 
 
@@ -792,6 +793,8 @@ class _Importer:
         except CellError as error:
             self._error(row, "producer_name", error.message)
             return
+        if values.get("stars") is not None:
+            self.report.stars_need_decision.append(row)
         producer_values = {attr: values[key] for key, attr in PRODUCER_FIELDS.items() if values.get(key) is not None}
         product_values = {attr: values[key] for key, attr in PRODUCT_FIELDS.items() if values.get(key) is not None}
         product_key = name_key(values["product_name"])

@@ -91,7 +91,6 @@ class Product(TenantScoped, db.Model):
     export_countries: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
     traceability: Mapped[str] = mapped_column(String(200), default="")
     trademark_status: Mapped[str] = mapped_column(String(32), default="none")
-    current_stars: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

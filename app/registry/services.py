@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app.certification.services import current_stars_column
 from app.core.search import text_matches
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
@@ -120,13 +123,16 @@ def products_search(
     unit_id: int | None = None,
     producer_id: int | None = None,
     stars: int | None = None,
+    on: date | None = None,
 ):
-    stmt = with_producer(select(Product, Producer)).order_by(Product.name)
+    """Rows of (Product, Producer, stars): stars of the certificate valid on the day (today), or None."""
+    stars_now = current_stars_column(on)
+    stmt = with_producer(select(Product, Producer, stars_now.label("stars"))).order_by(Product.name)
     stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if product_set_id:
         stmt = stmt.where(Product.product_set_id == product_set_id)
     if stars:
-        stmt = stmt.where(Product.current_stars == stars)
+        stmt = stmt.where(stars_now == stars)
     return db.session.execute(stmt).all()
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.roles import COMMUNE_OFFICER, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.certification.services import product_certificate_rows
 from app.core.access import get_or_404, roles_required
 from app.core.excel import xlsx_response
 from app.extensions import db
@@ -61,7 +62,6 @@ def _product_form(obj=None):
     form.product_set_id.choices = _set_choices("—")
     form.unit_id.choices = _unit_choices("—")
     form.trademark_status.choices = [(k, str(v)) for k, v in services.TRADEMARK_LABELS.items()]
-    form.current_stars.choices = [(0, _("Chưa được công nhận"))] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
     if obj is not None and request.method == "GET":
         form.export_countries.data = ", ".join(obj.export_countries or [])
     return form
@@ -203,13 +203,13 @@ def products_export():
             sets.get(product.product_set_id or 0),
             producer.name,
             units.get(product.unit_id or 0),
-            product.current_stars,
+            stars,
             product.markets,
             product.export_countries,
             product.traceability,
             str(services.TRADEMARK_LABELS.get(product.trademark_status, "")),
         )
-        for product, producer in rows
+        for product, producer, stars in rows
     )
     return xlsx_response(f"san-pham-{g.tenant.slug}.xlsx", _("Sản phẩm"), headers, data)
 
@@ -226,8 +226,11 @@ def product(product_id):
         abort(404)
     producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
     photos = services.product_photos(product.id)
+    certificates = product_certificate_rows(product)
     return render_template(
         "registry/product.html",
+        certificates=certificates,
+        stars=next((row.certificate.stars for row in certificates if row.status.is_valid), None),
         product=product,
         producer=producer,
         photos=photos,

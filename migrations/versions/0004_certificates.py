@@ -84,7 +84,20 @@ def upgrade():
         f"GRANT SELECT ON certificates TO {ROLLUP_ROLE}",
     ):
         op.execute(statement)
+    # Stars are derived from certificates from now on. A stored star has no decision number or date,
+    # so no certificate can be made from it honestly: the column goes, and those stars with it (an
+    # import with decision columns, or an officer's entry, records them as certificates).
+    op.drop_column("products", "current_stars")
 
 
 def downgrade():
+    op.add_column("products", sa.Column("current_stars", sa.Integer(), nullable=True))
+    # Back to a stored star: the stars of each product's certificate valid today.
+    op.execute(
+        "UPDATE products p SET current_stars = c.stars FROM certificates c"
+        " WHERE c.tenant_id = p.tenant_id AND c.product_id = p.id"
+        " AND c.valid_from <= current_date AND c.valid_to >= current_date"
+        " AND (c.revoked_on IS NULL OR c.revoked_on > current_date)"
+        " AND (c.superseded_on IS NULL OR c.superseded_on > current_date)"
+    )
     op.drop_table("certificates")

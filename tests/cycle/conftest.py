@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from app.certification.services import certificate_record
 from app.documents.models import Document
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
@@ -31,9 +32,13 @@ def make_product(app, tenants):
                 producer_id=producer.id,
                 name=f"Vải thiều {uuid.uuid4().hex[:6]}",
                 product_set_id=_set_id(set_code),
-                current_stars=stars,
             )
             db.session.add(product)
+            if stars:  # certified 400 days ago, so valid through the tests' dates
+                db.session.flush()
+                certificate_record(
+                    product, stars=stars, decision_number="1/QĐ-UBND", decision_date=date.today() - timedelta(days=400)
+                )
             db.session.commit()
             return producer.id, product.id
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from io import BytesIO
 
 from openpyxl import load_workbook
@@ -45,8 +46,23 @@ def test_officer_registers_producer_and_product_then_finds_them_without_diacriti
             "product_set_id": str(set_id),
             "unit_id": "0",
             "trademark_status": "geographical_indication",
-            "current_stars": "4",
             "export_countries": "Nhật Bản, Úc",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    # Its stars come from a certificate entered by hand (decided a year ago, valid 36 months).
+    product_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    new_certificate = f"/bac-giang/products/{product_id}/certificates/new"
+    decided = (date.today() - timedelta(days=365)).strftime("%d/%m/%Y")
+    response = officer.post(
+        new_certificate,
+        data={
+            "csrf_token": csrf_token(officer, new_certificate),
+            "stars": "4",
+            "decision_number": "12/QĐ-UBND",
+            "decision_date": decided,
+            "authority": "",
+            "kind": "",
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]

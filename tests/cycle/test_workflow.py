@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.certification.services import certificate_record
 from app.cycle import services, workflow
 from app.cycle.checklist import requirements_for
 from app.cycle.models import Application, Cycle
@@ -160,7 +161,9 @@ def test_commune_screens_after_the_reform_district_before(app, tenants, actors):
     a = actors
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         product = db.session.scalar(select(Product).where(Product.id == a["product_id"]))
-        product.current_stars = 3
+        certificate_record(
+            product, stars=3, decision_number="2/QĐ-UBND", decision_date=date.today() - timedelta(days=30)
+        )
         commune_id, _e = create_user(app, tenants["bac-giang"], roles=("commune_officer",))
         app_ = services.application_start(
             cycle=_cycle(), product=product, kind="re_recognition", user=_user(a["officer"]), today=IN_DOSSIERS

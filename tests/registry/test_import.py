@@ -19,6 +19,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import delete, func, select, text
 
+from app.certification.models import Certificate
 from app.extensions import db
 from app.registry import importer
 from app.registry.importer import (
@@ -197,6 +198,7 @@ def test_good_rows_go_in_and_every_bad_row_is_reported(app, tenants, big):
     # Each bad row: exactly one error, with its Excel row number, the column and the reason.
     assert report.failed_rows == sorted(big.bad)
     assert len(report.errors) == 30
+    assert report.stars_need_decision == [i + 2 for i, r in good if r["Số sao hiện có"] != ""]
     for error in report.errors:
         header, message = EXPECTED_ERRORS[big.bad[error.row_number]]
         assert error.column_header == header and error.message.startswith(message), error
@@ -227,7 +229,10 @@ def test_good_rows_go_in_and_every_bad_row_is_reported(app, tenants, big):
         )
         assert (producer.unit_id, producer.phone, producer.capital_vnd) == (commune.id, "0900000000", 1_500_000_000)
         assert (producer.email, producer.workforce, producer.address) == ("chu-the-0@example.vn", 10, "Thôn 0")
-        assert (product.product_set_id, product.unit_id, product.current_stars) == (product_set.id, commune.id, 3)
+        assert (product.product_set_id, product.unit_id) == (product_set.id, commune.id)
+        # Its star (3) has no decision number/date in this template: reported, not stored anywhere.
+        assert 3 in big.report.stars_need_decision
+        assert db.session.scalar(select(func.count()).where(Certificate.product_id == product.id)) == 0
         assert (product.trademark_status, product.raw_material_area, product.traceability) == (
             "applied",
             "15 ha",
@@ -264,21 +269,21 @@ def test_an_edited_cell_updates_the_row(app, tenants, big):
     for row in rows:
         if row["Tên chủ thể*"] == producer_name:
             row["Điện thoại"] = "0204 3855 123"  # the producer's phone, on each of its rows
-    rows[101]["Số sao hiện có"] = 5  # one product's stars (3 before)
+    rows[101]["Số sao hiện có"] = 5  # one product's stars (3 before): needs a decision, so not applied
     rows[102]["Tên sản phẩm*"] = rows[102]["Tên sản phẩm*"].upper()  # the same product, its name re-cased
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         report = import_workbook(io.BytesIO(xlsx(rows)))
         db.session.commit()
         assert (report.created_producers, report.created_products) == (0, 0)
-        assert (report.updated_producers, report.updated_products) == (1, 2)
-        assert report.unchanged == ROWS - 30 - 3
+        assert (report.updated_producers, report.updated_products) == (1, 1)
+        assert report.unchanged == ROWS - 30 - 2
+        assert 103 in report.stars_need_decision
         assert db.session.scalar(select(Producer.phone).where(Producer.name == producer_name)) == "0204 3855 123"
-        assert db.session.scalar(select(Product.current_stars).where(Product.name == f"{big.prefix} Sản phẩm 101")) == 5
         assert _count(Product, big.prefix) == ROWS - 30
         # The original file puts everything back.
         report = import_workbook(io.BytesIO(big.data))
         db.session.commit()
-        assert (report.updated_producers, report.updated_products, report.unchanged) == (1, 2, ROWS - 30 - 3)
+        assert (report.updated_producers, report.updated_products, report.unchanged) == (1, 1, ROWS - 30 - 2)
 
 
 def test_rows_of_one_producer_must_agree_and_a_product_appears_once(app, tenants, big):

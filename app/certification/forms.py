@@ -1,0 +1,87 @@
+"""Certificate forms: entered by hand, corrected, revoked. Values are parsed here, rules live in services."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.core.forms import BaseForm
+
+
+def parse_day(text: str | None) -> date | None:
+    """dd/mm/yyyy (also d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy); None when empty; ValueError when not a day."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    for separator in ("-", "."):
+        text = text.replace(separator, "/")
+    return datetime.strptime(text, "%d/%m/%Y").date()
+
+
+class DayField(StringField):
+    """A date typed as dd/mm/yyyy (the browser's date pickers disagree on formats; this one does not)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.day = None
+        if self.data and "\x00" not in self.data:
+            try:
+                self.day = parse_day(self.data)
+            except ValueError:
+                self.day = None
+
+    def _value(self):
+        if isinstance(self.data, date):
+            return self.data.strftime("%d/%m/%Y")
+        return super()._value()
+
+    def pre_validate(self, form):
+        if self.data and "\x00" in str(self.data):
+            raise ValidationError(_l("Không được chứa ký tự NUL."))
+        if self.data and getattr(self, "day", None) is None and not isinstance(self.data, date):
+            raise ValidationError(_l("Ngày không hợp lệ, hãy ghi dd/mm/yyyy (ví dụ 05/03/2020)."))
+
+    @property
+    def value(self) -> date | None:
+        if isinstance(self.data, date):
+            return self.data
+        return getattr(self, "day", None)
+
+
+def _no_nul(form, field):
+    if field.data and "\x00" in field.data:
+        raise ValidationError(_l("Không được chứa ký tự NUL."))
+
+
+class CertificateForm(BaseForm):
+    stars = SelectField(_l("Hạng sao"), choices=[("3", "3 ★"), ("4", "4 ★"), ("5", "5 ★")])
+    decision_number = StringField(_l("Số quyết định công nhận"), validators=[DataRequired(), Length(max=64), _no_nul])
+    decision_date = DayField(_l("Ngày quyết định (dd/mm/yyyy)"), validators=[DataRequired()])
+    score = StringField(_l("Điểm (0–100)"), validators=[Optional(), Length(max=16), _no_nul])
+    part_a = StringField(_l("Điểm phần A"), validators=[Optional(), Length(max=16), _no_nul])
+    part_b = StringField(_l("Điểm phần B"), validators=[Optional(), Length(max=16), _no_nul])
+    part_c = StringField(_l("Điểm phần C"), validators=[Optional(), Length(max=16), _no_nul])
+    authority = SelectField(_l("Cấp công nhận"))
+    kind = SelectField(_l("Loại đánh giá"))
+    valid_from = DayField(_l("Có hiệu lực từ (để trống: ngày quyết định)"), validators=[Optional()])
+    valid_to = DayField(_l("Có hiệu lực đến hết ngày (để trống: 36 tháng)"), validators=[Optional()])
+
+
+class RevokeForm(BaseForm):
+    reason = TextAreaField(_l("Lý do thu hồi"), validators=[DataRequired(), Length(max=2000), _no_nul])
+    decision_number = StringField(_l("Số quyết định thu hồi"), validators=[DataRequired(), Length(max=64), _no_nul])
+    decision_date = DayField(_l("Ngày quyết định thu hồi (dd/mm/yyyy)"), validators=[DataRequired()])
+
+
+class CertificateSearchForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Tìm sản phẩm, chủ thể"), validators=[Optional(), Length(max=100)])
+    on = DayField(_l("Tình trạng vào ngày"), validators=[Optional()])
+    status = SelectField(_l("Tình trạng"), validators=[Optional()])
+    stars = SelectField(_l("Hạng sao"), validators=[Optional()])
+    year = SelectField(_l("Năm công nhận"), validators=[Optional()])

@@ -1,0 +1,249 @@
+"""Certificates of the province: list (status on a chosen date), Excel, entry by hand, correction, revocation."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.auth.roles import COMMUNE_OFFICER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.certification import services
+from app.certification.forms import CertificateForm, CertificateSearchForm, RevokeForm
+from app.certification.models import Certificate
+from app.core.access import get_or_404, roles_required
+from app.core.excel import xlsx_response
+from app.extensions import db
+from app.registry.models import Producer, Product
+from tenants.resolution import tenant_blueprint
+
+bp = tenant_blueprint("certification", __name__, template_folder="templates")
+STAFF = (PROVINCE_ADMIN, PROVINCE_OFFICER, COMMUNE_OFFICER)
+EDITORS = (PROVINCE_ADMIN, PROVINCE_OFFICER)
+PER_PAGE = 50
+EXPORT_LIMIT = 100_000
+
+
+def _search_form() -> CertificateSearchForm:
+    form = CertificateSearchForm(request.args)
+    form.status.choices = [("", _("Mọi tình trạng")), ("valid_any", _("Còn hiệu lực (kể cả sắp hết hạn)"))] + [
+        (code, str(label)) for code, label in services.STATUS_LABELS.items()
+    ]
+    form.stars.choices = [("", _("Mọi hạng sao"))] + [(str(s), _("%(n)d sao", n=s)) for s in (3, 4, 5)]
+    form.year.choices = [("", _("Mọi năm"))] + [(str(y), str(y)) for y in services.certificate_decision_years()]
+    form.validate()
+    return form
+
+
+def _filters(form: CertificateSearchForm) -> dict:
+    """Valid filter values only: a bad value is shown as an error on the form and ignored."""
+    status = form.status.data if form.status.data in services.STATUS_FILTERS else None
+    stars = int(form.stars.data) if form.stars.data in ("3", "4", "5") else None
+    year = int(form.year.data) if (form.year.data or "").isdigit() and not form.year.errors else None
+    return {
+        "on": form.on.value if not form.on.errors else None,
+        "status": status,
+        "stars": stars,
+        "year": year,
+        "query": (form.q.data or "") if not form.q.errors else "",
+    }
+
+
+@bp.route("/certificates")
+@roles_required(*STAFF)
+def certificates():
+    form = _search_form()
+    filters = _filters(form)
+    on = filters["on"] or services.vietnam_today()
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < len(page) < 7 else 1
+    pagination = db.paginate(services.certificates_query(**filters), page=page, per_page=PER_PAGE, error_out=False)
+    rows = services.certificate_rows(pagination.items, on)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("certification/list.html", form=form, rows=rows, pagination=pagination, on=on, args=args)
+
+
+@bp.route("/certificates/export.xlsx")
+@roles_required(*STAFF)
+def certificates_export():
+    form = _search_form()
+    filters = _filters(form)
+    on = filters["on"] or services.vietnam_today()
+    rows = services.certificate_rows(
+        db.session.execute(services.certificates_query(**filters).limit(EXPORT_LIMIT)).all(), on
+    )
+    headers = [
+        _("Tên sản phẩm"),
+        _("Chủ thể"),
+        _("Hạng sao"),
+        _("Điểm"),
+        _("Số quyết định"),
+        _("Ngày quyết định"),
+        _("Cấp công nhận"),
+        _("Bộ tiêu chí"),
+        _("Loại đánh giá"),
+        _("Có hiệu lực từ"),
+        _("Có hiệu lực đến"),
+        _("Tình trạng vào ngày %(day)s", day=on.strftime("%d/%m/%Y")),
+        _("Số ngày còn lại"),
+        _("Lý do thu hồi"),
+        _("Quyết định thu hồi"),
+        _("Nguồn"),
+    ]
+    data = (
+        (
+            row.product.name,
+            row.producer.name,
+            row.certificate.stars,
+            row.certificate.score,
+            row.certificate.decision_number,
+            row.certificate.decision_date,
+            str(services.AUTHORITY_LABELS[row.certificate.authority]),
+            row.certificate.act,
+            str(services.KIND_LABELS[row.certificate.kind]),
+            row.certificate.valid_from,
+            row.certificate.valid_to,
+            row.status.label,
+            row.status.days_left,
+            row.certificate.revoke_reason,
+            row.certificate.revoke_decision_number,
+            str(services.SOURCE_LABELS[row.certificate.source]),
+        )
+        for row in rows
+    )
+    return xlsx_response(f"giay-chung-nhan-{g.tenant.slug}.xlsx", _("Giấy chứng nhận"), headers, data)
+
+
+def _certificate_form(obj: Certificate | None = None) -> CertificateForm:
+    form = CertificateForm(obj=obj)
+    form.authority.choices = [("", _("Theo bộ tiêu chí và hạng sao"))] + [
+        (k, str(v)) for k, v in services.AUTHORITY_LABELS.items()
+    ]
+    form.kind.choices = [("", _("Tự xác định theo giấy trước"))] + [
+        (k, str(v)) for k, v in services.KIND_LABELS.items()
+    ]
+    if obj is not None and request.method == "GET":
+        form.stars.data = str(obj.stars)
+        form.score.data = "" if obj.score is None else str(obj.score)
+        for part in services.PARTS:
+            getattr(form, f"part_{part.lower()}").data = (obj.part_scores or {}).get(part, "")
+    return form
+
+
+def _form_values(form: CertificateForm) -> dict:
+    parts = {p: getattr(form, f"part_{p.lower()}").data for p in services.PARTS}
+    return {
+        "stars": form.stars.data,
+        "decision_number": form.decision_number.data,
+        "decision_date": form.decision_date.value,
+        "score": form.score.data or None,
+        "part_scores": {k: v for k, v in parts.items() if v} or None,
+        "authority": form.authority.data or None,
+        "kind": form.kind.data or None,
+        "valid_from": form.valid_from.value,
+        "valid_to": form.valid_to.value,
+    }
+
+
+def _changes(cert: Certificate, values: dict) -> dict:
+    """Only what the officer changed, so that validity left as it was follows a corrected decision date."""
+    changes = {"score": values["score"], "part_scores": values["part_scores"]}
+    for key in ("stars", "decision_number", "decision_date", "authority", "kind", "valid_from", "valid_to"):
+        value = values[key]
+        if value is None or value == "" or str(value) == str(getattr(cert, key)):
+            continue
+        changes[key] = value
+    return changes
+
+
+def _show_error(form, error: services.CertificateError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None and error.field in ("revoke_decision_number", "revoke_decision_date"):
+        field = getattr(form, error.field.removeprefix("revoke_"), None)
+    if field is None:
+        flash(str(error), "error")
+    else:
+        field.errors = list(field.errors) + [str(error)]
+
+
+@bp.route("/products/<int:product_id>/certificates/new", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def certificate_new(product_id):
+    product = get_or_404(Product, product_id)
+    form = _certificate_form()
+    if form.validate_on_submit():
+        try:
+            cert, created = services.certificate_record(product, source="manual", **_form_values(form))
+        except services.CertificateError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            db.session.commit()
+            if created:
+                flash(_("Đã ghi giấy chứng nhận %(number)s.", number=cert.decision_number), "success")
+            else:
+                flash(_("Quyết định này đã được ghi; đã cập nhật các giá trị khác."), "success")
+            return redirect(url_for("certification.certificate", certificate_id=cert.id))
+    return render_template(
+        "form_page.html",
+        form=form,
+        heading=_("Ghi giấy chứng nhận cho %(name)s", name=product.name),
+        intro=_("Để trống hiệu lực thì giấy có giá trị 36 tháng kể từ ngày quyết định."),
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>")
+@roles_required(*STAFF)
+def certificate(certificate_id):
+    cert = get_or_404(Certificate, certificate_id)
+    product = db.session.scalar(select(Product).where(Product.id == cert.product_id))
+    producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+    return render_template(
+        "certification/certificate.html",
+        cert=cert,
+        product=product,
+        producer=producer,
+        status=services.certificate_status(cert),
+        chain=services.product_certificate_rows(product),
+        labels=services,
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def certificate_edit(certificate_id):
+    cert = get_or_404(Certificate, certificate_id)
+    form = _certificate_form(cert)
+    if form.validate_on_submit():
+        try:
+            services.certificate_correct(cert, **_changes(cert, _form_values(form)))
+        except services.CertificateError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Đã sửa giấy chứng nhận."), "success")
+            return redirect(url_for("certification.certificate", certificate_id=cert.id))
+    return render_template("form_page.html", form=form, heading=_("Sửa giấy chứng nhận %(n)s", n=cert.decision_number))
+
+
+@bp.route("/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def certificate_revoke(certificate_id):
+    cert = get_or_404(Certificate, certificate_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            services.certificate_revoke(cert, form.reason.data, form.decision_number.data, form.decision_date.value)
+        except services.CertificateError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Đã thu hồi giấy chứng nhận."), "success")
+            return redirect(url_for("certification.certificate", certificate_id=cert.id))
+    return render_template(
+        "form_page.html",
+        form=form,
+        heading=_("Thu hồi giấy chứng nhận %(n)s", n=cert.decision_number),
+        submit_label=_("Thu hồi"),
+    )
