@@ -7,6 +7,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from app.certification.services import current_stars_column
 from app.core.search import text_matches
@@ -124,6 +125,7 @@ def products_search(
     producer_id: int | None = None,
     stars: int | None = None,
     on: date | None = None,
+    group_id: int | None = None,
 ):
     """Rows of (Product, Producer, stars): stars of the certificate valid on the day (today), or None."""
     stars_now = current_stars_column(on)
@@ -131,9 +133,22 @@ def products_search(
     stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if product_set_id:
         stmt = stmt.where(Product.product_set_id == product_set_id)
+    if group_id:
+        stmt = stmt.where(Product.product_set_id.in_(taxonomy_under(group_id)))
     if stars:
         stmt = stmt.where(stars_now == stars)
     return db.session.execute(stmt).all()
+
+
+def taxonomy_under(node_id: int):
+    """Ids of a taxonomy node and every node below it (a group's categories and sets: three levels)."""
+    child, grandchild = aliased(TaxonomyNode), aliased(TaxonomyNode)
+    return (
+        select(TaxonomyNode.id)
+        .outerjoin(child, child.id == TaxonomyNode.parent_id)
+        .outerjoin(grandchild, grandchild.id == child.parent_id)
+        .where((TaxonomyNode.id == node_id) | (child.id == node_id) | (grandchild.id == node_id))
+    )
 
 
 def product_photos(product_id: int):

@@ -14,7 +14,7 @@ from app.core.excel import xlsx_response
 from app.extensions import db
 from app.registry import services
 from app.registry.forms import ProducerForm, ProductForm, RegistrySearchForm
-from app.registry.models import Producer, Product
+from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
 
@@ -35,6 +35,16 @@ def _set_choices(blank: str):
     ]
 
 
+def _group_choices():
+    """The 6 groups of the tenant's classification (148), then the 1048 sectors kept for history."""
+    acts = (services.taxonomy_act(g.tenant.criteria_act), "1048/QĐ-TTg")
+    nodes = db.session.scalars(
+        select(TaxonomyNode).where(TaxonomyNode.parent_id.is_(None), TaxonomyNode.act.in_(acts))
+    ).all()
+    nodes.sort(key=lambda n: (acts.index(n.act), n.position))
+    return [(n.id, f"{n.code} {n.name}" if n.act == acts[0] else f"{n.name} (QĐ 1048)") for n in nodes]
+
+
 def _producer_choices():
     return [(p.id, p.name) for p in db.session.scalars(select(Producer).order_by(Producer.name))]
 
@@ -44,6 +54,7 @@ def _search_form():
     form.kind.choices = [("", _("Tất cả loại hình"))] + [(k, str(v)) for k, v in services.PRODUCER_KIND_LABELS.items()]
     form.unit_id.choices = _unit_choices(_("Tất cả xã/phường"))
     form.product_set_id.choices = _set_choices(_("Tất cả bộ sản phẩm"))
+    form.group_id.choices = [(0, _("Tất cả nhóm sản phẩm"))] + _group_choices()
     form.stars.choices = [(0, _("Mọi hạng sao"))] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
     form.validate()
     return form
@@ -173,7 +184,11 @@ def producer(producer_id):
 def products():
     form = _search_form()
     rows = services.products_search(
-        form.q.data or "", form.product_set_id.data, form.unit_id.data, stars=form.stars.data
+        form.q.data or "",
+        form.product_set_id.data,
+        form.unit_id.data,
+        stars=form.stars.data,
+        group_id=form.group_id.data,
     )
     return render_template("registry/products.html", rows=rows, form=form, sets=dict(_set_choices("—")))
 
@@ -183,7 +198,11 @@ def products():
 def products_export():
     form = _search_form()
     rows = services.products_search(
-        form.q.data or "", form.product_set_id.data, form.unit_id.data, stars=form.stars.data
+        form.q.data or "",
+        form.product_set_id.data,
+        form.unit_id.data,
+        stars=form.stars.data,
+        group_id=form.group_id.data,
     )
     sets, units = dict(_set_choices("")), dict(_unit_choices(""))
     headers = [

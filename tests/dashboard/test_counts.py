@@ -195,3 +195,16 @@ def test_national_bad_date_is_a_clear_message(app):
         response = client.get(url)
         assert response.status_code == 400
         assert "Ngày không hợp lệ" in response.get_data(as_text=True)
+
+
+def test_products_list_filters_by_group(app, two_provinces, sign_in):
+    slug, tenant_id = two_provinces["a"]
+    client = sign_in(slug, tenant_id)
+    with app.app_context():
+        food = db.session.scalar(
+            select(TaxonomyNode.id).where(TaxonomyNode.act == "148/QĐ-TTg", TaxonomyNode.code == "I")
+        )
+    page = client.get(f"/{slug}/products?group_id={food}").get_data(as_text=True)
+    names = re.findall(r'/products/\d+">([^<]+)</a>', page)
+    assert sorted(names) == ["Gạo tám", "Nước mắm Giao Châu"]
+    assert client.get(f"/{slug}/products?group_id=abc").status_code == 200  # an invalid choice filters nothing
