@@ -6,6 +6,7 @@ A new route fails this test until it is classified here: that is the point.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +14,8 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.auth import services as auth
 from app.auth.models import User
+from app.certification.models import Certificate
+from app.certification.services import certificate_record
 from app.cycle.models import Application, Cycle
 from app.cycle.services import cycle_open
 from app.documents.models import Document
@@ -35,6 +38,7 @@ TENANT_ID_ARGS = {
     "application_id": Application,
     "import_id": RegistryImport,
     "document_id": Document,
+    "certificate_id": Certificate,
 }
 # Tenant URL arguments that are secrets resolved inside the tenant (checked separately below).
 TENANT_SECRET_ARGS = {"token"}
@@ -101,6 +105,9 @@ def foreign_ids(app, tenants):
             status="accepted",
         )
         db.session.add(document)
+        certificate, _created = certificate_record(
+            product, stars=3, decision_number="9/QĐ-UBND", decision_date=date(2024, 5, 2)
+        )
         registry_import = RegistryImport(filename="ha-tinh.xlsx", storage_key="tenants/foreign/imports/y.xlsx")
         db.session.add(registry_import)
         db.session.commit()
@@ -114,6 +121,7 @@ def foreign_ids(app, tenants):
             "application_id": application.id,
             "import_id": registry_import.id,
             "document_id": document.id,
+            "certificate_id": certificate.id,
             "token": token,
         }
     missing = {key: 10**12 for key in TENANT_ID_ARGS} | {"token": "no-such-invitation-token"}

@@ -6,7 +6,8 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
 from app.core.forms import BaseForm
 
@@ -51,19 +52,28 @@ class DayField(StringField):
         return getattr(self, "day", None)
 
 
+def _required(form, field):
+    if not str(field.data or "").strip():
+        field.errors[:] = []
+        raise StopValidation(_l("Bắt buộc nhập."))
+
+
 def _no_nul(form, field):
-    if field.data and "\x00" in field.data:
+    if field.data and "\x00" in str(field.data):
         raise ValidationError(_l("Không được chứa ký tự NUL."))
 
 
 class CertificateForm(BaseForm):
-    stars = SelectField(_l("Hạng sao"), choices=[("3", "3 ★"), ("4", "4 ★"), ("5", "5 ★")])
-    decision_number = StringField(_l("Số quyết định công nhận"), validators=[DataRequired(), Length(max=64), _no_nul])
-    decision_date = DayField(_l("Ngày quyết định (dd/mm/yyyy)"), validators=[DataRequired()])
-    score = StringField(_l("Điểm (0–100)"), validators=[Optional(), Length(max=16), _no_nul])
-    part_a = StringField(_l("Điểm phần A"), validators=[Optional(), Length(max=16), _no_nul])
-    part_b = StringField(_l("Điểm phần B"), validators=[Optional(), Length(max=16), _no_nul])
-    part_c = StringField(_l("Điểm phần C"), validators=[Optional(), Length(max=16), _no_nul])
+    # Checked by the service (a clear message in both languages rather than WTForms' "Not a valid choice").
+    stars = SelectField(
+        _l("Hạng sao"), choices=[SelectChoice(str(s), f"{s} ★") for s in (3, 4, 5)], validate_choice=False
+    )
+    decision_number = StringField(_l("Số quyết định công nhận"), validators=[_required, _no_nul])
+    decision_date = DayField(_l("Ngày quyết định (dd/mm/yyyy)"), validators=[_required])
+    score = StringField(_l("Điểm (0–100)"), validators=[Optional(), _no_nul])
+    part_a = StringField(_l("Điểm phần A"), validators=[Optional(), _no_nul])
+    part_b = StringField(_l("Điểm phần B"), validators=[Optional(), _no_nul])
+    part_c = StringField(_l("Điểm phần C"), validators=[Optional(), _no_nul])
     authority = SelectField(_l("Cấp công nhận"))
     kind = SelectField(_l("Loại đánh giá"))
     valid_from = DayField(_l("Có hiệu lực từ (để trống: ngày quyết định)"), validators=[Optional()])
@@ -71,9 +81,9 @@ class CertificateForm(BaseForm):
 
 
 class RevokeForm(BaseForm):
-    reason = TextAreaField(_l("Lý do thu hồi"), validators=[DataRequired(), Length(max=2000), _no_nul])
-    decision_number = StringField(_l("Số quyết định thu hồi"), validators=[DataRequired(), Length(max=64), _no_nul])
-    decision_date = DayField(_l("Ngày quyết định thu hồi (dd/mm/yyyy)"), validators=[DataRequired()])
+    reason = TextAreaField(_l("Lý do thu hồi"), validators=[_required, _no_nul])
+    decision_number = StringField(_l("Số quyết định thu hồi"), validators=[_required, _no_nul])
+    decision_date = DayField(_l("Ngày quyết định thu hồi (dd/mm/yyyy)"), validators=[_required])
 
 
 class CertificateSearchForm(BaseForm):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -29,7 +31,11 @@ def _search_form() -> CertificateSearchForm:
         (code, str(label)) for code, label in services.STATUS_LABELS.items()
     ]
     form.stars.choices = [("", _("Mọi hạng sao"))] + [(str(s), _("%(n)d sao", n=s)) for s in (3, 4, 5)]
-    form.year.choices = [("", _("Mọi năm"))] + [(str(y), str(y)) for y in services.certificate_decision_years()]
+    years = services.certificate_decision_years()
+    asked = request.args.get("year", "")
+    if re.fullmatch(r"(19|20)\d\d", asked) and int(asked) not in years:  # a year without certificates: empty list
+        years = sorted([*years, int(asked)], reverse=True)
+    form.year.choices = [("", _("Mọi năm"))] + [(str(y), str(y)) for y in years]
     form.validate()
     return form
 
@@ -38,7 +44,7 @@ def _filters(form: CertificateSearchForm) -> dict:
     """Valid filter values only: a bad value is shown as an error on the form and ignored."""
     status = form.status.data if form.status.data in services.STATUS_FILTERS else None
     stars = int(form.stars.data) if form.stars.data in ("3", "4", "5") else None
-    year = int(form.year.data) if (form.year.data or "").isdigit() and not form.year.errors else None
+    year = int(form.year.data) if re.fullmatch(r"(19|20)\d\d", form.year.data or "") else None
     return {
         "on": form.on.value if not form.on.errors else None,
         "status": status,
@@ -56,7 +62,7 @@ def certificates():
     on = filters["on"] or services.vietnam_today()
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < len(page) < 7 else 1
-    pagination = db.paginate(services.certificates_query(**filters), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = services.certificates_page(services.certificates_query(**filters), page, PER_PAGE)
     rows = services.certificate_rows(pagination.items, on)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("certification/list.html", form=form, rows=rows, pagination=pagination, on=on, args=args)
