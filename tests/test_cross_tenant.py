@@ -236,3 +236,26 @@ def test_account_of_one_area_is_anonymous_in_others(app, tenants, officer_login)
     client, _user_id, _email = officer_login("bac-giang", roles=("province_admin",))
     assert client.get("/national/").status_code == 302
     assert client.get("/platform/").status_code == 302
+
+
+# Tenant URLs that take tenant-owned ids in the query string (filters), and those arguments.
+QUERY_ID_RULES = {"/<tenant_slug>/counts/products": ("district", "commune")}
+
+
+def test_foreign_ids_in_query_strings_answer_like_missing_ids(app, tenants, officer_login):
+    """The counts' lists filter by unit ids: another province's unit is a missing unit (no rows, same page)."""
+    from tenants.models import AdminUnit
+
+    assert set(QUERY_ID_RULES) <= {rule.rule for rule in tenant_rules(app)}
+    with app.app_context(), tenant_scope(tenants["ha-tinh"]):
+        foreign_unit = db.session.scalar(select(func.min(AdminUnit.id)))
+    client, _user_id, _email = officer_login("bac-giang")
+    for rule, args in QUERY_ID_RULES.items():
+        for arg in args:
+            bodies = []
+            for value in (foreign_unit, 10**12):
+                url = f"{rule.replace('<tenant_slug>', 'bac-giang')}?status=ever&{arg}={value}"
+                response = client.get(url)
+                assert response.status_code == 200, url
+                bodies.append(_normalised(response.get_data(as_text=True).replace(str(value), "<id>"), url))
+            assert bodies[0] == bodies[1], f"{rule} {arg}: foreign and missing ids differ"

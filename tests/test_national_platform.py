@@ -26,8 +26,11 @@ def test_national_office_sees_every_province(app):
     page = client.get("/national/").get_data(as_text=True)
     for name in ("Bắc Giang", "Hà Tĩnh", "Bắc Kạn", "Nam Định"):
         assert name in page
-    # Reported totals: Bắc Giang 205 (2022), Hà Tĩnh 410, Bắc Kạn 131, Nam Định 146 (2020).
-    assert re.search(r'data-testid="national-total">\s*892\s*<', page)
+    # Reported figures stay per province with their own date (Bắc Giang 205 in 2022, Nam Định 146 in
+    # 2020, …): never added up across dates (892) — the totals come from the certificate records.
+    assert "892" not in page
+    assert re.search(r"<td>Nam Định</td><td class=\"num\">146</td><td>31/12/2020</td>", page)
+    assert re.search(r'data-testid="national-valid">[\d.]+<', page)
     rows = list(load_workbook(BytesIO(client.get("/national/export.xlsx").data)).active.iter_rows(values_only=True))
     assert {row[0]: row[6] for row in rows[1:]}["Hà Tĩnh"] == 410
 

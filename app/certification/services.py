@@ -20,7 +20,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
@@ -28,24 +27,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exc, func, or_, select
 
 from app.certification.models import KINDS, SOURCES, Certificate
+from app.core import clock
+from app.core.acts import ACTS, DEFAULT_CRITERIA_ACT, act_in_force
 from app.core.search import text_matches
 from app.core.text import nfc
 from app.extensions import db
 from app.registry.models import Producer, Product
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 TERM_MONTHS = 36
 EXPIRY_WINDOWS = (30, 60, 90)  # days before the end of validity; the issuer must notify ≥ 30 days before
 PARTS = ("A", "B", "C")
 
-# Criteria act in force from a date, the maximum of each part, and who recognises each star level.
-# Before QĐ 1048 provinces scored on their own criteria under the programme decision QĐ 490/QĐ-TTg.
-ACTS = (
-    (date(2018, 5, 7), "490/QĐ-TTg", None, {3: "province", 4: "province", 5: "ministry"}),
-    (date(2019, 8, 21), "1048/QĐ-TTg", {"A": 35, "B": 25, "C": 40}, {3: "province", 4: "province", 5: "ministry"}),
-    (date(2023, 2, 24), "148/QĐ-TTg", {"A": 40, "B": 25, "C": 35}, {3: "district", 4: "province", 5: "ministry"}),
-    (date(2025, 7, 6), "1489/QĐ-TTg", {"A": 40, "B": 25, "C": 35}, {3: "province", 4: "province", 5: "ministry"}),
-)
 # Stars from the score: 5★ 90–100, 4★ 70 to <90, 3★ 50 to <70.
 STAR_BANDS = {5: (Decimal(90), Decimal(100)), 4: (Decimal(70), Decimal(90)), 3: (Decimal(50), Decimal(70))}
 
@@ -108,10 +100,6 @@ class CertificateStatus:
         return self.code in ("valid", "expiring")
 
 
-def vietnam_today() -> date:
-    return datetime.now(VIETNAM).date()
-
-
 # ----------------------------------------------------------------------------- rules
 
 
@@ -122,23 +110,12 @@ def certificate_term_end(decision_date: date, months: int = TERM_MONTHS) -> date
 
 def criteria_act_on(day: date) -> str:
     """The criteria act (rule version) in force on the day."""
-    act = ACTS[0][1]
-    for since, name, _parts, _authority in ACTS:
-        if day >= since:
-            act = name
-    return act
-
-
-def _act_row(act: str):
-    for row in ACTS:
-        if row[1] == act:
-            return row
-    return None
+    return act_in_force(day).code
 
 
 def default_authority(act: str, stars: int) -> str:
-    row = _act_row(act) or ACTS[-1]
-    return row[3][stars]
+    known = ACTS.get(act) or ACTS[DEFAULT_CRITERIA_ACT]
+    return known.recognised_by[stars]
 
 
 def stars_for_score(score) -> int | None:
@@ -219,7 +196,7 @@ def _clean_parts(parts, act: str) -> dict | None:
         return None
     if not isinstance(parts, dict) or set(parts) - set(PARTS):
         raise CertificateError(_("Điểm phần chỉ gồm A, B, C."), "part_scores")
-    maxima = (_act_row(act) or ACTS[-1])[2] or {"A": 100, "B": 100, "C": 100}
+    maxima = (ACTS.get(act) or ACTS[DEFAULT_CRITERIA_ACT]).parts
     cleaned = {}
     for part in PARTS:
         value = _clean_score(parts.get(part), f"part_{part.lower()}", maximum=maxima[part])
@@ -267,7 +244,7 @@ def _clean_choice(value, allowed, field: str) -> str:
 
 
 def certificate_status(cert: Certificate, on: date | None = None) -> CertificateStatus:
-    on = on or vietnam_today()
+    on = on or clock.today()
     if on < cert.valid_from:
         return CertificateStatus("not_yet_valid", on)
     ends = [
@@ -338,7 +315,7 @@ def product_certificates(product: Product) -> list[Certificate]:
 
 
 def product_current_certificate(product: Product, on: date | None = None) -> Certificate | None:
-    on = on or vietnam_today()
+    on = on or clock.today()
     return db.session.scalar(
         select(Certificate)
         .where(Certificate.product_id == product.id, certificate_valid_on(on))
@@ -354,7 +331,7 @@ def product_current_stars(product: Product, on: date | None = None) -> int | Non
 
 def current_stars_column(on: date | None = None):
     """Correlated scalar subquery: the stars of Product's certificate valid on the day (or NULL)."""
-    on = on or vietnam_today()
+    on = on or clock.today()
     return (
         select(Certificate.stars)
         .where(Certificate.product_id == Product.id, certificate_valid_on(on))
@@ -370,7 +347,7 @@ def current_stars_by_product(product_ids, on: date | None = None) -> dict[int, i
     ids = list(product_ids)
     if not ids:
         return {}
-    on = on or vietnam_today()
+    on = on or clock.today()
     rows = db.session.execute(
         select(Certificate.product_id, Certificate.stars)
         .where(Certificate.product_id.in_(ids), certificate_valid_on(on))
@@ -454,7 +431,7 @@ def certificate_record(
     A later certificate supersedes the product's earlier one from its valid_from.
     Raises CertificateError (with .field) on invalid input.
     """
-    today = today or vietnam_today()
+    today = today or clock.today()
     number = _clean_decision_number(decision_number)
     decided = _clean_date(decision_date, "decision_date", not_after=today)
     _clean_choice(source, SOURCES, "source")
@@ -519,7 +496,7 @@ def certificate_correct(cert: Certificate, *, today: date | None = None, **field
     unknown = set(fields) - set(CORRECTABLE)
     if unknown:
         raise CertificateError(_("Không sửa được trường %(f)s.", f=", ".join(sorted(unknown))))
-    today = today or vietnam_today()
+    today = today or clock.today()
     _lock_product(cert.product_id)
     db.session.refresh(cert, with_for_update=True)
     values = {key: getattr(cert, key) for key in CORRECTABLE}
@@ -567,7 +544,7 @@ def certificate_revoke(
     cert: Certificate, reason: str, decision_number: str, decision_date: date, *, today: date | None = None
 ) -> Certificate:
     """Revoke (thu hồi) by decision: not valid from the decision date on. Refused twice (changed meanwhile)."""
-    today = today or vietnam_today()
+    today = today or clock.today()
     reason = _clean_text(reason, "reason", required=True, max_length=2000)
     number = _clean_decision_number(decision_number, "revoke_decision_number")
     revoked_on = _clean_date(decision_date, "revoke_decision_date", not_after=today)
@@ -617,7 +594,7 @@ def certificates_query(
 
     status "valid_any" means valid or expiring on the day; the others match certificate_status().code.
     """
-    on = on or vietnam_today()
+    on = on or clock.today()
     stmt = (
         select(Certificate, Product, Producer)
         .join(Product, (Product.id == Certificate.product_id) & (Product.tenant_id == Certificate.tenant_id))
@@ -678,7 +655,7 @@ def certificates_page(stmt, page: int, per_page: int) -> Page:
 
 
 def certificate_rows(rows, on: date | None = None) -> list[CertificateRow]:
-    on = on or vietnam_today()
+    on = on or clock.today()
     return [CertificateRow(cert, product, producer, certificate_status(cert, on)) for cert, product, producer in rows]
 
 
@@ -690,7 +667,7 @@ def producer_certificates(producer_id: int, on: date | None = None) -> list[Cert
 def product_certificate_rows(product: Product, on: date | None = None) -> list[CertificateRow]:
     producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
     return [
-        CertificateRow(cert, product, producer, certificate_status(cert, on or vietnam_today()))
+        CertificateRow(cert, product, producer, certificate_status(cert, on or clock.today()))
         for cert in product_certificates(product)
     ]
 

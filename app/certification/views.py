@@ -12,6 +12,7 @@ from app.auth.policy import permission_required
 from app.certification import services
 from app.certification.forms import CertificateForm, CertificateSearchForm, RevokeForm
 from app.certification.models import Certificate
+from app.core import clock
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from app.extensions import db
@@ -72,7 +73,7 @@ def _filters(form: CertificateSearchForm) -> dict:
 def certificates():
     form = _search_form()
     filters = _filters(form)
-    on = filters["on"] or services.vietnam_today()
+    on = filters["on"] or clock.today()
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < len(page) < 7 else 1
     pagination = services.certificates_page(services.certificates_query(**filters), page, PER_PAGE)
@@ -86,7 +87,7 @@ def certificates():
 def certificates_export():
     form = _search_form()
     filters = _filters(form)
-    on = filters["on"] or services.vietnam_today()
+    on = filters["on"] or clock.today()
     rows = services.certificate_rows(
         db.session.execute(services.certificates_query(**filters).limit(EXPORT_LIMIT)).all(), on
     )

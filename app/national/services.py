@@ -50,3 +50,49 @@ def province_rollups() -> list[ProvinceRollup]:
             )
         ).all()
     return [ProvinceRollup(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ProvinceCounts:
+    """Counts from a province's certificate records on one date (never its reported figures)."""
+
+    slug: str
+    name: str
+    valid: int
+    ever: int
+    valid_by_stars: dict[int, int]
+    reported: int | None  # the province's latest reported figure, shown apart with its own date
+    reported_on: object
+
+
+COUNTS_SQL = """
+SELECT o.slug, o.name,
+  coalesce(s.valid, 0), coalesce(f.ever, 0),
+  coalesce(s.valid_3, 0), coalesce(s.valid_4, 0), coalesce(s.valid_5, 0),
+  o.certified_products, o.certified_on
+FROM national.province_overview o
+LEFT JOIN (
+  SELECT tenant_id, sum(certificates) AS valid,
+    sum(certificates) FILTER (WHERE stars = 3) AS valid_3,
+    sum(certificates) FILTER (WHERE stars = 4) AS valid_4,
+    sum(certificates) FILTER (WHERE stars = 5) AS valid_5
+  FROM national.certificate_spans
+  WHERE recognised_on <= :on AND valid_from <= :on AND valid_until >= :on
+  GROUP BY tenant_id
+) s ON s.tenant_id = o.tenant_id
+LEFT JOIN (
+  SELECT tenant_id, sum(products) AS ever FROM national.first_recognitions
+  WHERE recognised_on <= :on GROUP BY tenant_id
+) f ON f.tenant_id = o.tenant_id
+ORDER BY o.name
+"""
+
+
+def province_counts(on) -> list[ProvinceCounts]:
+    """Per province: products with a valid certificate on `on`, ever certified by then, valid by star."""
+    with national_engine().connect() as conn:
+        rows = conn.execute(text(COUNTS_SQL), {"on": on}).all()
+    return [
+        ProvinceCounts(slug, name, int(valid), int(ever), {3: int(v3), 4: int(v4), 5: int(v5)}, reported, reported_on)
+        for slug, name, valid, ever, v3, v4, v5, reported, reported_on in rows
+    ]

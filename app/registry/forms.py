@@ -49,5 +49,6 @@ class RegistrySearchForm(BaseForm):
     q = StringField(_l("Tìm kiếm"), validators=[Optional(), Length(max=100)])
     kind = SelectField(_l("Loại hình"), validators=[Optional()])
     unit_id = SelectField(_l("Xã/phường"), coerce=optional_int, validators=[Optional()])
+    group_id = SelectField(_l("Nhóm sản phẩm"), coerce=optional_int, validators=[Optional()])
     product_set_id = SelectField(_l("Bộ sản phẩm"), coerce=optional_int, validators=[Optional()])
     stars = SelectField(_l("Hạng sao"), coerce=optional_int, validators=[Optional()])

@@ -8,6 +8,7 @@ from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from app.auth.policy import own_producer_id
 from app.core.access import get_or_404
@@ -151,6 +152,7 @@ def products_search(
     producer_id: int | None = None,
     stars: int | None = None,
     on: date | None = None,
+    group_id: int | None = None,
 ):
     """Rows of (Product, Producer, stars): stars of the certificate valid on the day (today), or None."""
     stars_now = registry_hooks().stars_column(on)
@@ -158,6 +160,8 @@ def products_search(
     stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if product_set_id:
         stmt = stmt.where(Product.product_set_id == product_set_id)
+    if group_id:
+        stmt = stmt.where(Product.product_set_id.in_(taxonomy_under(group_id)))
     if stars:
         stmt = stmt.where(stars_now == stars)
     return db.session.execute(stmt).all()
@@ -167,6 +171,17 @@ def product_stars(product_id: int, on: date | None = None) -> int | None:
     """The stars of the product's certificate valid on the day (today), or None."""
     stars = registry_hooks().stars_column(on)
     return db.session.scalar(select(stars).select_from(Product).where(Product.id == product_id))
+
+
+def taxonomy_under(node_id: int):
+    """Ids of a taxonomy node and every node below it (a group's categories and sets: three levels)."""
+    child, grandchild = aliased(TaxonomyNode), aliased(TaxonomyNode)
+    return (
+        select(TaxonomyNode.id)
+        .outerjoin(child, child.id == TaxonomyNode.parent_id)
+        .outerjoin(grandchild, grandchild.id == child.parent_id)
+        .where((TaxonomyNode.id == node_id) | (child.id == node_id) | (grandchild.id == node_id))
+    )
 
 
 def product_photos(product_id: int):

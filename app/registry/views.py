@@ -15,7 +15,7 @@ from app.registry import services
 from app.registry.forms import ProducerForm, ProductForm, RegistrySearchForm
 from app.registry.hooks import registry_hooks
 from app.registry.imports.export import EXPORT_HEADERS, export_rows, producers_with_products
-from app.registry.models import Producer
+from app.registry.models import Producer, TaxonomyNode
 from tenants.models import AdminUnit
 from tenants.resolution import tenant_blueprint
 
@@ -36,6 +36,16 @@ def _set_choices(blank: str):
     ]
 
 
+def _group_choices():
+    """The 6 groups of the tenant's classification (148), then the 1048 sectors kept for history."""
+    acts = (services.taxonomy_act(g.tenant.criteria_act), "1048/QĐ-TTg")
+    nodes = db.session.scalars(
+        select(TaxonomyNode).where(TaxonomyNode.parent_id.is_(None), TaxonomyNode.act.in_(acts))
+    ).all()
+    nodes.sort(key=lambda n: (acts.index(n.act), n.position))
+    return [(n.id, f"{n.code} {n.name}" if n.act == acts[0] else f"{n.name} (QĐ 1048)") for n in nodes]
+
+
 def _producer_choices():
     return [(p.id, p.name) for p in db.session.scalars(select(Producer).order_by(Producer.name))]
 
@@ -45,6 +55,7 @@ def _search_form():
     form.kind.choices = [("", _("Tất cả loại hình"))] + [(k, str(v)) for k, v in services.PRODUCER_KIND_LABELS.items()]
     form.unit_id.choices = _unit_choices(_("Tất cả xã/phường"))
     form.product_set_id.choices = _set_choices(_("Tất cả bộ sản phẩm"))
+    form.group_id.choices = [(0, _("Tất cả nhóm sản phẩm"))] + _group_choices()
     form.stars.choices = [(0, _("Mọi hạng sao"))] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
     form.validate()
     return form
@@ -141,7 +152,11 @@ def producer(producer_id):
 def products():
     form = _search_form()
     rows = services.products_search(
-        form.q.data or "", form.product_set_id.data, form.unit_id.data, stars=form.stars.data
+        form.q.data or "",
+        form.product_set_id.data,
+        form.unit_id.data,
+        stars=form.stars.data,
+        group_id=form.group_id.data,
     )
     return render_template("registry/products.html", rows=rows, form=form, sets=dict(_set_choices("—")))
 
@@ -151,7 +166,11 @@ def products():
 def products_export():
     form = _search_form()
     rows = services.products_search(
-        form.q.data or "", form.product_set_id.data, form.unit_id.data, stars=form.stars.data
+        form.q.data or "",
+        form.product_set_id.data,
+        form.unit_id.data,
+        stars=form.stars.data,
+        group_id=form.group_id.data,
     )
     data = export_rows(rows)
     return xlsx_response(f"san-pham-{g.tenant.slug}.xlsx", _("Sản phẩm"), EXPORT_HEADERS, data)
