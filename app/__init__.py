@@ -105,12 +105,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.cycle.views import bp as cycle_bp
     from app.dashboard.views import bp as dashboard_bp
     from app.documents.views import bp as documents_bp
+    from app.exchange.views import bp as exchange_bp
     from app.home.views import bp as home_bp
     from app.national.views import bp as national_bp
     from app.planning.views import bp as planning_bp
     from app.platform.views import bp as platform_bp
     from app.portal.views import bp as portal_bp
-    from app.registry.imports.views import bp as registry_import_bp
     from app.registry.views import bp as registry_bp
     from app.users.views import bp as users_bp
 
@@ -124,7 +124,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         planning_bp,
         registry_bp,
-        registry_import_bp,
+        exchange_bp,
         certification_bp,
         cycle_bp,
         portal_bp,

@@ -9,7 +9,7 @@ from rq import cron
 
 from app.auth.jobs import expire_invitations_everywhere
 from app.documents.jobs import requeue_stalled_verifications
-from app.registry.jobs import requeue_stalled_imports_everywhere
+from app.exchange.jobs import requeue_stalled_imports_everywhere
 
 PREFIX = os.environ.get("OCOP_ENV", "dev")
 

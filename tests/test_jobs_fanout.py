@@ -28,12 +28,12 @@ def test_one_job_per_active_tenant_with_deterministic_ids(app):
         active = db.session.scalars(select(Tenant.id).where(Tenant.is_active.is_(True))).all()
         every = timedelta(hours=1)
         before = time_slot(every)
-        count = fan_out("scheduling", "app.registry.jobs.requeue_stalled_imports", name="test-fan-out", every=every)
+        count = fan_out("scheduling", "app.exchange.jobs.requeue_stalled_imports", name="test-fan-out", every=every)
         after = time_slot(every)  # the same slot, unless the hour turned during the call
         assert count == len(active)
         assert set(queue.job_ids) in [
             {f"test-fan-out-{tenant_id}-{slot}" for tenant_id in active} for slot in (before, after)
         ]
-        assert {job.func_name for job in queue.jobs} == {"app.registry.jobs.requeue_stalled_imports"}
+        assert {job.func_name for job in queue.jobs} == {"app.exchange.jobs.requeue_stalled_imports"}
         assert [job.args[0] for job in sorted(queue.jobs, key=lambda j: j.args[0])] == sorted(active)
         queue.empty()

@@ -21,12 +21,12 @@ from sqlalchemy import delete, func, select, text
 
 from app.certification.models import Certificate
 from app.core.text import fold
+from app.exchange import lookups, writer
+from app.exchange.columns import COLUMNS, COLUMNS_BY_KEY, CellError, cell_text
+from app.exchange.reader import MAX_ROWS, OLE_MAGIC, WorkbookError
+from app.exchange.template import import_template
+from app.exchange.writer import ImportReport, import_workbook
 from app.extensions import db
-from app.registry.imports import lookups, writer
-from app.registry.imports.columns import COLUMNS, COLUMNS_BY_KEY, CellError, cell_text
-from app.registry.imports.reader import MAX_ROWS, OLE_MAGIC, WorkbookError
-from app.registry.imports.template import import_template
-from app.registry.imports.writer import ImportReport, import_workbook
 from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.context import tenant_scope
 from tenants.models import AdminUnit

@@ -5,8 +5,8 @@ product sets) → writer (match and write each row); template (the blank workboo
 upload and its background import), views (the pages).
 """
 
-from app.registry.imports.reader import WorkbookError
-from app.registry.imports.template import import_template
-from app.registry.imports.writer import ImportReport, RowError, import_workbook
+from app.exchange.reader import WorkbookError
+from app.exchange.template import import_template
+from app.exchange.writer import ImportReport, RowError, import_workbook
 
 __all__ = ["ImportReport", "RowError", "WorkbookError", "import_template", "import_workbook"]

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from app.certification.services import product_current_certificate
 from app.core import clock
+from app.exchange.columns import COLUMNS
 from app.extensions import db
-from app.registry.imports.columns import COLUMNS
 from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.models import AdminUnit
 

@@ -1,7 +1,7 @@
 """National counts from the certificate records, on any date (never from the provinces' reported figures).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 
 Views cannot take a date, so they hold aggregates the national page filters by date: certificates
 grouped by tenant, stars and validity span (the last day in force is the earliest of expiry, the day
@@ -13,8 +13,8 @@ import os
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

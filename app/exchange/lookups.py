@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from app.core.acts import DEFAULT_TAXONOMY_ACT, taxonomy_act
 from app.core.text import fold
+from app.exchange.errors import CellError
 from app.extensions import db
-from app.registry.imports.columns import CellError
 from app.registry.models import TaxonomyNode
 from tenants.models import AdminUnit, Tenant
 

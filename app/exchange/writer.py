@@ -29,8 +29,7 @@ from app.certification.models import Certificate
 from app.certification.services import CertificateError, certificate_record
 from app.core import clock
 from app.core.text import assign, name_key
-from app.extensions import db
-from app.registry.imports.columns import (
+from app.exchange.columns import (
     CERTIFICATE_KEYS,
     COLUMNS_BY_KEY,
     PRODUCER_FIELDS,
@@ -38,8 +37,9 @@ from app.registry.imports.columns import (
     CellError,
     cell_text,
 )
-from app.registry.imports.lookups import Lookups, load_product_sets, tenant_act
-from app.registry.imports.reader import read_table
+from app.exchange.lookups import Lookups, load_product_sets, tenant_act
+from app.exchange.reader import read_table
+from app.extensions import db
 from app.registry.models import Producer, Product
 from tenants.context import TenantNotSet, current_tenant_id
 from tenants.models import AdminUnit

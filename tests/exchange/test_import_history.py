@@ -14,14 +14,14 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.certification.models import Certificate
+from app.exchange.template import import_template
+from app.exchange.writer import import_workbook
 from app.extensions import db
-from app.registry.imports.template import import_template
-from app.registry.imports.writer import import_workbook
 from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.context import tenant_scope
 from tenants.models import AdminUnit
-from tests.registry.test_import import xlsx
-from tests.registry.workbooks import certified_list, certified_rows
+from tests.exchange.workbooks import certified_list, certified_rows
+from tests.exchange.test_import import xlsx
 
 HEAD = ["Tên sản phẩm", "Bộ sản phẩm", "Tên chủ thể", "Loại hình chủ thể", "Xã/phường"]
 

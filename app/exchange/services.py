@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 
 from app.core import clock
 from app.core.storage import s3_client
+from app.exchange.reader import WorkbookError
+from app.exchange.writer import import_workbook
 from app.extensions import db
-from app.registry.imports.reader import WorkbookError
-from app.registry.imports.writer import import_workbook
 from app.registry.models import RegistryImport
 from jobs.queues import enqueue_after_commit, redis_connection
 from tenants.context import current_tenant_id
@@ -25,7 +25,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PROGRESS_TTL_SECONDS = 24 * 3600
 IMPORT_TIMEOUT_SECONDS = 15 * 60  # 5,000 rows take well under a minute
 # Enqueued by name: the job module imports this one, never the other way round.
-IMPORT_JOB = "app.registry.jobs.run_import"
+IMPORT_JOB = "app.exchange.jobs.run_import"
 
 
 def import_job_id(tenant_id: int, import_id: int) -> str:

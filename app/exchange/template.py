@@ -10,10 +10,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
+from app.exchange.columns import COLUMNS
+from app.exchange.lookups import COMMUNE_KINDS, load_product_sets, tenant_act
+from app.exchange.reader import MAX_ROWS
 from app.extensions import db
-from app.registry.imports.columns import COLUMNS
-from app.registry.imports.lookups import COMMUNE_KINDS, load_product_sets, tenant_act
-from app.registry.imports.reader import MAX_ROWS
 from tenants.context import current_tenant_id
 from tenants.models import AdminUnit
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from openpyxl import load_workbook
 
 from app.core.text import one_line
-from app.registry.imports.columns import COLUMNS, COLUMNS_BY_KEY, Column, cell_text, match_header
+from app.exchange.columns import COLUMNS, COLUMNS_BY_KEY, Column, cell_text, match_header
 
 MAX_ROWS = 5000
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title block

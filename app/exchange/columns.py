@@ -11,22 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.core.text import fold, fold_words, name_key, nfc, one_line
-
-if TYPE_CHECKING:
-    from app.registry.imports.lookups import Lookups
-
-
-class CellError(ValueError):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+from app.exchange.errors import CellError
+from app.exchange.lookups import Lookups
 
 
 def cell_text(raw) -> str | None:

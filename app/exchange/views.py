@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,18 +17,22 @@ from sqlalchemy import select
 from wtforms import DateField, ValidationError
 from wtforms.validators import Optional
 
-from app.auth.roles import PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.auth.policy import permission_required
 from app.core import clock
-from app.core.access import get_or_404, roles_required
+from app.core.access import get_or_404
+from app.core.excel import xlsx_response
 from app.core.forms import BaseForm
+from app.exchange.export import EXPORT_HEADERS, export_rows, producers_with_products
+from app.exchange.reader import WorkbookError
+from app.exchange.services import XLSX, import_progress, import_submit
+from app.exchange.template import import_template
 from app.extensions import db
-from app.registry.imports.jobs import XLSX, import_progress, import_submit
-from app.registry.imports.reader import WorkbookError
-from app.registry.imports.template import import_template
+from app.registry import services as registry
 from app.registry.models import RegistryImport
+from app.registry.search import search_form
 from tenants.resolution import tenant_blueprint
 
-bp = tenant_blueprint("registry_import", __name__, url_prefix="/producers/import", template_folder="templates")
+bp = tenant_blueprint("exchange", __name__, template_folder="templates")
 
 
 class ImportForm(BaseForm):
@@ -41,8 +45,8 @@ class ImportForm(BaseForm):
             raise ValidationError(_("Ngày phải từ 01/01/2000 đến hôm nay."))
 
 
-@bp.route("/", methods=["GET", "POST"])
-@roles_required(PROVINCE_ADMIN, PROVINCE_OFFICER)
+@bp.route("/producers/import/", methods=["GET", "POST"])
+@permission_required("registry.import")
 def start():
     form = ImportForm()
     if form.validate_on_submit():
@@ -55,23 +59,47 @@ def start():
         else:
             db.session.commit()
             flash(_("Đã nhận tệp %(name)s; đang nhập.", name=record.filename), "success")
-            return redirect(url_for("registry_import.show", import_id=record.id))
+            return redirect(url_for("exchange.show", import_id=record.id))
     recent = db.session.scalars(select(RegistryImport).order_by(RegistryImport.created_at.desc()).limit(10)).all()
-    return render_template("registry/import.html", form=form, recent=recent)
+    return render_template("exchange/import.html", form=form, recent=recent)
 
 
-@bp.route("/<int:import_id>")
-@roles_required(PROVINCE_ADMIN, PROVINCE_OFFICER)
+@bp.route("/producers/import/<int:import_id>")
+@permission_required("registry.import")
 def show(import_id):
     record = get_or_404(RegistryImport, import_id)
-    return render_template("registry/import_status.html", record=record, progress=import_progress(record))
+    return render_template("exchange/import_status.html", record=record, progress=import_progress(record))
 
 
-@bp.route("/template.xlsx")
-@roles_required(PROVINCE_ADMIN, PROVINCE_OFFICER)
+@bp.route("/producers/import/template.xlsx")
+@permission_required("registry.import")
 def template():
     return current_app.response_class(
         import_template(),
         mimetype=XLSX,
         headers={"Content-Disposition": 'attachment; filename="mau-nhap-san-pham-ocop.xlsx"'},
     )
+
+
+@bp.route("/producers/export.xlsx")
+@permission_required("registry.view")
+def producers_export():
+    form = search_form()
+    items = registry.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
+    rows = export_rows(producers_with_products(items))
+    return xlsx_response(f"chu-the-{g.tenant.slug}.xlsx", _("Chủ thể"), EXPORT_HEADERS, rows)
+
+
+@bp.route("/products/export.xlsx")
+@permission_required("registry.view")
+def products_export():
+    form = search_form()
+    rows = registry.products_search(
+        form.q.data or "",
+        form.product_set_id.data,
+        form.unit_id.data,
+        stars=form.stars.data,
+        group_id=form.group_id.data,
+    )
+    data = export_rows(rows)
+    return xlsx_response(f"san-pham-{g.tenant.slug}.xlsx", _("Sản phẩm"), EXPORT_HEADERS, data)

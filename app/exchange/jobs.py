@@ -8,8 +8,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import select
 
+from app.exchange.services import import_job_id, import_run
 from app.extensions import db
-from app.registry.imports.jobs import import_job_id, import_run
 from app.registry.models import RegistryImport
 from jobs.fanout import fan_out
 from jobs.queues import enqueue_now, redis_connection

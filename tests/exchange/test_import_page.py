@@ -73,10 +73,10 @@ def test_a_file_that_is_not_a_workbook_fails_with_a_message(app, officer_login):
 def test_an_import_whose_job_was_lost_runs_again(app, tenants, officer_login):
     from datetime import datetime, timedelta
 
+    from app.exchange.jobs import requeue_stalled_imports_everywhere
+    from app.exchange.services import import_submit
+    from app.exchange.template import import_template
     from app.extensions import db
-    from app.registry.imports.jobs import import_submit
-    from app.registry.imports.template import import_template
-    from app.registry.jobs import requeue_stalled_imports_everywhere
     from app.registry.models import RegistryImport
     from jobs.queues import get_queue
     from tenants.context import tenant_scope

@@ -1,0 +1,47 @@
+"""The registry's search filters (query string → form with its choices), shared by its lists and the
+Excel exports, so that an export holds exactly the rows the list shows."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.extensions import db
+from app.registry import services
+from app.registry.forms import RegistrySearchForm
+from app.registry.models import TaxonomyNode
+from tenants.models import AdminUnit
+
+
+def unit_choices(blank: str):
+    units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind.desc(), AdminUnit.name)).all()
+    return [(0, blank)] + [(u.id, u.name) for u in units]
+
+
+def set_choices(blank: str):
+    return [(0, blank)] + [
+        (node.id, f"{node.code} {node.name}")
+        for _group, _category, node in services.product_sets(g.tenant.criteria_act)
+    ]
+
+
+def group_choices():
+    """The 6 groups of the tenant's classification (148), then the 1048 sectors kept for history."""
+    acts = (services.taxonomy_act(g.tenant.criteria_act), "1048/QĐ-TTg")
+    nodes = db.session.scalars(
+        select(TaxonomyNode).where(TaxonomyNode.parent_id.is_(None), TaxonomyNode.act.in_(acts))
+    ).all()
+    nodes.sort(key=lambda n: (acts.index(n.act), n.position))
+    return [(n.id, f"{n.code} {n.name}" if n.act == acts[0] else f"{n.name} (QĐ 1048)") for n in nodes]
+
+
+def search_form():
+    form = RegistrySearchForm(request.args)
+    form.kind.choices = [("", _("Tất cả loại hình"))] + [(k, str(v)) for k, v in services.PRODUCER_KIND_LABELS.items()]
+    form.unit_id.choices = unit_choices(_("Tất cả xã/phường"))
+    form.product_set_id.choices = set_choices(_("Tất cả bộ sản phẩm"))
+    form.group_id.choices = [(0, _("Tất cả nhóm sản phẩm"))] + group_choices()
+    form.stars.choices = [(0, _("Mọi hạng sao"))] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
+    form.validate()
+    return form
