@@ -193,16 +193,17 @@ def officer_login(app, tenants):
 
 def open_cycle_around_today(app, tenant_id: int, days: int = 10):
     """This year's cycle of the tenant with every window open around today; returns its id."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from sqlalchemy import select
 
+    from app.core import clock
     from app.cycle.models import Cycle
     from app.cycle.services import cycle_keep_open, cycle_open
     from app.extensions import db
     from tenants.context import tenant_scope
 
-    today = date.today()
+    today = clock.today()
     with app.app_context(), tenant_scope(tenant_id):
         cycle = db.session.scalar(select(Cycle).where(Cycle.year == today.year)) or cycle_open(today.year)
         cycle_keep_open(cycle, today - timedelta(days=days), today + timedelta(days=days))
