@@ -81,8 +81,8 @@ def make_app(app_env, **overrides):
     must not point them elsewhere (no other REDIS_URL here: patch app.config in the test instead).
     """
     assert "REDIS_URL" not in overrides
-    from app import create_app
     from app.config import TestConfig, sqlalchemy_url
+    from app.factory import create_app
 
     config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
     config.update(
