@@ -1,5 +1,5 @@
 """WSGI entry point: `gunicorn wsgi:app` (production) or `flask --app wsgi run` (development)."""
 
-from app import create_app
+from app.factory import create_app
 
 app = create_app()

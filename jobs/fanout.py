@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.core import clock
 from app.extensions import db
 from jobs.queues import enqueue_now
 from tenants.models import Tenant
@@ -13,7 +14,7 @@ from tenants.models import Tenant
 
 def time_slot(every: timedelta, now: datetime | None = None) -> str:
     """The start of the slot `now` falls in, e.g. every=5 minutes → '20260301T1035'; daily → '2026-03-01'."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     seconds = int(every.total_seconds())
     if seconds <= 0:
         raise ValueError("a slot lasts a positive time")

@@ -15,7 +15,7 @@ from tenants.context import Actor, acting_as, tenant_scope
 
 # The worker builds the application from its name, as `flask --app` and gunicorn do: jobs/ sits below
 # the features, so it never imports the package that lists them.
-APP_FACTORY = os.environ.get("OCOP_APP_FACTORY", "app:create_app")
+APP_FACTORY = os.environ.get("OCOP_APP_FACTORY", "app.factory:create_app")
 _worker_app: Flask | None = None
 
 

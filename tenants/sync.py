@@ -110,6 +110,19 @@ def sync_rows(
     return kept
 
 
+def entry_fields(*required: str, optional: tuple[str, ...] = (), **defaults) -> Callable[[dict], dict]:
+    """A `to_row` that copies keys of a file entry: `required` ones must be there, `optional` ones are None
+    when missing, the keyword ones take their default."""
+
+    def to_row(entry: dict) -> dict:
+        row = {key: entry[key] for key in required}
+        row.update({key: entry.get(key) for key in optional})
+        row.update({key: entry.get(key, default) for key, default in defaults.items()})
+        return row
+
+    return to_row
+
+
 def sync_by_code(model, entries, to_row, report, what, scope=None) -> dict[str, object]:
     """sync_rows keyed by each entry's `code`; returns the rows by code."""
     rows = sync_rows(model, entries, ("code",), lambda e: {"code": e["code"], **to_row(e)}, report, what, scope)
@@ -117,16 +130,14 @@ def sync_by_code(model, entries, to_row, report, what, scope=None) -> dict[str, 
 
 
 def _sync_units(data: dict, report: SyncReport) -> None:
-    def row(u):
-        return {
-            "name": u["name"],
-            "kind": u["kind"],
-            "valid_from": u.get("valid_from"),
-            "valid_to": u.get("valid_to"),
-            "is_sample": bool(u.get("sample", False)),
-        }
-
-    units = sync_by_code(AdminUnit, data.get("units", []), row, report, "units")
+    fields = entry_fields("name", "kind", optional=("valid_from", "valid_to"))
+    units = sync_by_code(
+        AdminUnit,
+        data.get("units", []),
+        lambda u: {**fields(u), "is_sample": bool(u.get("sample", False))},
+        report,
+        "units",
+    )
     db.session.flush()  # ids are needed to link parents
     for entry in data.get("units", []):
         parent = units[entry["parent"]].id if entry.get("parent") else None
@@ -135,19 +146,15 @@ def _sync_units(data: dict, report: SyncReport) -> None:
 
 
 def _sync_councils(data: dict, report: SyncReport) -> None:
-    def row(c):
-        return {
-            "name": c["name"],
-            "level": c["level"],
-            "chair_title": c.get("chair_title"),
-            "quorum_ratio": c["quorum_ratio"],
-            "max_score_spread": c["max_score_spread"],
-            "dossier_lead_working_days": c["dossier_lead_working_days"],
-            "valid_from": c.get("valid_from"),
-            "valid_to": c.get("valid_to"),
-        }
-
-    sync_by_code(Council, data.get("councils", []), row, report, "councils")
+    fields = entry_fields(
+        "name",
+        "level",
+        "quorum_ratio",
+        "max_score_spread",
+        "dossier_lead_working_days",
+        optional=("chair_title", "valid_from", "valid_to"),
+    )
+    sync_by_code(Council, data.get("councils", []), fields, report, "councils")
 
 
 # A section's syncer: (tenant, the whole file's data, report), run inside the tenant's scope.

@@ -81,8 +81,8 @@ def make_app(app_env, **overrides):
     must not point them elsewhere (no other REDIS_URL here: patch app.config in the test instead).
     """
     assert "REDIS_URL" not in overrides
-    from app import create_app
     from app.config import TestConfig, sqlalchemy_url
+    from app.factory import create_app
 
     config = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
     config.update(
@@ -193,16 +193,17 @@ def officer_login(app, tenants):
 
 def open_cycle_around_today(app, tenant_id: int, days: int = 10):
     """This year's cycle of the tenant with every window open around today; returns its id."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from sqlalchemy import select
 
+    from app.core import clock
     from app.cycle.models import Cycle
     from app.cycle.services import cycle_keep_open, cycle_open
     from app.extensions import db
     from tenants.context import tenant_scope
 
-    today = date.today()
+    today = clock.today()
     with app.app_context(), tenant_scope(tenant_id):
         cycle = db.session.scalar(select(Cycle).where(Cycle.year == today.year)) or cycle_open(today.year)
         cycle_keep_open(cycle, today - timedelta(days=days), today + timedelta(days=days))

@@ -13,7 +13,7 @@ Applications reach their status by walking the real workflow services, so the hi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import factory
@@ -21,6 +21,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy import select
 
 from app.certification.services import certificate_record
+from app.core import clock
 from app.documents.models import Document
 from app.extensions import db
 from app.planning.models import Policy
@@ -131,7 +132,10 @@ def producer_with_product(app, tenant_id: int, *, stars: int | None = None, **pr
         row = ProductFactory(**product)
         if stars is not None:
             certificate_record(
-                row, stars=stars, decision_number=f"{_short()}/QĐ-UBND", decision_date=date.today() - timedelta(days=30)
+                row,
+                stars=stars,
+                decision_number=f"{_short()}/QĐ-UBND",
+                decision_date=clock.today() - timedelta(days=30),
             )
         db.session.commit()
         return row.producer_id, row.id
@@ -139,7 +143,7 @@ def producer_with_product(app, tenant_id: int, *, stars: int | None = None, **pr
 
 def certificate_recorded(app, tenant_id: int, product_id: int, **overrides) -> int:
     """A certificate of the product (3★, decided 30 days ago unless told otherwise); returns its id."""
-    fields = {"stars": 3, "decision_number": f"{_short()}/QĐ-UBND", "decision_date": date.today() - timedelta(days=30)}
+    fields = {"stars": 3, "decision_number": f"{_short()}/QĐ-UBND", "decision_date": clock.today() - timedelta(days=30)}
     fields |= overrides
     with app.app_context(), tenant_scope(tenant_id):
         product = db.session.scalar(select(Product).where(Product.id == product_id))
@@ -204,7 +208,7 @@ def open_cycle_around_today(days: int = 30):
     from app.cycle.models import Cycle
     from app.cycle.services import cycle_keep_open, cycle_open
 
-    today = date.today()
+    today = clock.today()
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == today.year)) or cycle_open(today.year)
     cycle_keep_open(cycle, today - timedelta(days=days), today + timedelta(days=days))
     return cycle
@@ -244,7 +248,7 @@ def application_at(
     steps = _STEPS[status]
     if product_id is None:
         producer_id, product_id = producer_with_product(app, tenant_id, set_code="I.1.1")
-    today = date.today()
+    today = clock.today()
     with app.app_context(), tenant_scope(tenant_id):
         actors = {
             "producer": auth.user_invite(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import click
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.core import clock
 from app.extensions import db
 from jobs.cli import jobs_cli
 from jobs.fanout import fan_out
@@ -17,7 +18,7 @@ from jobs.wrapper import system_job, tenant_job
 @tenant_job
 def expire_invitations() -> int:
     """Invalidate this tenant's expired invitation links; returns how many were cleared."""
-    now = datetime.now(UTC)
+    now = clock.now()
     users = db.session.scalars(select(User).where(User.invite_expires_at < now)).all()
     for user in users:
         user.invite_token_hash = None

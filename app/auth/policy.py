@@ -3,11 +3,13 @@ producer's scope.
 
 Views are guarded with `permission_required("action")`; templates ask `can("action")` so menus and
 buttons show only what the user may open. Ownership ("a producer sees only its own records") is
-applied by the services through `own_producer_id(user, action)`, never by views or templates.
+applied by the services through `own_producer_id(user, action)` (a query's filter) or
+`reach_or_404(user, action, producer_id)` (one record), never by views or templates.
 """
 
 from __future__ import annotations
 
+from flask import abort
 from flask_login import current_user
 
 from app.auth.roles import (
@@ -100,6 +102,32 @@ def own_producer_id(user, action: str) -> int | None:
     if user.has_role(*(r for r in roles if r not in OWN_RECORDS)):
         return None
     return getattr(user, "producer_id", None) or 0
+
+
+def own_unit_id(user) -> int | None:
+    """The commune a commune officer works in (0 when none is set), or None for a province-wide user:
+    a commune officer screens only the dossiers of its own commune."""
+    if user.has_role(COMMUNE_OFFICER) and not user.has_role(*OFFICERS):
+        return getattr(user, "unit_id", None) or 0
+    return None
+
+
+def bound_by_windows(user) -> bool:
+    """A producer submits only while the cycle's window is open; officers register at any time."""
+    return user.has_role(*OWN_RECORDS)
+
+
+def reaches(user, action: str, producer_id: int | None) -> bool:
+    """Whether the user may reach, through the action, a record that belongs to this producer."""
+    own = own_producer_id(user, action)
+    return own is None or own == producer_id
+
+
+def reach_or_404(user, action: str, producer_id: int | None) -> None:
+    """Another producer's record (for a user who holds the action only for its own) answers the same
+    404 as a missing or foreign id."""
+    if not reaches(user, action, producer_id):
+        abort(404)
 
 
 def init_app(app) -> None:

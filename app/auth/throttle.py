@@ -6,13 +6,14 @@ with 429 before the password is even checked. A per-address limit caps guessing 
 
 from flask import current_app, g, request
 
+from app.auth.services import normalise_email
 from app.extensions import limiter
 
 FAILED_LOGIN_STATUS = 401
 
 
 def _account_key() -> str:
-    email = (request.form.get("email") or "").strip().lower()
+    email = normalise_email(request.form.get("email") or "")  # the same key as the login itself
     scope = g.tenant.slug if g.get("tenant") is not None else g.get("area", "public")
     return f"login:{scope}:{email}"
 

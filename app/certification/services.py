@@ -30,7 +30,7 @@ from app.certification.models import KINDS, SOURCES, Certificate
 from app.core import clock
 from app.core.acts import ACTS, DEFAULT_CRITERIA_ACT, act_in_force
 from app.core.search import text_matches
-from app.core.text import nfc
+from app.core.text import nfc, one_line
 from app.extensions import db
 from app.registry.models import Producer, Product
 
@@ -151,7 +151,7 @@ def _clean_text(value, field: str, *, required: bool, max_length: int) -> str | 
 
 def _clean_decision_number(value, field: str = "decision_number") -> str:
     value = _clean_text(value, field, required=True, max_length=64)
-    value = " ".join(value.split())
+    value = one_line(value)
     if not DECISION_NUMBER.match(value):
         raise CertificateError(_("Số quyết định chỉ gồm chữ, số và các dấu / - . (ví dụ 123/QĐ-UBND)."), field)
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,6 +16,7 @@ from app.certification.models import Certificate
 from app.core import clock
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
+from app.core.forms import form_saved, show_on
 from app.extensions import db
 from app.registry.hooks import ProductPanel, registry_hooks
 from app.registry.models import Producer, Product
@@ -54,6 +56,13 @@ def _search_form() -> CertificateSearchForm:
     return form
 
 
+def _search() -> tuple[CertificateSearchForm, dict, date]:
+    """The search form from the query string, its valid filters, and the day statuses are computed for."""
+    form = _search_form()
+    filters = _filters(form)
+    return form, filters, filters["on"] or clock.today()
+
+
 def _filters(form: CertificateSearchForm) -> dict:
     """Valid filter values only: a bad value is shown as an error on the form and ignored."""
     status = form.status.data if form.status.data in services.STATUS_FILTERS else None
@@ -71,9 +80,7 @@ def _filters(form: CertificateSearchForm) -> dict:
 @bp.route("/certificates")
 @permission_required("certificate.view")
 def certificates():
-    form = _search_form()
-    filters = _filters(form)
-    on = filters["on"] or clock.today()
+    form, filters, on = _search()
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < len(page) < 7 else 1
     pagination = services.certificates_page(services.certificates_query(**filters), page, PER_PAGE)
@@ -85,9 +92,7 @@ def certificates():
 @bp.route("/certificates/export.xlsx")
 @permission_required("certificate.view")
 def certificates_export():
-    form = _search_form()
-    filters = _filters(form)
-    on = filters["on"] or clock.today()
+    _form, filters, on = _search()
     rows = services.certificate_rows(
         db.session.execute(services.certificates_query(**filters).limit(EXPORT_LIMIT)).all(), on
     )
@@ -175,14 +180,31 @@ def _changes(cert: Certificate, values: dict) -> dict:
     return changes
 
 
-def _show_error(form, error: services.CertificateError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None and error.field in ("revoke_decision_number", "revoke_decision_date"):
-        field = getattr(form, error.field.removeprefix("revoke_"), None)
-    if field is None:
-        flash(str(error), "error")
-    else:
-        field.errors = list(field.errors) + [str(error)]
+def _form_page(form, save, heading, **page):
+    """Save the form and go to the certificate's page, flashing what `save` says; or show the form again
+    with the error on the field it names (a flash when none)."""
+
+    def show_error(error: services.CertificateError) -> None:
+        field = getattr(form, error.field, None) if error.field else None
+        if field is None and error.field in ("revoke_decision_number", "revoke_decision_date"):
+            field = getattr(form, error.field.removeprefix("revoke_"), None)
+        if field is None:
+            flash(str(error), "error")
+        else:
+            show_on(field)(error)
+
+    saved = form_saved(form, save, services.CertificateError, show_error)
+    if saved is None:
+        return render_template("form_page.html", form=form, heading=heading, **page)
+    cert, message = saved
+    flash(message, "success")
+    return redirect(url_for("certification.certificate", certificate_id=cert.id))
+
+
+def _recorded(cert: Certificate, created: bool) -> tuple[Certificate, str]:
+    if created:
+        return cert, _("Đã ghi giấy chứng nhận %(number)s.", number=cert.decision_number)
+    return cert, _("Quyết định này đã được ghi; đã cập nhật các giá trị khác.")
 
 
 @bp.route("/products/<int:product_id>/certificates/new", methods=["GET", "POST"])
@@ -190,23 +212,10 @@ def _show_error(form, error: services.CertificateError) -> None:
 def certificate_new(product_id):
     product = get_or_404(Product, product_id)
     form = _certificate_form()
-    if form.validate_on_submit():
-        try:
-            cert, created = services.certificate_record(product, source="manual", **_form_values(form))
-        except services.CertificateError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        else:
-            db.session.commit()
-            if created:
-                flash(_("Đã ghi giấy chứng nhận %(number)s.", number=cert.decision_number), "success")
-            else:
-                flash(_("Quyết định này đã được ghi; đã cập nhật các giá trị khác."), "success")
-            return redirect(url_for("certification.certificate", certificate_id=cert.id))
-    return render_template(
-        "form_page.html",
-        form=form,
-        heading=_("Ghi giấy chứng nhận cho %(name)s", name=product.name),
+    return _form_page(
+        form,
+        lambda: _recorded(*services.certificate_record(product, source="manual", **_form_values(form))),
+        _("Ghi giấy chứng nhận cho %(name)s", name=product.name),
         intro=_("Để trống hiệu lực thì giấy có giá trị 36 tháng kể từ ngày quyết định."),
     )
 
@@ -233,17 +242,14 @@ def certificate(certificate_id):
 def certificate_edit(certificate_id):
     cert = get_or_404(Certificate, certificate_id)
     form = _certificate_form(cert)
-    if form.validate_on_submit():
-        try:
-            services.certificate_correct(cert, **_changes(cert, _form_values(form)))
-        except services.CertificateError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Đã sửa giấy chứng nhận."), "success")
-            return redirect(url_for("certification.certificate", certificate_id=cert.id))
-    return render_template("form_page.html", form=form, heading=_("Sửa giấy chứng nhận %(n)s", n=cert.decision_number))
+    return _form_page(
+        form,
+        lambda: (
+            services.certificate_correct(cert, **_changes(cert, _form_values(form))),
+            _("Đã sửa giấy chứng nhận."),
+        ),
+        _("Sửa giấy chứng nhận %(n)s", n=cert.decision_number),
+    )
 
 
 @bp.route("/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
@@ -251,19 +257,11 @@ def certificate_edit(certificate_id):
 def certificate_revoke(certificate_id):
     cert = get_or_404(Certificate, certificate_id)
     form = RevokeForm()
-    if form.validate_on_submit():
-        try:
-            services.certificate_revoke(cert, form.reason.data, form.decision_number.data, form.decision_date.value)
-        except services.CertificateError as error:
-            db.session.rollback()
-            _show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Đã thu hồi giấy chứng nhận."), "success")
-            return redirect(url_for("certification.certificate", certificate_id=cert.id))
-    return render_template(
-        "form_page.html",
-        form=form,
-        heading=_("Thu hồi giấy chứng nhận %(n)s", n=cert.decision_number),
-        submit_label=_("Thu hồi"),
+
+    def revoke():
+        services.certificate_revoke(cert, form.reason.data, form.decision_number.data, form.decision_date.value)
+        return cert, _("Đã thu hồi giấy chứng nhận.")
+
+    return _form_page(
+        form, revoke, _("Thu hồi giấy chứng nhận %(n)s", n=cert.decision_number), submit_label=_("Thu hồi")
     )

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, text, true
 from sqlalchemy.exc import OperationalError
 
-from app.auth.policy import OFFICERS, own_producer_id
-from app.auth.roles import COMMUNE_OFFICER, PRODUCER
+from app.auth.policy import bound_by_windows, own_producer_id, own_unit_id, reach_or_404, reaches
 from app.certification.services import product_certificates, product_current_certificate
 from app.core.access import get_or_404
 from app.core.i18n import format_day
@@ -175,8 +173,7 @@ def _record(application: Application, action: str, before: str | None, actor, no
 
 
 def _check_producer(user, product: Product, action: str) -> None:
-    own = own_producer_id(user, action)
-    if own is not None and own != product.producer_id:
+    if not reaches(user, action, product.producer_id):
         raise WorkflowError(_("Bạn chỉ thao tác được với sản phẩm của chủ thể mình."))
 
 
@@ -184,11 +181,10 @@ def application_get(user, application_id: int, action: str = "application.view")
     """One application the user may reach: another producer's (for a producer user) answers the same
     404 as a missing or foreign id."""
     application = get_or_404(Application, application_id)
-    own = own_producer_id(user, action)
-    if own is not None:
-        producer_id = db.session.scalar(select(Product.producer_id).where(Product.id == application.product_id))
-        if producer_id != own:
-            abort(404)
+    if own_producer_id(user, action) is not None:
+        reach_or_404(
+            user, action, db.session.scalar(select(Product.producer_id).where(Product.id == application.product_id))
+        )
     return application
 
 
@@ -223,7 +219,7 @@ def application_start(
     if kind == "new":
         if not nfc(idea_summary):
             raise WorkflowError(_("Hãy mô tả ý tưởng sản phẩm."))
-        if user.has_role(PRODUCER):
+        if bound_by_windows(user):
             _check_window(cycle, "ideas", today)
     else:
         # The stars now, or those of the latest certificate when it has lapsed (re-recognition after expiry).
@@ -300,9 +296,9 @@ def application_act(
         if missing:
             raise WorkflowError(_("Hồ sơ còn thiếu: %(items)s.", items="; ".join(missing)))
         application.screening_level = workflow.screening_level(today)
-    if action in ("screen", "return_dossier") and user.has_role(COMMUNE_OFFICER) and not user.has_role(*OFFICERS):
-        if application.screening_level != "commune" or user.unit_id is None or user.unit_id != product.unit_id:
-            raise WorkflowError(_("Chỉ cán bộ xã nơi có sản phẩm được sơ duyệt hồ sơ này."))
+    own_unit = own_unit_id(user) if action in ("screen", "return_dossier") else None
+    if own_unit is not None and (application.screening_level != "commune" or own_unit != product.unit_id):
+        raise WorkflowError(_("Chỉ cán bộ xã nơi có sản phẩm được sơ duyệt hồ sơ này."))
     before = application.status
     application.status = transition.target
     application.last_reason = reason if transition.needs_reason else None

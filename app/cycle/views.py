@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.policy import can, permission_required
+from app.core import clock
 from app.core.excel import xlsx_response
+from app.core.forms import form_saved, form_values, show_on
 from app.core.i18n import format_day
 from app.cycle import checklist, services, workflow
 from app.cycle.forms import (
@@ -44,14 +44,12 @@ def _register(state) -> None:
 @bp.route("/cycles", methods=["GET", "POST"])
 @permission_required("cycle.view")
 def cycles():
-    form = CycleOpenForm(year=date.today().year)
-    if form.validate_on_submit() and can(current_user, "cycle.manage"):
-        try:
-            cycle = services.cycle_open(form.year.data)
-        except services.WorkflowError as error:
-            form.year.errors.append(str(error))
-        else:
-            db.session.commit()
+    form = CycleOpenForm(year=clock.today().year)
+    if request.method == "POST" and can(current_user, "cycle.manage"):
+        cycle = form_saved(
+            form, lambda: services.cycle_open(form.year.data), services.WorkflowError, show_on(form.year)
+        )
+        if cycle:
             flash(_("Đã mở chu trình năm %(year)d.", year=cycle.year), "success")
             return redirect(url_for("cycle.cycles"))
     items = db.session.scalars(select(Cycle).order_by(Cycle.year.desc())).all()
@@ -64,15 +62,14 @@ def cycles():
 def cycle_edit(cycle_id):
     cycle = services.cycle_get(cycle_id)
     form = CycleWindowsForm(obj=cycle)
-    if form.validate_on_submit():
-        try:
-            services.cycle_update_windows(cycle, **{k: f.data for k, f in form._fields.items() if k != "csrf_token"})
-        except services.WorkflowError as error:
-            form.ideas_from.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Đã lưu thời gian của chu trình."), "success")
-            return redirect(url_for("cycle.cycles"))
+    if form_saved(
+        form,
+        lambda: services.cycle_update_windows(cycle, **form_values(form)),
+        services.WorkflowError,
+        show_on(form.ideas_from),
+    ):
+        flash(_("Đã lưu thời gian của chu trình."), "success")
+        return redirect(url_for("cycle.cycles"))
     return render_template("form_page.html", form=form, heading=_("Thời gian chu trình %(year)d", year=cycle.year))
 
 
@@ -83,7 +80,7 @@ def _pipeline():
     units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.name)).all()
     form.unit_id.choices = [(0, _("Tất cả xã/phường"))] + [(u.id, u.name) for u in units]
     form.validate()
-    year = form.year.data or date.today().year
+    year = form.year.data or clock.today().year
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
     rows = (
         services.applications_for(
@@ -141,14 +138,14 @@ def applications_export():
         )
         for a, product, producer in rows
     )
-    year = cycle.year if cycle else date.today().year
+    year = cycle.year if cycle else clock.today().year
     return xlsx_response(f"ho-so-ocop-{g.tenant.slug}-{year}.xlsx", _("Hồ sơ"), headers, data)
 
 
 @bp.route("/applications/new", methods=["GET", "POST"])
 @permission_required("application.start")
 def application_new():
-    cycle = services.current_cycle(date.today())
+    cycle = services.current_cycle(clock.today())
     if cycle is None:
         flash(_("Chưa mở chu trình OCOP năm nay."), "error")
         return redirect(url_for("cycle.applications"))
@@ -156,26 +153,25 @@ def application_new():
     form.product_id.choices = [(p.id, p.name) for p in products_for(current_user, "application.start")]
     form.kind.choices = [(k, str(v)) for k, v in workflow.KIND_LABELS.items()]
     form.target_stars.choices = [(0, "—")] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
-    if form.validate_on_submit():
+
+    def start():
         product = product_get(current_user, form.product_id.data, "application.start")
-        try:
-            application = services.application_start(
-                cycle=cycle,
-                product=product,
-                kind=form.kind.data,
-                user=current_user,
-                today=date.today(),
-                idea_summary=form.idea_summary.data or "",
-                target_stars=form.target_stars.data,
-            )
-        except services.WorkflowError as error:
-            form.kind.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(
-                _("Đã đăng ký sản phẩm %(name)s vào chu trình %(year)d.", name=product.name, year=cycle.year), "success"
-            )
-            return redirect(url_for("cycle.application", application_id=application.id))
+        application = services.application_start(
+            cycle=cycle,
+            product=product,
+            kind=form.kind.data,
+            user=current_user,
+            today=clock.today(),
+            idea_summary=form.idea_summary.data or "",
+            target_stars=form.target_stars.data,
+        )
+        return application, product
+
+    started = form_saved(form, start, services.WorkflowError, show_on(form.kind))
+    if started:
+        application, product = started
+        flash(_("Đã đăng ký sản phẩm %(name)s vào chu trình %(year)d.", name=product.name, year=cycle.year), "success")
+        return redirect(url_for("cycle.application", application_id=application.id))
     return render_template(
         "form_page.html",
         form=form,
@@ -192,7 +188,7 @@ def application_new():
 def application(application_id):
     application = services.application_get(current_user, application_id)
     product, producer = services.application_parties(application)
-    today = date.today()
+    today = clock.today()
     return render_template(
         "cycle/application.html",
         application=application,
@@ -208,28 +204,31 @@ def application(application_id):
     )
 
 
+def _flash_error(error: Exception) -> None:
+    flash(str(error), "error")
+
+
 @bp.route("/applications/<int:application_id>/act/<action>", methods=["POST"])
 @permission_required("application.view")
 def application_act(application_id, action):
     application = services.application_get(current_user, application_id)
     form = ApplicationActForm()
-    if form.validate_on_submit():
-        try:
-            services.application_act(
-                application,
-                action,
-                user=current_user,
-                today=date.today(),
-                reason=form.reason.data or "",
-                business_plan=form.business_plan.data or "",
-                expected_status=form.expected_status.data or None,
-            )
-        except services.WorkflowError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("Đã cập nhật: %(status)s.", status=workflow.STATUS_LABELS[application.status]), "success")
+    acted = form_saved(
+        form,
+        lambda: services.application_act(
+            application,
+            action,
+            user=current_user,
+            today=clock.today(),
+            reason=form.reason.data or "",
+            business_plan=form.business_plan.data or "",
+            expected_status=form.expected_status.data or None,
+        ),
+        services.WorkflowError,
+        _flash_error,
+    )
+    if acted:
+        flash(_("Đã cập nhật: %(status)s.", status=workflow.STATUS_LABELS[application.status]), "success")
     return redirect(url_for("cycle.application", application_id=application_id))
 
 
@@ -239,15 +238,13 @@ def application_reuse(application_id):
     application = services.application_get(current_user, application_id)
     form = ApplicationActForm()
     document_id = request.form.get("document_id", "")
-    if form.validate_on_submit() and document_id.isdigit():
-        try:
-            services.application_reuse_document(
-                application, request.form.get("requirement", ""), int(document_id), date.today()
-            )
-        except services.WorkflowError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("Đã dùng lại tài liệu còn hiệu lực."), "success")
+    if document_id.isdigit() and form_saved(
+        form,
+        lambda: services.application_reuse_document(
+            application, request.form.get("requirement", ""), int(document_id), clock.today()
+        ),
+        services.WorkflowError,
+        _flash_error,
+    ):
+        flash(_("Đã dùng lại tài liệu còn hiệu lực."), "success")
     return redirect(url_for("cycle.application", application_id=application_id))

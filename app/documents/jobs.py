@@ -23,6 +23,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.storage import s3_client
 from app.documents import verification
 from app.documents.models import Document
@@ -54,10 +55,6 @@ WAITING_STATUSES = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
 class ObjectChanged(RuntimeError):
     """The object was replaced while it was being verified; a later attempt verifies the new one."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _document(document_id: int, *, lock: bool = False) -> Document | None:
@@ -132,7 +129,7 @@ def _finish_accepted(
     document.size = outcome.size
     document.sha256 = outcome.sha256
     document.reject_reason = None
-    document.verified_at = _now()
+    document.verified_at = clock.now()
     return document.status
 
 
@@ -148,7 +145,7 @@ def _reject(document: Document, reason: str) -> None:
     """Rejected documents hold no storage (and count for nothing in the quota)."""
     document.status = "rejected"
     document.reject_reason = reason
-    document.verified_at = _now()
+    document.verified_at = clock.now()
     db.session.commit()
     delete_object(document.storage_key)
 
@@ -175,7 +172,7 @@ def requeue_stalled_documents(stalled_after_minutes: float | None = None) -> dic
     minutes = stalled_after_minutes
     if minutes is None:
         minutes = current_app.config.get("DOCUMENT_VERIFY_STALLED_MINUTES", DEFAULT_STALLED_AFTER_MINUTES)
-    cutoff = _now() - timedelta(minutes=minutes)
+    cutoff = clock.now() - timedelta(minutes=minutes)
     counts = {"requeued": 0, "rejected": 0, "confirmed": 0, "expired": 0}
 
     stalled = db.session.scalars(
@@ -212,7 +209,7 @@ def _settle_unconfirmed() -> dict:
     counts = {"confirmed": 0, "expired": 0}
     old = db.session.scalars(
         select(Document.id).where(
-            Document.status == "awaiting_upload", Document.created_at <= _now() - UNCONFIRMED_GRACE
+            Document.status == "awaiting_upload", Document.created_at <= clock.now() - UNCONFIRMED_GRACE
         )
     ).all()
     for document_id in old:

@@ -23,7 +23,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
-from app.auth.policy import own_producer_id
+from app.auth.policy import own_producer_id, reach_or_404
 from app.core import clock
 from app.core.access import get_or_404
 from app.core.storage import s3_client
@@ -120,9 +120,7 @@ def _as_id(value) -> int | None:
 def document_get(user, document_id: int, action: str = "documents.view") -> Document:
     """One document the user may reach; another producer's (for a producer user) is as missing as a foreign one."""
     document = get_or_404(Document, document_id)
-    own = own_producer_id(user, action)
-    if own is not None and document.producer_id != own:
-        abort(404)
+    reach_or_404(user, action, document.producer_id)
     return document
 
 

@@ -177,6 +177,7 @@ def _reencode_image(path: Path, kind: Kind, target: Path) -> Outcome:
     The orientation is applied to the pixels first so that the picture still looks the same; the
     colour profile is kept (it is part of how the picture looks, not information about it).
     """
+    # Pillow is loaded only where images are re-encoded (the worker), not by every web process.
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:

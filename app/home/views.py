@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template
+from redis import Redis
 from sqlalchemy import select, text
 
 from app.core.i18n import language_switch_response
@@ -31,8 +32,6 @@ def _probe(check) -> str:
 @bp.route("/healthz")
 @limiter.exempt
 def healthz():
-    from redis import Redis
-
     checks = {
         "database": _probe(lambda: db.session.execute(text("SELECT 1"))),
         "redis": _probe(lambda: Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=2).ping()),

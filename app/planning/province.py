@@ -6,31 +6,12 @@ from flask import Flask
 
 from app.extensions import db
 from app.planning.models import Budget, Figure, Policy, PolicyItem, Target
-from tenants.sync import SyncReport, register_section, sync_by_code, sync_rows
+from tenants.sync import SyncReport, entry_fields, register_section, sync_by_code, sync_rows
 
 
 def _sync_policies(data: dict, report: SyncReport) -> None:
-    def row(p):
-        return {
-            "title": p["title"],
-            "act": p.get("act"),
-            "issued_on": p.get("issued_on"),
-            "valid_from": p.get("valid_from"),
-            "valid_to": p.get("valid_to"),
-            "summary": p.get("summary", ""),
-            "budget_vnd": p.get("budget_vnd"),
-        }
-
-    def item_row(i):
-        return {
-            "title": i["title"],
-            "kind": i["kind"],
-            "amount_vnd": i.get("amount_vnd"),
-            "share_percent": i.get("share_percent"),
-            "quantity": i.get("quantity"),
-            "unit": i.get("unit"),
-        }
-
+    row = entry_fields("title", optional=("act", "issued_on", "valid_from", "valid_to", "budget_vnd"), summary="")
+    item_row = entry_fields("title", "kind", optional=("amount_vnd", "share_percent", "quantity", "unit"))
     policies = sync_by_code(Policy, data.get("policies", []), row, report, "policies")
     db.session.flush()
     for entry in data.get("policies", []):
@@ -50,20 +31,15 @@ def _sync_policies(data: dict, report: SyncReport) -> None:
 
 
 def _sync_targets(data: dict, report: SyncReport) -> None:
-    def row(t):
-        return {
-            "title": t["title"],
-            "metric": t["metric"],
-            "comparator": t["comparator"],
-            "value": t["value"],
-            "unit": t["unit"],
-            "period_start": t.get("period_start"),
-            "deadline": t["deadline"],
-            "baseline_value": t.get("baseline_value"),
-            "baseline_on": t.get("baseline_on"),
-            "source": t.get("source"),
-        }
-
+    row = entry_fields(
+        "title",
+        "metric",
+        "comparator",
+        "value",
+        "unit",
+        "deadline",
+        optional=("period_start", "baseline_value", "baseline_on", "source"),
+    )
     sync_by_code(Target, data.get("targets", []), row, report, "targets")
 
 
@@ -72,13 +48,7 @@ def _sync_figures_and_budgets(data: dict, report: SyncReport) -> None:
         Figure,
         data.get("figures", []),
         ("on", "metric", "note"),
-        lambda f: {
-            "on": f["on"],
-            "metric": f["metric"],
-            "value": f["value"],
-            "note": f.get("note"),
-            "source": f.get("source"),
-        },
+        entry_fields("on", "metric", "value", optional=("note", "source")),
         report,
         "figures",
     )
@@ -86,7 +56,7 @@ def _sync_figures_and_budgets(data: dict, report: SyncReport) -> None:
         Budget,
         data.get("budgets", []),
         ("year",),
-        lambda b: {"year": b["year"], "amount_vnd": b["amount_vnd"], "note": b.get("note"), "source": b.get("source")},
+        entry_fields("year", "amount_vnd", optional=("note", "source")),
         report,
         "budgets",
     )

@@ -1,12 +1,11 @@
 """The province's administrative units, councils, support policies and targets (from its definition)."""
 
-from datetime import date
-
 from flask import g, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.auth.policy import permission_required
+from app.core import clock
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from app.extensions import db
@@ -64,7 +63,7 @@ def policy(policy_id):
 def targets():
     items = db.session.scalars(select(Target).order_by(Target.deadline, Target.code)).all()
     figures = db.session.scalars(select(Figure).order_by(Figure.on.desc(), Figure.metric)).all()
-    return render_template("planning/targets.html", targets=items, figures=figures, today=date.today())
+    return render_template("planning/targets.html", targets=items, figures=figures, today=clock.today())
 
 
 @bp.route("/targets/export.xlsx")
@@ -81,7 +80,7 @@ def targets_export():
 def units():
     items = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
     names = {u.id: u.name for u in items}
-    return render_template("planning/units.html", units=items, names=names, today=date.today())
+    return render_template("planning/units.html", units=items, names=names, today=clock.today())
 
 
 @bp.route("/units/export.xlsx")

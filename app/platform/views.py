@@ -8,6 +8,7 @@ from app.auth.areas import account_area_blueprint
 from app.auth.policy import permission_required
 from app.auth.roles import PLATFORM_ADMIN
 from app.auth.services import AuthError
+from app.core.forms import form_saved, form_values, show_on
 from app.extensions import db
 from app.platform import services
 from app.platform.forms import TenantAdminForm, TenantForm
@@ -31,23 +32,13 @@ def home():
 @permission_required("platform.manage")
 def tenant_new():
     form = TenantForm()
-    if form.validate_on_submit():
-        try:
-            tenant = services.tenant_create(
-                slug=form.slug.data,
-                name=form.name.data,
-                name_en=form.name_en.data,
-                official_code=form.official_code.data,
-                standing_agency=form.standing_agency.data,
-                criteria_act=form.criteria_act.data,
-            )
-        except services.PlatformError as error:
-            form.slug.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Đã thêm tỉnh %(name)s.", name=tenant.name), "success")
-            return redirect(url_for("platform.tenant", tenant_id=tenant.id))
-    return render_template("platform/tenant_new.html", form=form)
+    tenant = form_saved(
+        form, lambda: services.tenant_create(**form_values(form)), services.PlatformError, show_on(form.slug)
+    )
+    if tenant is None:
+        return render_template("platform/tenant_new.html", form=form)
+    flash(_("Đã thêm tỉnh %(name)s.", name=tenant.name), "success")
+    return redirect(url_for("platform.tenant", tenant_id=tenant.id))
 
 
 @bp.route("/tenants/<int:tenant_id>", methods=["GET", "POST"])
@@ -55,14 +46,11 @@ def tenant_new():
 def tenant(tenant_id):
     tenant = _tenant_or_404(tenant_id)
     form = TenantAdminForm()
-    if form.validate_on_submit():
-        try:
-            token = services.tenant_admin_invite(tenant, email=form.email.data, full_name=form.full_name.data)
-        except AuthError as error:
-            form.email.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Đã mời quản trị tỉnh. Gửi đường dẫn kích hoạt này:"), "success")
-            flash(url_for("auth.accept_invite", tenant_slug=tenant.slug, token=token, _external=True), "link")
-            return redirect(url_for("platform.tenant", tenant_id=tenant.id))
-    return render_template("platform/tenant.html", tenant=tenant, admins=services.tenant_admins(tenant), form=form)
+    token = form_saved(
+        form, lambda: services.tenant_admin_invite(tenant, **form_values(form)), AuthError, show_on(form.email)
+    )
+    if token is None:
+        return render_template("platform/tenant.html", tenant=tenant, admins=services.tenant_admins(tenant), form=form)
+    flash(_("Đã mời quản trị tỉnh. Gửi đường dẫn kích hoạt này:"), "success")
+    flash(url_for("auth.accept_invite", tenant_slug=tenant.slug, token=token, _external=True), "link")
+    return redirect(url_for("platform.tenant", tenant_id=tenant.id))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask import abort
 from sqlalchemy import select
 
+from app.auth.policy import own_producer_id
 from app.cycle.models import Application, ApplicationEvent
 from app.cycle.services import application_checklist
 from app.extensions import db
@@ -18,6 +20,14 @@ class ApplicationSummary:
     application: Application
     product: Product
     missing: list[str]
+
+
+def portal_producer_id(user) -> int:
+    """The producer whose portal the user sees: its own; an account bound to no producer has none (404)."""
+    producer_id = own_producer_id(user, "portal.view")
+    if not producer_id:
+        abort(404)
+    return producer_id
 
 
 def producer_overview(producer_id: int, today: date):

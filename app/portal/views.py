@@ -1,14 +1,13 @@
 """The producer portal: one page with everything a chủ thể OCOP needs next."""
 
-from datetime import date
-
-from flask import abort, render_template
+from flask import render_template
 from flask_login import current_user
 
 from app.auth.policy import permission_required
 from app.certification.services import current_stars_by_product, producer_certificates
+from app.core import clock
 from app.cycle.workflow import KIND_LABELS, STATUS_LABELS
-from app.portal.services import producer_overview
+from app.portal.services import portal_producer_id, producer_overview
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
@@ -17,11 +16,10 @@ bp = tenant_blueprint("portal", __name__, url_prefix="/portal", template_folder=
 @bp.route("/")
 @permission_required("portal.view")
 def home():
-    if current_user.producer_id is None:
-        abort(404)
-    producer, products, summaries, messages = producer_overview(current_user.producer_id, date.today())
+    producer_id = portal_producer_id(current_user)
+    producer, products, summaries, messages = producer_overview(producer_id, clock.today())
     # Read-only: the producer's own certificates with their status today.
-    certificates = producer_certificates(current_user.producer_id)
+    certificates = producer_certificates(producer_id)
     return render_template(
         "portal/home.html",
         producer=producer,

@@ -7,6 +7,7 @@ from flask import g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.core.acts import ACT_1048
 from app.extensions import db
 from app.registry import services
 from app.registry.forms import RegistrySearchForm
@@ -28,7 +29,7 @@ def set_choices(blank: str):
 
 def group_choices():
     """The 6 groups of the tenant's classification (148), then the 1048 sectors kept for history."""
-    acts = (services.taxonomy_act(g.tenant.criteria_act), "1048/QĐ-TTg")
+    acts = (services.taxonomy_act(g.tenant.criteria_act), ACT_1048)
     nodes = db.session.scalars(
         select(TaxonomyNode).where(TaxonomyNode.parent_id.is_(None), TaxonomyNode.act.in_(acts))
     ).all()
@@ -45,3 +46,19 @@ def search_form():
     form.stars.choices = [(0, _("Mọi hạng sao"))] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
     form.validate()
     return form
+
+
+def producers_found(form: RegistrySearchForm):
+    """The producers the search form asks for (its list and its export)."""
+    return services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
+
+
+def products_found(form: RegistrySearchForm):
+    """The (product, producer, stars) rows the search form asks for (its list and its export)."""
+    return services.products_search(
+        form.q.data or "",
+        form.product_set_id.data,
+        form.unit_id.data,
+        stars=form.stars.data,
+        group_id=form.group_id.data,
+    )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from app.auth.policy import own_producer_id
+from app.auth.policy import own_producer_id, reach_or_404
 from app.core.access import get_or_404
 from app.core.acts import taxonomy_act
 from app.core.search import text_matches
@@ -60,18 +59,14 @@ def product_sets(criteria_act: str) -> list[tuple[TaxonomyNode, TaxonomyNode, Ta
 def producer_get(user, producer_id: int, action: str = "registry.record") -> Producer:
     """One producer the user may reach; another producer's (for a producer user) is as missing as a foreign one."""
     producer = get_or_404(Producer, producer_id)
-    own = own_producer_id(user, action)
-    if own is not None and producer.id != own:
-        abort(404)  # the same NotFound as a missing id
+    reach_or_404(user, action, producer.id)
     return producer
 
 
 def product_get(user, product_id: int, action: str = "registry.record") -> Product:
     """One product the user may reach (a producer user: only its own producer's)."""
     product = get_or_404(Product, product_id)
-    own = own_producer_id(user, action)
-    if own is not None and product.producer_id != own:
-        abort(404)
+    reach_or_404(user, action, product.producer_id)
     return product
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.policy import permission_required
+from app.core.forms import form_saved, form_values, show_on
 from app.documents.hooks import document_hooks
 from app.extensions import db
 from app.registry import services
 from app.registry.forms import ProducerForm, ProductForm
 from app.registry.hooks import registry_hooks
 from app.registry.models import Producer
-from app.registry.search import search_form, set_choices, unit_choices
+from app.registry.search import producers_found, products_found, search_form, set_choices, unit_choices
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("registry", __name__, template_folder="templates")
@@ -41,52 +45,23 @@ def _product_form(obj=None):
     form.trademark_status.choices = [(k, str(v)) for k, v in services.TRADEMARK_LABELS.items()]
     if obj is not None and request.method == "GET":
         form.export_countries.data = ", ".join(obj.export_countries or [])
+    if obj is None and request.method == "GET" and request.args.get("producer_id", "").isdigit():
+        form.producer_id.data = int(request.args["producer_id"])  # "add a product" from a producer's page
     return form
 
 
 def _product_values(form: ProductForm) -> dict:
-    values = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    values = form_values(form)
     values["export_countries"] = [c.strip() for c in (form.export_countries.data or "").split(",") if c.strip()]
     return values
-
-
-def _producer_values(form: ProducerForm) -> dict:
-    return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
 
 
 @bp.route("/producers")
 @permission_required("registry.view")
 def producers():
     form = search_form()
-    items = services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
+    items = producers_found(form)
     return render_template("registry/producers.html", producers=items, form=form, kinds=services.PRODUCER_KIND_LABELS)
-
-
-@bp.route("/producers/new", methods=["GET", "POST"])
-@permission_required("registry.edit")
-def producer_new():
-    return _producer_edit(None)
-
-
-@bp.route("/producers/<int:producer_id>/edit", methods=["GET", "POST"])
-@permission_required("registry.edit")
-def producer_edit(producer_id):
-    return _producer_edit(services.producer_get(current_user, producer_id, "registry.edit"))
-
-
-def _producer_edit(producer):
-    form = _producer_form(producer)
-    if form.validate_on_submit():
-        try:
-            producer = services.producer_save(producer, **_producer_values(form))
-        except services.RegistryError as error:
-            form.registration_no.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Đã lưu chủ thể %(name)s.", name=producer.name), "success")
-            return redirect(url_for("registry.producer", producer_id=producer.id))
-    heading = _("Sửa chủ thể") if producer else _("Thêm chủ thể")
-    return render_template("form_page.html", form=form, heading=heading)
 
 
 @bp.route("/producers/<int:producer_id>")
@@ -107,13 +82,7 @@ def producer(producer_id):
 @permission_required("registry.view")
 def products():
     form = search_form()
-    rows = services.products_search(
-        form.q.data or "",
-        form.product_set_id.data,
-        form.unit_id.data,
-        stars=form.stars.data,
-        group_id=form.group_id.data,
-    )
+    rows = products_found(form)
     return render_template("registry/products.html", rows=rows, form=form, sets=dict(set_choices("—")))
 
 
@@ -137,30 +106,64 @@ def product(product_id):
     )
 
 
-@bp.route("/products/new", methods=["GET", "POST"])
-@permission_required("registry.edit")
-def product_new():
-    return _product_edit(None)
+@dataclass(frozen=True)
+class _Editable:
+    """What differs between the create/edit pages of a producer and of a product."""
+
+    name: str  # "producer" → /producers/new, /producers/<producer_id>/edit, registry.producer_new, …
+    get: Callable
+    form: Callable
+    values: Callable
+    save: Callable
+    error_field: str  # where a RegistryError is shown
+    saved: object  # the flash message, with %(name)s
+    heading_new: object
+    heading_edit: object
 
 
-@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
-@permission_required("registry.edit")
-def product_edit(product_id):
-    return _product_edit(services.product_get(current_user, product_id, "registry.edit"))
+def _edit_view(kind: _Editable):
+    def view(**ids):
+        record = kind.get(current_user, ids[f"{kind.name}_id"], "registry.edit") if ids else None
+        form = kind.form(record)
+        saved = form_saved(
+            form,
+            lambda: kind.save(record, **kind.values(form)),
+            services.RegistryError,
+            show_on(getattr(form, kind.error_field)),
+        )
+        if saved is None:
+            heading = kind.heading_edit if record else kind.heading_new
+            return render_template("form_page.html", form=form, heading=str(heading))
+        flash(str(kind.saved) % {"name": saved.name}, "success")
+        return redirect(url_for(f"registry.{kind.name}", **{f"{kind.name}_id": saved.id}))
+
+    return permission_required("registry.edit")(view)
 
 
-def _product_edit(product):
-    form = _product_form(product)
-    if request.method == "GET" and product is None and request.args.get("producer_id", "").isdigit():
-        form.producer_id.data = int(request.args["producer_id"])
-    if form.validate_on_submit():
-        try:
-            product = services.product_save(product, **_product_values(form))
-        except services.RegistryError as error:
-            form.name.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Đã lưu sản phẩm %(name)s.", name=product.name), "success")
-            return redirect(url_for("registry.product", product_id=product.id))
-    heading = _("Sửa sản phẩm") if product else _("Thêm sản phẩm")
-    return render_template("form_page.html", form=form, heading=heading)
+for _kind in (
+    _Editable(
+        "producer",
+        services.producer_get,
+        _producer_form,
+        form_values,
+        services.producer_save,
+        "registration_no",
+        _l("Đã lưu chủ thể %(name)s."),
+        _l("Thêm chủ thể"),
+        _l("Sửa chủ thể"),
+    ),
+    _Editable(
+        "product",
+        services.product_get,
+        _product_form,
+        _product_values,
+        services.product_save,
+        "name",
+        _l("Đã lưu sản phẩm %(name)s."),
+        _l("Thêm sản phẩm"),
+        _l("Sửa sản phẩm"),
+    ),
+):
+    _view = _edit_view(_kind)
+    bp.add_url_rule(f"/{_kind.name}s/new", f"{_kind.name}_new", _view, methods=["GET", "POST"])
+    bp.add_url_rule(f"/{_kind.name}s/<int:{_kind.name}_id>/edit", f"{_kind.name}_edit", _view, methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from app.auth.policy import permission_required
 from app.auth.roles import ROLE_LABELS, TENANT_ROLES
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
+from app.core.forms import form_saved, form_values, show_on
 from app.extensions import db
 from app.registry.models import Producer
 from tenants.models import AdminUnit
@@ -72,27 +73,28 @@ def export():
     return xlsx_response(f"nguoi-dung-{g.tenant.slug}.xlsx", _("Người dùng"), headers, rows)
 
 
+def _user_values(form, *ignored: str) -> dict:
+    """The form's fields as the services take them (no unit, no producer: None), less the ignored ones."""
+    values = {k: v for k, v in form_values(form).items() if k not in ignored}
+    values["unit_id"] = values["unit_id"] or None
+    values["producer_id"] = values["producer_id"] or None
+    return values
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required("users.manage")
 def create():
     form = _prepare(UserForm())
-    if form.validate_on_submit():
-        try:
-            user, token = services.user_invite(
-                email=form.email.data,
-                full_name=form.full_name.data,
-                roles=form.roles.data,
-                unit_id=form.unit_id.data or None,
-                producer_id=form.producer_id.data or None,
-            )
-        except services.AuthError as error:
-            form.email.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Đã tạo tài khoản. Gửi đường dẫn kích hoạt này cho %(name)s:", name=user.full_name), "success")
-            flash(_invite_link(token), "link")
-            return redirect(url_for("users.index"))
-    return render_template("users/form.html", form=form, user=None)
+    # An invited account starts active whatever the box says.
+    invited = form_saved(
+        form, lambda: services.user_invite(**_user_values(form, "active")), services.AuthError, show_on(form.email)
+    )
+    if invited is None:
+        return render_template("users/form.html", form=form, user=None)
+    user, token = invited
+    flash(_("Đã tạo tài khoản. Gửi đường dẫn kích hoạt này cho %(name)s:", name=user.full_name), "success")
+    flash(_invite_link(token), "link")
+    return redirect(url_for("users.index"))
 
 
 @bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
@@ -104,24 +106,17 @@ def edit(user_id):
     if request.method == "GET":
         form.unit_id.data = user.unit_id or 0
         form.producer_id.data = user.producer_id or 0
-    if form.validate_on_submit():
-        try:
-            services.user_update(
-                user,
-                full_name=form.full_name.data,
-                roles=form.roles.data,
-                unit_id=form.unit_id.data or None,
-                active=form.active.data,
-                producer_id=form.producer_id.data or None,
-                acting_user=current_user._get_current_object(),
-            )
-        except services.AuthError as error:
-            form.roles.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("Đã lưu."), "success")
-            return redirect(url_for("users.index"))
-    return render_template("users/form.html", form=form, user=user)
+    acting_user = current_user._get_current_object()
+    saved = form_saved(
+        form,
+        lambda: services.user_update(user, **_user_values(form), acting_user=acting_user),
+        services.AuthError,
+        show_on(form.roles),
+    )
+    if saved is None:
+        return render_template("users/form.html", form=form, user=user)
+    flash(_("Đã lưu."), "success")
+    return redirect(url_for("users.index"))
 
 
 @bp.route("/<int:user_id>/invite", methods=["POST"])

@@ -292,7 +292,7 @@ FRESH_PROCESS_CONFIG = (
 def _verify_in_fresh_process(app_env: dict, config: dict, tenant_id: int, document_id: int) -> dict:
     """Runs in a spawned interpreter: the app, warmed up, then one verification under an RSS sampler."""
     os.environ.update({k: v for k, v in app_env.items() if isinstance(v, str)})
-    from app import create_app
+    from app.factory import create_app
 
     fresh = create_app(config)
     with fresh.app_context():  # warm up what any job has: a database connection, an S3 client

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
+from app.core import clock
 from app.cycle import services
 from app.cycle.models import Application, ApplicationEvent
 from app.extensions import db
@@ -57,7 +57,7 @@ def _race(app, tenant_id, application_id, attempts):
                     application,
                     action,
                     user=user,
-                    today=date.today(),
+                    today=clock.today(),
                     reason="Thiếu phiếu kiểm nghiệm",
                     expected_status=expected,
                 )
@@ -195,12 +195,12 @@ def test_two_registrations_of_one_product_at_once_give_one_application(app, tena
 
             user = db.session.scalar(select(User).where(User.id == officer))
             product = db.session.scalar(select(Product).where(Product.id == product_id))
-            cycle = services.current_cycle(date.today())
+            cycle = services.current_cycle(clock.today())
             db.session.commit()
             barrier.wait(timeout=10)
             try:
                 services.application_start(
-                    cycle=cycle, product=product, kind="re_recognition", user=user, today=date.today()
+                    cycle=cycle, product=product, kind="re_recognition", user=user, today=clock.today()
                 )
                 db.session.flush()
                 time.sleep(0.5)
@@ -217,7 +217,7 @@ def test_two_registrations_of_one_product_at_once_give_one_application(app, tena
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(results) == sorted(["done", f"Sản phẩm này đã đăng ký trong chu trình năm {date.today().year}."])
+    assert sorted(results) == sorted(["done", f"Sản phẩm này đã đăng ký trong chu trình năm {clock.today().year}."])
     with app.app_context(), tenant_scope(tenant_id):
         count = db.session.scalar(
             select(func.count()).select_from(Application).where(Application.product_id == product_id)

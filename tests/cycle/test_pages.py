@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from io import BytesIO
 
 from openpyxl import load_workbook
 
+from app.core import clock
 from tests.conftest import create_user, csrf_token, login, open_cycle_around_today
 from tests.factories import producer_with_product, product_set_id
 
@@ -48,7 +49,7 @@ def test_officer_registers_producer_and_product_then_finds_them_without_diacriti
     # Its stars come from a certificate entered by hand (decided a year ago, valid 36 months).
     product_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
     new_certificate = f"/bac-giang/products/{product_id}/certificates/new"
-    decided = (date.today() - timedelta(days=365)).strftime("%d/%m/%Y")
+    decided = (clock.today() - timedelta(days=365)).strftime("%d/%m/%Y")
     response = officer.post(
         new_certificate,
         data={

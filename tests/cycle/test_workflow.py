@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.certification.services import certificate_record
+from app.core import clock
 from app.cycle import services, workflow
 from app.cycle.checklist import requirements_for
 from app.cycle.models import Application, Cycle
@@ -31,7 +32,7 @@ def _cycle(year=YEAR) -> Cycle:
 
 def _cycle_open_today() -> Cycle:
     """This year's cycle with every window open around today (history timestamps are real)."""
-    today = date.today()
+    today = clock.today()
     cycle = _cycle(today.year)
     services.cycle_keep_open(cycle, today - timedelta(days=30), today + timedelta(days=30))
     return cycle
@@ -63,7 +64,7 @@ def _fill_checklist(application, producer_id, product_id, today):
 
 def test_new_product_goes_from_idea_to_council_with_returns(app, tenants, actors):
     a = actors
-    today = date.today()
+    today = clock.today()
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         cycle = _cycle_open_today()
         product = db.session.scalar(select(Product).where(Product.id == a["product_id"]))
@@ -162,7 +163,7 @@ def test_commune_screens_after_the_reform_district_before(app, tenants, actors):
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         product = db.session.scalar(select(Product).where(Product.id == a["product_id"]))
         certificate_record(
-            product, stars=3, decision_number="2/QĐ-UBND", decision_date=date.today() - timedelta(days=30)
+            product, stars=3, decision_number="2/QĐ-UBND", decision_date=clock.today() - timedelta(days=30)
         )
         commune_id, _e = create_user(app, tenants["bac-giang"], roles=("commune_officer",))
         app_ = services.application_start(
@@ -188,7 +189,7 @@ def test_upgrade_reuses_a_still_valid_document(app, tenants):
     producer, _email = user_of_role(app, tenants["bac-giang"], "producer", producer_id=producer_id)
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         # Evidence from the earlier certification, still valid.
-        earlier = date.today() - timedelta(days=400)
+        earlier = clock.today() - timedelta(days=400)
         old_test = DocumentFactory(
             producer_id=producer_id,
             product_id=product_id,

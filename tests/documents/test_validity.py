@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.core import clock
 from app.documents import services
 from app.extensions import db
 from tenants.context import tenant_scope
@@ -43,7 +44,7 @@ def test_an_explicit_end_wins_and_is_checked(app, tenants, producer):
     with pytest.raises(services.DocumentError, match="sau ngày cấp"):
         _presign(app, tenants["bac-giang"], producer, "test_report", issued_on="2026-03-15", valid_until="2026-01-01")
     with pytest.raises(services.DocumentError, match="tương lai"):
-        _presign(app, tenants["bac-giang"], producer, "test_report", issued_on=date.today() + timedelta(days=2))
+        _presign(app, tenants["bac-giang"], producer, "test_report", issued_on=clock.today() + timedelta(days=2))
     with pytest.raises(services.DocumentError, match="không hợp lệ"):
         _presign(app, tenants["bac-giang"], producer, "test_report", issued_on="15/03/2026")
 
