@@ -113,6 +113,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.portal.views import bp as portal_bp
     from app.registry.views import bp as registry_bp
     from app.users.views import bp as users_bp
+    from app.verify.views import bp as verify_bp
+    from app.verify.views import documents_bp as certificate_pdf_bp
 
     for bp in (
         home_bp,
@@ -129,6 +131,8 @@ def _register_blueprints(app: Flask) -> None:
         cycle_bp,
         portal_bp,
         documents_bp,
+        verify_bp,
+        certificate_pdf_bp,
     ):
         app.register_blueprint(bp)
 

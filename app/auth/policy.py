@@ -57,6 +57,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Coming features
     "certificate.view": PROVINCE_WIDE,  # the province's certificates; a producer sees its own in the portal
     "certificate.manage": OFFICERS,
+    "certificate.download": (*PROVINCE_WIDE, PRODUCER),  # the PDF with its QR (a producer: its own)
     "evaluation.score": (COUNCIL_MEMBER,),
     "inspection.perform": (INSPECTOR,),
     # Global accounts
