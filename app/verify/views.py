@@ -26,7 +26,8 @@ def verify_url(code: str) -> str:
     return url_for("verify.show", code=code, _external=True)
 
 
-@bp.route("/verify/<code>")
+# Any path under /verify/ (a code with a slash, a truncated scan) gets the same clear page.
+@bp.route("/verify/<path:code>")
 def show(code):
     # The language comes from ?lang= (the switch on this page is links, so the page sets no cookie and
     # stays cacheable), else from the visitor's session choice (hence Vary: Cookie), else Vietnamese.

@@ -181,10 +181,10 @@ def test_supersession_shows_at_once_with_the_new_certificate(app, client, tenant
 def test_expiring_and_expired(app, client, tenants):
     tenant_id = tenants["bac-giang"]
     today = date.today()
-    # Valid 36 months from the decision: decided 36 months minus 20 days ago it has 20 days left.
+    # Valid 36 months from the decision: decided 36 months minus ~20 days ago it has ~20 days left.
     from app.certification.services import certificate_term_end
 
-    decided = today - timedelta(days=20)
+    decided = today + timedelta(days=20)
     decided = date(decided.year - 3, decided.month, min(decided.day, 28))
     _p, _q, _c, code = _certified(app, tenant_id, decision_date=decided)
     left = (certificate_term_end(decided) - today).days
