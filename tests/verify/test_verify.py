@@ -246,10 +246,13 @@ def test_a_producer_downloads_its_own_certificate_only(app, tenants):
     _uid, email = factories.user_of_role(app, tenant_id, "producer", producer_id=producer_id)
     producer = factories.signed_in(app, "bac-giang", email)
     assert producer.get(f"/bac-giang/certificates/{own_cert}/certificate.pdf").status_code == 200
-    other = producer.get(f"/bac-giang/certificates/{other_cert}/certificate.pdf")
-    missing = producer.get(f"/bac-giang/certificates/{10**12}/certificate.pdf")
-    assert other.status_code == missing.status_code == 404
-    assert other.get_data() == missing.get_data()
+    answers = []
+    for cert_id in (other_cert, 10**12):
+        url = f"/bac-giang/certificates/{cert_id}/certificate.pdf"
+        response = producer.get(url)
+        # The page's own URL (in the language switch) differs; nothing else may.
+        answers.append((response.status_code, response.get_data(as_text=True).replace(url, "<url>")))
+    assert answers[0][0] == 404 and answers[0] == answers[1]
 
 
 def test_anonymous_download_goes_to_login(app, client, tenants):
