@@ -43,6 +43,7 @@ EXPECTED = {
     "audit.view": {PA},
     "certificate.view": {PA, PO, CO, CM, IN},
     "certificate.manage": {PA, PO},
+    "certificate.download": {PA, PO, CO, CM, IN, PR},
     "evaluation.score": {CM},
     "inspection.perform": {IN},
     "national.view": {NV},
