@@ -42,6 +42,10 @@ class Config:
     S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
     S3_REGION = os.environ.get("S3_REGION", "us-east-1")
     S3_BUCKET = os.environ.get("S3_BUCKET", "ocop")
+    # Canonical public address printed in certificate QR codes (e.g. https://ocop.gov.vn); else the request's host.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+    # Unicode TrueType fonts with Vietnamese glyphs for certificate PDFs (Debian: fonts-dejavu-core).
+    CERTIFICATE_FONT_DIR = os.environ.get("CERTIFICATE_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
     STORAGE_QUOTA_BYTES = int(os.environ.get("STORAGE_QUOTA_BYTES", 20 * 1024**3))  # per tenant, unless set on it
     # A verification still pending after this long is re-queued by the reconciler (worker killed).
     DOCUMENT_VERIFY_STALLED_MINUTES = int(os.environ.get("DOCUMENT_VERIFY_STALLED_MINUTES", 15))

@@ -37,6 +37,8 @@ from app.platform.views import bp as platform_bp
 from app.portal.views import bp as portal_bp
 from app.registry.views import bp as registry_bp
 from app.users.views import bp as users_bp
+from app.verify.views import bp as verify_bp
+from app.verify.views import documents_bp as certificate_pdf_bp
 from tenants.cli import register_tenants_cli
 from tenants.context import reset_actor, set_actor
 from tenants.isolation import install_isolation_hooks
@@ -132,6 +134,8 @@ def _register_blueprints(app: Flask) -> None:
         cycle_bp,
         portal_bp,
         documents_bp,
+        verify_bp,
+        certificate_pdf_bp,
     ):
         app.register_blueprint(bp)
 

@@ -146,5 +146,7 @@ class Council(TenantScoped, db.Model):
     quorum_ratio: Mapped[Decimal] = mapped_column(Numeric(4, 3))
     max_score_spread: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     dossier_lead_working_days: Mapped[int] = mapped_column(Integer)
+    # Days after the decision in which a producer may ask for a review of the result.
+    review_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)

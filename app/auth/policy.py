@@ -59,7 +59,13 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Coming features
     "certificate.view": PROVINCE_WIDE,  # the province's certificates; a producer sees its own in the portal
     "certificate.manage": OFFICERS,
+    "certificate.download": (*PROVINCE_WIDE, PRODUCER),  # the PDF with its QR (a producer: its own)
+    # Councils, rounds, criteria templates and results (officers); scoring (members: their own rounds only,
+    # scoped by app/evaluation/services.py); a producer's results and review requests (its own products).
+    "evaluation.manage": OFFICERS,
+    "evaluation.view": (*OFFICERS, COUNCIL_MEMBER),
     "evaluation.score": (COUNCIL_MEMBER,),
+    "evaluation.results": (*OFFICERS, PRODUCER),
     "inspection.perform": (INSPECTOR,),
     # Global accounts
     "national.view": (NATIONAL_VIEWER,),

@@ -6,6 +6,7 @@ revoked_on, superseded_on), so a list as of 31/12/2020 and a list as of today re
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -29,8 +30,13 @@ from app.extensions import db
 from tenants.models import TenantScoped, tenant_fk
 
 KINDS = ("new", "re_recognition", "upgrade")
-SOURCES = ("manual", "import")
+SOURCES = ("manual", "import", "council")
 AUTHORITIES = ("district", "province", "ministry")
+
+
+def new_public_code() -> str:
+    """32 hex digits (128 random bits), the same shape migration 0007 gives existing certificates."""
+    return secrets.token_hex(16)
 
 
 class Certificate(TenantScoped, db.Model):
@@ -38,6 +44,8 @@ class Certificate(TenantScoped, db.Model):
     __table_args__ = (
         # One decision recognises a product once: recording it again is idempotent.
         UniqueConstraint("tenant_id", "product_id", "decision_number", "decision_date"),
+        # The code on the QR (/verify/<code>): random, unique across all provinces, never a sequence.
+        UniqueConstraint("public_code"),
         tenant_fk("product_id", "products"),
         tenant_fk("superseded_by_id", "certificates"),
         CheckConstraint("stars BETWEEN 3 AND 5", name="stars"),
@@ -69,4 +77,5 @@ class Certificate(TenantScoped, db.Model):
     # Kept by the service from the chain: the next certificate of the product and the day it took over.
     superseded_by_id: Mapped[int | None] = mapped_column(BigInteger)
     superseded_on: Mapped[date | None] = mapped_column(Date)
+    public_code: Mapped[str] = mapped_column(String(32), default=new_public_code)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -59,7 +59,7 @@ AUTHORITY_LABELS = {
     "province": _l("UBND tỉnh"),
     "ministry": _l("Bộ Nông nghiệp và Môi trường"),
 }
-SOURCE_LABELS = {"manual": _l("Nhập tay"), "import": _l("Nhập từ Excel")}
+SOURCE_LABELS = {"manual": _l("Nhập tay"), "import": _l("Nhập từ Excel"), "council": _l("Hội đồng đánh giá")}
 # Decision numbers as written: "123/QĐ-UBND", "45/2020/QĐ-UBND" (never a formula, never a control character).
 DECISION_NUMBER = re.compile(r"^[0-9A-Za-zÀ-ỹĐđ][0-9A-Za-zÀ-ỹĐđ/\-._ ]{0,63}$")
 CORRECTABLE = (
