@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.cycle.views import bp as cycle_bp
     from app.dashboard.views import bp as dashboard_bp
     from app.documents.views import bp as documents_bp
+    from app.evaluation.views import bp as evaluation_bp
     from app.exchange.views import bp as exchange_bp
     from app.home.views import bp as home_bp
     from app.national.views import bp as national_bp
@@ -126,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
         registry_bp,
         exchange_bp,
         certification_bp,
+        evaluation_bp,
         cycle_bp,
         portal_bp,
         documents_bp,

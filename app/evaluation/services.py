@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, select
 
 from app.auth.models import User
 from app.auth.policy import OFFICERS
@@ -88,7 +88,7 @@ def council_members(council: Council) -> list[tuple[CouncilMember, User]]:
 def council_candidates() -> list[User]:
     """Users of the tenant with the council member role (the only ones who may sit on a council)."""
     return db.session.scalars(
-        select(User).where(User.roles.any(COUNCIL_MEMBER), User.active.is_(True)).order_by(User.full_name)
+        select(User).where(any_(User.roles) == COUNCIL_MEMBER, User.active.is_(True)).order_by(User.full_name)
     ).all()
 
 
