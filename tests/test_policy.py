@@ -43,7 +43,10 @@ EXPECTED = {
     "audit.view": {PA},
     "certificate.view": {PA, PO, CO, CM, IN},
     "certificate.manage": {PA, PO},
+    "evaluation.manage": {PA, PO},
+    "evaluation.view": {PA, PO, CM},
     "evaluation.score": {CM},
+    "evaluation.results": {PA, PO, PR},
     "inspection.perform": {IN},
     "national.view": {NV},
     "platform.manage": {PL},
@@ -59,7 +62,7 @@ def _person(role: str, producer_id: int | None = None):
 
 def test_the_table_declares_exactly_the_expected_actions():
     assert set(policy.PERMISSIONS) == set(EXPECTED)
-    assert len(policy.PERMISSIONS) == 27
+    assert len(policy.PERMISSIONS) == 30
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))
