@@ -28,6 +28,7 @@ from app.cycle.views import bp as cycle_bp
 from app.dashboard.views import bp as dashboard_bp
 from app.demo import register_demo_cli
 from app.documents.views import bp as documents_bp
+from app.evaluation.views import bp as evaluation_bp
 from app.exchange.views import bp as exchange_bp
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, server_session, talisman
 from app.home.views import bp as home_bp
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
         registry_bp,
         exchange_bp,
         certification_bp,
+        evaluation_bp,
         cycle_bp,
         portal_bp,
         documents_bp,

@@ -6,6 +6,7 @@ A new route fails this test until it is classified here: that is the point.
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -77,6 +78,62 @@ def _row(factory):
     return make
 
 
+_EVALUATION: dict[int, dict] = {}
+
+
+def _evaluation(key):
+    """A council with one member, a round holding the base application and a review request (once per tenant)."""
+
+    def make(app, tenant_id, base):
+        if tenant_id not in _EVALUATION:
+            from datetime import date
+            from decimal import Decimal
+
+            from app.evaluation.models import CouncilMember, CouncilRound, ReviewRequest, RoundProduct
+            from tenants.models import Council
+
+            member_user_id, _email = factories.user_of_role(app, tenant_id, "council_member")
+            with app.app_context(), tenant_scope(tenant_id):
+                council = Council(
+                    code=f"HD-{uuid.uuid4().hex[:6]}",
+                    name="Hội đồng thử",
+                    level="province",
+                    quorum_ratio=Decimal("0.75"),
+                    max_score_spread=Decimal(10),
+                    dossier_lead_working_days=2,
+                )
+                db.session.add(council)
+                db.session.flush()
+                member = CouncilMember(council_id=council.id, user_id=member_user_id, role="chair")
+                council_round = CouncilRound(
+                    council_id=council.id, name="Đợt thử", meeting_on=date.today(), act="1489/QĐ-TTg", status="open"
+                )
+                db.session.add_all([member, council_round])
+                db.session.flush()
+                item = RoundProduct(
+                    round_id=council_round.id,
+                    application_id=base.application_id,
+                    product_id=base.product_id,
+                    outcome="not_recognised",
+                    mean_score=Decimal(40),
+                )
+                db.session.add(item)
+                db.session.flush()
+                review = ReviewRequest(round_product_id=item.id, requested_by=member_user_id, reason="Thử")
+                db.session.add(review)
+                db.session.commit()
+                _EVALUATION[tenant_id] = {
+                    "council_id": council.id,
+                    "member_id": member.id,
+                    "round_id": council_round.id,
+                    "item_id": item.id,
+                    "review_id": review.id,
+                }
+        return _EVALUATION[tenant_id][key]
+
+    return make
+
+
 # How to make, in a tenant, the row each id argument of a tenant URL names: (app, tenant_id, base) -> id,
 # where base is an application at "idea_submitted" with its producer, product and cycle. A rule added
 # later is picked up from the url_map by itself; only a new argument name needs an entry here.
@@ -94,6 +151,7 @@ ID_FACTORIES = {
     ),
     "certificate_id": lambda app, tenant_id, base: factories.certificate_recorded(app, tenant_id, base.product_id),
     "token": _invite_token,
+    **{key: _evaluation(key) for key in ("council_id", "member_id", "round_id", "item_id", "review_id")},
 }
 MISSING = {key: 10**12 for key in ID_FACTORIES} | {"token": "no-such-invitation-token"}
 

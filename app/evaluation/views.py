@@ -1,0 +1,386 @@
+"""Council evaluation pages: councils' members, rounds, scoring (phone-friendly), results, reviews, criteria."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth.policy import can, permission_required
+from app.core import clock
+from app.core.excel import xlsx_response
+from app.cycle.models import Application
+from app.cycle.services import application_checklist
+from app.evaluation import rules, services
+from app.evaluation.models import MEMBER_ROLES
+from app.extensions import db
+from app.registry.models import Product
+from tenants.resolution import tenant_blueprint
+
+bp = tenant_blueprint("evaluation", __name__, template_folder="templates", url_prefix="/evaluation")
+
+ROLE_LABELS = {
+    "chair": _l("Chủ tịch"),
+    "vice_chair": _l("Phó Chủ tịch"),
+    "member": _l("Ủy viên"),
+    "secretary": _l("Thư ký"),
+}
+STATE_LABELS = {
+    "scoring": _l("Đang chấm"),
+    "spread": _l("Chênh lệch quá mức — cần chấm lại"),
+    "no_quorum": _l("Chưa đủ túc số"),
+    "ready": _l("Đủ điều kiện"),
+    "recognised": _l("Đạt"),
+    "not_recognised": _l("Không đạt hạng sao"),
+    "failed_mandatory": _l("Không đạt (thiếu tiêu chí bắt buộc)"),
+    "proposed_ministry": _l("Đề nghị Bộ công nhận 5 sao"),
+}
+
+
+@bp.context_processor
+def _labels():
+    return {"state_labels": STATE_LABELS}
+
+
+def _day(value: str) -> date | None:
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime((value or "").strip()[:10], pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _int(value) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 18 else None
+
+
+def _excel_text(value):
+    """A text cell that starts like a formula is written as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def _fail(error: Exception, target: str):
+    db.session.rollback()
+    flash(str(error), "error")
+    return redirect(target)
+
+
+@bp.route("/councils/<int:council_id>", methods=["GET", "POST"])
+@permission_required("evaluation.manage")
+def council(council_id):
+    council = services.council_get(council_id)
+    if request.method == "POST":
+        user_id = _int(request.form.get("user_id"))
+        term_from, term_to = _day(request.form.get("term_from", "")), _day(request.form.get("term_to", ""))
+        try:
+            if user_id is None:
+                raise services.EvaluationError(_("Hãy chọn người dùng."))
+            services.council_member_add(council, user_id, request.form.get("role", ""), term_from, term_to)
+        except services.EvaluationError as error:
+            return _fail(error, url_for(".council", council_id=council_id))
+        db.session.commit()
+        flash(_("Đã cập nhật thành viên Hội đồng."), "success")
+        return redirect(url_for(".council", council_id=council_id))
+    return render_template(
+        "evaluation/council.html",
+        council=council,
+        members=services.council_members(council),
+        candidates=services.council_candidates(),
+        roles=MEMBER_ROLES,
+        role_labels=ROLE_LABELS,
+    )
+
+
+@bp.route("/councils/<int:council_id>/members/<int:member_id>/remove", methods=["POST"])
+@permission_required("evaluation.manage")
+def council_member_remove(council_id, member_id):
+    council = services.council_get(council_id)
+    try:
+        services.council_member_remove(council, member_id)
+    except services.EvaluationError as error:
+        return _fail(error, url_for(".council", council_id=council_id))
+    db.session.commit()
+    return redirect(url_for(".council", council_id=council_id))
+
+
+@bp.route("/rounds", methods=["GET", "POST"])
+@permission_required("evaluation.view")
+def rounds():
+    if request.method == "POST" and can(current_user, "evaluation.manage"):
+        meeting_on = _day(request.form.get("meeting_on", ""))
+        council_id = _int(request.form.get("council_id"))
+        try:
+            if meeting_on is None or council_id is None:
+                raise services.EvaluationError(_("Hãy chọn Hội đồng và ngày họp (dd/mm/yyyy)."))
+            council_round = services.round_create(current_user, council_id, request.form.get("name", ""), meeting_on)
+        except services.EvaluationError as error:
+            return _fail(error, url_for(".rounds"))
+        db.session.commit()
+        return redirect(url_for(".round_detail", round_id=council_round.id))
+    return render_template(
+        "evaluation/rounds.html", rounds=services.round_list(current_user), councils=services.council_list()
+    )
+
+
+def _round_context(council_round):
+    council = services.council_get(council_round.council_id)
+    items = [
+        (item, product, services.item_status(council_round, council, item))
+        for item, product in services.round_products(council_round)
+    ]
+    return council, items
+
+
+@bp.route("/rounds/<int:round_id>")
+@permission_required("evaluation.view")
+def round_detail(round_id):
+    council_round = services.round_get(current_user, round_id)
+    council, items = _round_context(council_round)
+    manage = can(current_user, "evaluation.manage")
+    return render_template(
+        "evaluation/round.html",
+        round=council_round,
+        council=council,
+        items=items,
+        candidates=services.round_candidates() if manage and council_round.status == "open" else [],
+        manage=manage,
+        member=services.member_of(current_user, council_round),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/assign", methods=["POST"])
+@permission_required("evaluation.manage")
+def round_assign(round_id):
+    council_round = services.round_get(current_user, round_id)
+    ids = [i for i in (_int(v) for v in request.form.getlist("application_id")) if i is not None]
+    try:
+        count = services.round_assign(council_round, ids)
+    except services.EvaluationError as error:
+        return _fail(error, url_for(".round_detail", round_id=round_id))
+    db.session.commit()
+    flash(_("Đã thêm %(n)d sản phẩm vào đợt.", n=count), "success")
+    return redirect(url_for(".round_detail", round_id=round_id))
+
+
+@bp.route("/rounds/<int:round_id>/close", methods=["POST"])
+@permission_required("evaluation.manage")
+def round_close(round_id):
+    council_round = services.round_get(current_user, round_id)
+    day = _day(request.form.get("decision_date", ""))
+    try:
+        if day is None:
+            raise services.EvaluationError(_("Ngày quyết định không hợp lệ (dd/mm/yyyy)."))
+        services.round_close(
+            current_user, council_round, request.form.get("decision_number", ""), day, request.form.get("authority", "")
+        )
+    except services.EvaluationError as error:
+        return _fail(error, url_for(".round_detail", round_id=round_id))
+    db.session.commit()
+    flash(_("Đã kết thúc đợt và ghi quyết định."), "success")
+    return redirect(url_for(".round_detail", round_id=round_id))
+
+
+@bp.route("/rounds/<int:round_id>/minutes.xlsx")
+@permission_required("evaluation.view")
+def round_minutes(round_id):
+    """Minutes (biên bản) and, once closed, the decision's list: one row per product with its result."""
+    council_round = services.round_get(current_user, round_id)
+    _council, items = _round_context(council_round)
+    rows = []
+    for item, product, status in items:
+        result = status.result
+        rows.append(
+            [
+                _excel_text(product.name),
+                len(status.counted),
+                len(status.excluded),
+                float(status.spread),
+                float(result.mean) if result and result.mean is not None else None,
+                *(
+                    float(result.parts.get(p, 0)) if result else None
+                    for p in rules.rule_version(council_round.act).parts
+                ),
+                item.stars,
+                item.outcome or status.state,
+                _excel_text(council_round.decision_number or ""),
+                council_round.decision_date,
+            ]
+        )
+    parts = list(rules.rule_version(council_round.act).parts)
+    headers = [_("Sản phẩm"), _("Phiếu được tính"), _("Phiếu loại do xung đột"), _("Chênh lệch"), _("Điểm trung bình")]
+    headers += [_("Phần %(p)s", p=p) for p in parts]
+    headers += [_("Hạng sao"), _("Kết quả"), _("Số quyết định"), _("Ngày quyết định")]
+    return xlsx_response(f"bien-ban-dot-{council_round.id}.xlsx", _("Biên bản"), headers, rows)
+
+
+def _item(round_id, item_id):
+    council_round = services.round_get(current_user, round_id)
+    return council_round, services.round_product_get(council_round, item_id)
+
+
+@bp.route("/rounds/<int:round_id>/items/<int:item_id>")
+@permission_required("evaluation.view")
+def item_detail(round_id, item_id):
+    council_round, item = _item(round_id, item_id)
+    council = services.council_get(council_round.council_id)
+    product = db.session.scalar(select(Product).where(Product.id == item.product_id))
+    application = db.session.scalar(select(Application).where(Application.id == item.application_id))
+    member = services.member_of(current_user, council_round)
+    return render_template(
+        "evaluation/item.html",
+        round=council_round,
+        item=item,
+        product=product,
+        checklist=application_checklist(application, clock.today()),
+        criteria=services.criteria_for(council_round.act, product),
+        status=services.item_status(council_round, council, item),
+        member=member,
+        flags=services.conflict_flags(member, item) if member else [],
+        declaration=services._declaration(member, item) if member else None,
+        sheet=services.sheet_of(member, item) if member else None,
+        reviews=services.review_requests(item),
+        manage=can(current_user, "evaluation.manage"),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/items/<int:item_id>/conflict", methods=["POST"])
+@permission_required("evaluation.view")
+def item_conflict(round_id, item_id):
+    council_round, item = _item(round_id, item_id)
+    try:
+        services.conflict_declare(
+            current_user, council_round, item, request.form.get("conflicted") == "1", request.form.get("reason", "")
+        )
+    except services.EvaluationError as error:
+        return _fail(error, url_for(".item_detail", round_id=round_id, item_id=item_id))
+    db.session.commit()
+    return redirect(url_for(".item_detail", round_id=round_id, item_id=item_id))
+
+
+@bp.route("/rounds/<int:round_id>/items/<int:item_id>/score", methods=["POST"])
+@permission_required("evaluation.view")
+def item_score(round_id, item_id):
+    """Saves the criteria sent (one at a time from the page's script, or all); 'submit' hands the sheet in."""
+    council_round, item = _item(round_id, item_id)
+    points = {k[2:]: v for k, v in request.form.items() if k.startswith("c_")}
+    target = url_for(".item_detail", round_id=round_id, item_id=item_id)
+    try:
+        sheet = services.score_save(current_user, council_round, item, points)
+        if request.form.get("submit"):
+            services.score_submit(current_user, council_round, item)
+    except services.EvaluationError as error:
+        if request.accept_mimetypes.best == "application/json":
+            db.session.rollback()
+            return jsonify(error=str(error)), 422
+        return _fail(error, target)
+    db.session.commit()
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(total=str(sheet.total))
+    return redirect(target)
+
+
+@bp.route("/rounds/<int:round_id>/items/<int:item_id>/rescore", methods=["POST"])
+@permission_required("evaluation.view")
+def item_rescore(round_id, item_id):
+    council_round, item = _item(round_id, item_id)
+    try:
+        services.round_product_rescore(current_user, council_round, item)
+    except services.EvaluationError as error:
+        return _fail(error, url_for(".item_detail", round_id=round_id, item_id=item_id))
+    db.session.commit()
+    flash(_("Đã yêu cầu Hội đồng chấm lại sản phẩm."), "success")
+    return redirect(url_for(".item_detail", round_id=round_id, item_id=item_id))
+
+
+@bp.route("/rounds/<int:round_id>/items/<int:item_id>/ministry", methods=["POST"])
+@permission_required("evaluation.manage")
+def item_ministry(round_id, item_id):
+    council_round, item = _item(round_id, item_id)
+    day = _day(request.form.get("decision_date", ""))
+    try:
+        if day is None:
+            raise services.EvaluationError(_("Ngày quyết định không hợp lệ (dd/mm/yyyy)."))
+        services.ministry_outcome_record(
+            council_round, item, request.form.get("outcome", ""), request.form.get("decision_number", ""), day
+        )
+    except services.EvaluationError as error:
+        return _fail(error, url_for(".item_detail", round_id=round_id, item_id=item_id))
+    db.session.commit()
+    return redirect(url_for(".item_detail", round_id=round_id, item_id=item_id))
+
+
+@bp.route("/rounds/<int:round_id>/items/<int:item_id>/reviews/<int:review_id>/answer", methods=["POST"])
+@permission_required("evaluation.view")
+def review_answer(round_id, item_id, review_id):
+    council_round, item = _item(round_id, item_id)
+    try:
+        services.review_answer(
+            current_user,
+            council_round,
+            item,
+            review_id,
+            request.form.get("outcome", ""),
+            request.form.get("answer", ""),
+        )
+    except services.EvaluationError as error:
+        return _fail(error, url_for(".item_detail", round_id=round_id, item_id=item_id))
+    db.session.commit()
+    return redirect(url_for(".item_detail", round_id=round_id, item_id=item_id))
+
+
+@bp.route("/results")
+@permission_required("evaluation.results")
+def results():
+    return render_template("evaluation/results.html", rows=services.producer_results(current_user))
+
+
+@bp.route("/results/<int:item_id>", methods=["GET", "POST"])
+@permission_required("evaluation.results")
+def result(item_id):
+    item, product, council_round = services.producer_result_get(current_user, item_id)
+    if request.method == "POST":
+        try:
+            services.review_request(current_user, council_round, item, request.form.get("reason", ""))
+        except services.EvaluationError as error:
+            return _fail(error, url_for(".result", item_id=item_id))
+        db.session.commit()
+        flash(_("Đã gửi đề nghị phúc khảo."), "success")
+        return redirect(url_for(".result", item_id=item_id))
+    return render_template(
+        "evaluation/result.html",
+        item=item,
+        product=product,
+        round=council_round,
+        breakdown=services.result_breakdown(council_round, item, product),
+        deadline=services.review_deadline(council_round),
+        reviews=services.review_requests(item),
+    )
+
+
+@bp.route("/criteria", methods=["GET", "POST"])
+@permission_required("evaluation.manage")
+def criteria():
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is None:
+                raise services.EvaluationError(_("Hãy chọn tệp bộ tiêu chí."))
+            services.criteria_import(
+                current_user, request.form.get("act", ""), request.form.get("group", "*"), upload.read(200_000)
+            )
+        except services.EvaluationError as error:
+            return _fail(error, url_for(".criteria"))
+        db.session.commit()
+        flash(_("Đã nhập bộ tiêu chí."), "success")
+        return redirect(url_for(".criteria"))
+    return render_template(
+        "evaluation/criteria.html", templates=services.criteria_templates(), versions=rules.versions()
+    )
