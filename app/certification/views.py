@@ -233,9 +233,13 @@ def certificate(certificate_id):
 def certificate_edit(certificate_id):
     cert = get_or_404(Certificate, certificate_id)
     form = _certificate_form(cert)
+    if request.method == "GET":
+        form.version.data = services.certificate_version(cert)
     if form.validate_on_submit():
         try:
-            services.certificate_correct(cert, **_changes(cert, _form_values(form)))
+            services.certificate_correct(
+                cert, expected_version=form.version.data or None, **_changes(cert, _form_values(form))
+            )
         except services.CertificateError as error:
             db.session.rollback()
             _show_error(form, error)
@@ -251,9 +255,17 @@ def certificate_edit(certificate_id):
 def certificate_revoke(certificate_id):
     cert = get_or_404(Certificate, certificate_id)
     form = RevokeForm()
+    if request.method == "GET":
+        form.version.data = services.certificate_version(cert)
     if form.validate_on_submit():
         try:
-            services.certificate_revoke(cert, form.reason.data, form.decision_number.data, form.decision_date.value)
+            services.certificate_revoke(
+                cert,
+                form.reason.data,
+                form.decision_number.data,
+                form.decision_date.value,
+                expected_version=form.version.data or None,
+            )
         except services.CertificateError as error:
             db.session.rollback()
             _show_error(form, error)
