@@ -403,7 +403,9 @@ def _chain_refresh(product_id: int) -> None:
     db.session.flush()
 
 
-def _infer_kind(product_id: int, decision_date: date, stars: int) -> str:
+def _infer_kind(product_id: int, decision_date: date, stars: int, new_product: bool = False) -> str:
+    if new_product:
+        return "new"
     previous = db.session.scalar(
         select(Certificate)
         .where(Certificate.product_id == product_id, Certificate.decision_date < decision_date)
@@ -440,6 +442,7 @@ def certificate_record(
     kind: str | None = None,
     source: str = "manual",
     today: date | None = None,
+    new_product: bool = False,
 ) -> tuple[Certificate, bool]:
     """Record a recognition decision of the product; returns (certificate, created).
 
@@ -451,13 +454,18 @@ def certificate_record(
     kind = "new" for a product's first certificate, "upgrade" when the stars rise, else "re_recognition".
     A later certificate supersedes the product's earlier one from its valid_from.
     Raises CertificateError (with .field) on invalid input.
+
+    new_product=True is the import's fast path for a product inserted by the caller's own, still open
+    transaction: no one else can see it, so it has no certificate yet and nothing to lock, look up,
+    infer or re-chain (its first certificate is "new" unless told). Every rule on the values is the same.
     """
     today = today or clock.today()
     number = _clean_decision_number(decision_number)
     decided = _clean_date(decision_date, "decision_date", not_after=today)
     _clean_choice(source, SOURCES, "source")
-    _lock_product(product.id)
-    existing = _find(product.id, number, decided)
+    if not new_product:
+        _lock_product(product.id)
+    existing = None if new_product else _find(product.id, number, decided)
     if existing is not None:
         given = {
             "stars": stars,
@@ -491,10 +499,14 @@ def certificate_record(
         decision_number=number,
         act=act,
         authority=authority or default_authority(act, stars),
-        kind=_clean_choice(kind, KINDS, "kind") if kind else _infer_kind(product.id, decided, stars),
+        kind=_clean_choice(kind, KINDS, "kind") if kind else _infer_kind(product.id, decided, stars, new_product),
         source=source,
         **values,
     )
+    if new_product:  # the caller's savepoint holds the whole row; a unique clash cannot be a repeat here
+        db.session.add(cert)
+        db.session.flush()
+        return cert, True
     try:
         with db.session.begin_nested():
             db.session.add(cert)
