@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import click
+from dateutil.relativedelta import relativedelta
 from flask import Flask
 from sqlalchemy import select
 
 from app.auth import services
 from app.auth.models import Account, User
 from app.auth.roles import NATIONAL_VIEWER, PLATFORM_ADMIN, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.certification.models import Certificate
+from app.certification.services import certificate_record, certificate_revoke
+from app.core import clock
 from app.core.acts import DEFAULT_TAXONOMY_ACT
 from app.cycle.models import Cycle
 from app.cycle.services import cycle_keep_open, cycle_open
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.context import Actor, acting_as, tenant_scope
-from tenants.models import Tenant
+from tenants.models import AdminUnit, Tenant
 
 DEMO_PASSWORD = "OcopDemo2026"
 DEMO_PRODUCER = "HTX Mẫu OCOP"
@@ -65,6 +69,70 @@ def _ensure_cycle_and_producer(tenant: Tenant) -> str | None:
     return email
 
 
+# (product, producer, kind, stars, score, how the certificate stands today) — a little of everything.
+DEMO_CERTIFIED = (
+    ("Chè xanh đặc sản", "HTX Chè Mẫu", "htx", 4, "78.5", "valid"),
+    ("Gạo thơm hữu cơ", "HTX Chè Mẫu", "htx", 3, "62", "valid"),
+    ("Nước mắm truyền thống", "Công ty TNHH Mẫu Ven Biển", "enterprise", 3, "55", "expiring"),
+    ("Bánh đa vừng", "Hộ kinh doanh Mẫu", "household", 3, "51", "expired"),
+    ("Miến dong", "Hộ kinh doanh Mẫu", "household", 4, "72", "revoked"),
+    ("Rượu men lá", "Tổ hợp tác Mẫu", "coop_group", 3, "58", "valid"),
+)
+
+
+def _ensure_certificates(tenant: Tenant) -> None:
+    """Demo products with certificates (valid, expiring, expired, one revoked), so the dashboard and the
+    lists show real counts. Only products without any certificate get one: re-running adds nothing."""
+    from datetime import timedelta
+
+    today = clock.today()
+    communes = db.session.scalars(
+        select(AdminUnit.id)
+        .where(AdminUnit.parent_id.in_(select(AdminUnit.id).where(AdminUnit.kind == "district")))
+        .order_by(AdminUnit.code)
+    ).all() or [None]
+    sets = db.session.scalars(
+        select(TaxonomyNode.id)
+        .where(TaxonomyNode.act == DEFAULT_TAXONOMY_ACT, TaxonomyNode.level == "set")
+        .order_by(TaxonomyNode.code)
+    ).all() or [None]
+    decided_for = {
+        "valid": today - timedelta(days=200),
+        "expiring": today - relativedelta(months=36) + timedelta(days=20),  # last day in 20 days
+        "expired": today - relativedelta(months=40),
+        "revoked": today - timedelta(days=400),
+    }
+    for n, (name, producer_name, kind, stars, score, standing) in enumerate(DEMO_CERTIFIED):
+        producer = db.session.scalar(select(Producer).where(Producer.name == producer_name))
+        if producer is None:
+            producer = Producer(name=producer_name, kind=kind, unit_id=communes[(n * 7) % len(communes)])
+            db.session.add(producer)
+            db.session.flush()
+        product = db.session.scalar(select(Product).where(Product.producer_id == producer.id, Product.name == name))
+        if product is None:
+            product = Product(producer_id=producer.id, name=name, product_set_id=sets[(n * 5) % len(sets)])
+            db.session.add(product)
+            db.session.flush()
+        if db.session.scalar(select(Certificate.id).where(Certificate.product_id == product.id).limit(1)):
+            continue
+        decided = decided_for[standing]
+        cert, _created = certificate_record(
+            product,
+            stars=stars,
+            score=score,
+            decision_number=f"{100 + n}/QĐ-UBND",
+            decision_date=decided,
+            source="manual",
+        )
+        if standing == "revoked":
+            certificate_revoke(
+                cert,
+                "Vi phạm quy định về nhãn hàng hóa (dữ liệu mẫu)",
+                f"{200 + n}/QĐ-UBND",
+                today - timedelta(days=30),
+            )
+
+
 def seed_demo() -> list[tuple[str, str, str]]:
     """Idempotent. Returns (where, email, password) for every demo login."""
     logins = []
@@ -80,6 +148,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
                 _ensure_user(f"admin@{tenant.slug}.ocop.demo", f"Quản trị {tenant.name}", [PROVINCE_ADMIN])
                 _ensure_user(f"canbo@{tenant.slug}.ocop.demo", f"Cán bộ OCOP {tenant.name}", [PROVINCE_OFFICER])
                 producer_email = _ensure_cycle_and_producer(tenant)
+                _ensure_certificates(tenant)
                 db.session.flush()
             logins += [
                 (f"/{tenant.slug}/login", f"admin@{tenant.slug}.ocop.demo", DEMO_PASSWORD),

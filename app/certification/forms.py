@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
@@ -78,12 +78,15 @@ class CertificateForm(BaseForm):
     kind = SelectField(_l("Loại đánh giá"))
     valid_from = DayField(_l("Có hiệu lực từ (để trống: ngày quyết định)"), validators=[Optional()])
     valid_to = DayField(_l("Có hiệu lực đến hết ngày (để trống: 36 tháng)"), validators=[Optional()])
+    # The certificate's version when the page was shown (correction only): checked under the row lock.
+    version = HiddenField(validators=[Optional(), Length(max=20)])
 
 
 class RevokeForm(BaseForm):
     reason = TextAreaField(_l("Lý do thu hồi"), validators=[_required, _no_nul])
     decision_number = StringField(_l("Số quyết định thu hồi"), validators=[_required, _no_nul])
     decision_date = DayField(_l("Ngày quyết định thu hồi (dd/mm/yyyy)"), validators=[_required])
+    version = HiddenField(validators=[Optional(), Length(max=20)])
 
 
 class CertificateSearchForm(BaseForm):

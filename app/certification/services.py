@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exc, func, or_, select
+from sqlalchemy import and_, exc, func, literal_column, or_, select
 
 from app.certification.models import KINDS, SOURCES, Certificate
 from app.core import clock
@@ -82,6 +82,13 @@ class CertificateError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+class CertificateChangedMeanwhile(CertificateError):
+    """Someone else corrected or revoked the certificate after the page was shown: nothing changed."""
+
+    def __init__(self):
+        super().__init__(_("Giấy chứng nhận đã được người khác thay đổi, vui lòng tải lại trang."))
 
 
 @dataclass(frozen=True)
@@ -364,6 +371,20 @@ def _lock_product(product_id: int) -> None:
     db.session.execute(select(Product.id).where(Product.id == product_id).with_for_update())
 
 
+def certificate_version(cert: Certificate) -> str:
+    """The row's version as a page shows it: PostgreSQL's xmin, which every committed update of the row changes
+    (a correction, a revocation, a successor taking over). Carried by the forms in a hidden field."""
+    return db.session.scalar(
+        select(literal_column("certificates.xmin::text")).select_from(Certificate).where(Certificate.id == cert.id)
+    )
+
+
+def _check_version(cert: Certificate, expected_version: str | None) -> None:
+    """Under the row lock: refuse when the row is not the one the officer saw."""
+    if expected_version is not None and certificate_version(cert) != expected_version:
+        raise CertificateChangedMeanwhile()
+
+
 def _chain_refresh(product_id: int) -> None:
     """Each certificate is superseded by the product's next one, from the day that one takes effect."""
     db.session.flush()
@@ -382,7 +403,9 @@ def _chain_refresh(product_id: int) -> None:
     db.session.flush()
 
 
-def _infer_kind(product_id: int, decision_date: date, stars: int) -> str:
+def _infer_kind(product_id: int, decision_date: date, stars: int, new_product: bool = False) -> str:
+    if new_product:
+        return "new"
     previous = db.session.scalar(
         select(Certificate)
         .where(Certificate.product_id == product_id, Certificate.decision_date < decision_date)
@@ -419,6 +442,7 @@ def certificate_record(
     kind: str | None = None,
     source: str = "manual",
     today: date | None = None,
+    new_product: bool = False,
 ) -> tuple[Certificate, bool]:
     """Record a recognition decision of the product; returns (certificate, created).
 
@@ -430,13 +454,18 @@ def certificate_record(
     kind = "new" for a product's first certificate, "upgrade" when the stars rise, else "re_recognition".
     A later certificate supersedes the product's earlier one from its valid_from.
     Raises CertificateError (with .field) on invalid input.
+
+    new_product=True is the import's fast path for a product inserted by the caller's own, still open
+    transaction: no one else can see it, so it has no certificate yet and nothing to lock, look up,
+    infer or re-chain (its first certificate is "new" unless told). Every rule on the values is the same.
     """
     today = today or clock.today()
     number = _clean_decision_number(decision_number)
     decided = _clean_date(decision_date, "decision_date", not_after=today)
     _clean_choice(source, SOURCES, "source")
-    _lock_product(product.id)
-    existing = _find(product.id, number, decided)
+    if not new_product:
+        _lock_product(product.id)
+    existing = None if new_product else _find(product.id, number, decided)
     if existing is not None:
         given = {
             "stars": stars,
@@ -470,10 +499,14 @@ def certificate_record(
         decision_number=number,
         act=act,
         authority=authority or default_authority(act, stars),
-        kind=_clean_choice(kind, KINDS, "kind") if kind else _infer_kind(product.id, decided, stars),
+        kind=_clean_choice(kind, KINDS, "kind") if kind else _infer_kind(product.id, decided, stars, new_product),
         source=source,
         **values,
     )
+    if new_product:  # the caller's savepoint holds the whole row; a unique clash cannot be a repeat here
+        db.session.add(cert)
+        db.session.flush()
+        return cert, True
     try:
         with db.session.begin_nested():
             db.session.add(cert)
@@ -488,10 +521,14 @@ def certificate_record(
     return cert, True
 
 
-def certificate_correct(cert: Certificate, *, today: date | None = None, **fields) -> Certificate:
+def certificate_correct(
+    cert: Certificate, *, today: date | None = None, expected_version: str | None = None, **fields
+) -> Certificate:
     """Correct a certificate's recorded values (audited by the flush hook). Unknown fields are refused.
 
     When the decision date moves and validity was the default for the old date, it follows the new one.
+    expected_version (certificate_version() when the page was shown) is checked under the row lock: if
+    someone changed the certificate meanwhile, CertificateChangedMeanwhile is raised and nothing changes.
     """
     unknown = set(fields) - set(CORRECTABLE)
     if unknown:
@@ -499,6 +536,7 @@ def certificate_correct(cert: Certificate, *, today: date | None = None, **field
     today = today or clock.today()
     _lock_product(cert.product_id)
     db.session.refresh(cert, with_for_update=True)
+    _check_version(cert, expected_version)
     values = {key: getattr(cert, key) for key in CORRECTABLE}
     values["score"] = cert.score
     if "decision_number" in fields:
@@ -541,15 +579,23 @@ def certificate_correct(cert: Certificate, *, today: date | None = None, **field
 
 
 def certificate_revoke(
-    cert: Certificate, reason: str, decision_number: str, decision_date: date, *, today: date | None = None
+    cert: Certificate,
+    reason: str,
+    decision_number: str,
+    decision_date: date,
+    *,
+    today: date | None = None,
+    expected_version: str | None = None,
 ) -> Certificate:
-    """Revoke (thu hồi) by decision: not valid from the decision date on. Refused twice (changed meanwhile)."""
+    """Revoke (thu hồi) by decision: not valid from the decision date on. Refused twice; with
+    expected_version, refused as changed meanwhile when the certificate changed since the page was shown."""
     today = today or clock.today()
     reason = _clean_text(reason, "reason", required=True, max_length=2000)
     number = _clean_decision_number(decision_number, "revoke_decision_number")
     revoked_on = _clean_date(decision_date, "revoke_decision_date", not_after=today)
     _lock_product(cert.product_id)
     db.session.refresh(cert, with_for_update=True)
+    _check_version(cert, expected_version)
     if cert.revoked_on is not None:
         raise CertificateError(_("Giấy chứng nhận này đã bị thu hồi."))
     if revoked_on < cert.valid_from:

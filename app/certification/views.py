@@ -242,10 +242,14 @@ def certificate(certificate_id):
 def certificate_edit(certificate_id):
     cert = get_or_404(Certificate, certificate_id)
     form = _certificate_form(cert)
+    if request.method == "GET":
+        form.version.data = services.certificate_version(cert)
     return _form_page(
         form,
         lambda: (
-            services.certificate_correct(cert, **_changes(cert, _form_values(form))),
+            services.certificate_correct(
+                cert, expected_version=form.version.data or None, **_changes(cert, _form_values(form))
+            ),
             _("Đã sửa giấy chứng nhận."),
         ),
         _("Sửa giấy chứng nhận %(n)s", n=cert.decision_number),
@@ -257,9 +261,17 @@ def certificate_edit(certificate_id):
 def certificate_revoke(certificate_id):
     cert = get_or_404(Certificate, certificate_id)
     form = RevokeForm()
+    if request.method == "GET":
+        form.version.data = services.certificate_version(cert)
 
     def revoke():
-        services.certificate_revoke(cert, form.reason.data, form.decision_number.data, form.decision_date.value)
+        services.certificate_revoke(
+            cert,
+            form.reason.data,
+            form.decision_number.data,
+            form.decision_date.value,
+            expected_version=form.version.data or None,
+        )
         return cert, _("Đã thu hồi giấy chứng nhận.")
 
     return _form_page(

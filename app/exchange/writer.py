@@ -102,6 +102,10 @@ class _Importer:
             self.products.setdefault((product.producer_id, name_key(product.name)), product)
             if product.code:
                 self.products_by_code[_reg_key(product.code)] = product
+        # The tenant's certificates by decision, loaded once: an unchanged row costs no query.
+        self.certificates: dict[tuple[int, str, date], Certificate] = {
+            (c.product_id, c.decision_number, c.decision_date): c for c in db.session.scalars(select(Certificate))
+        }
         self.created_producers: set[int] = set()
         self.updated_producers: set[int] = set()
         self.producer_rows: dict[int, dict[str, tuple[Any, int]]] = {}  # id → attr → (value, first row)
@@ -258,7 +262,7 @@ class _Importer:
             if (
                 product is not None
                 and not (_differs(producer, producer_values) or _differs(product, product_values))
-                and not (self._certified and certificate_differs(product, values))
+                and not (self._certified and certificate_differs(product, values, self.certificates))
             ):
                 self.report.unchanged += 1  # nothing to write, so no savepoint either
                 self._remember(row, producer, product, product_key, producer_values)
@@ -359,6 +363,7 @@ class _Importer:
     ) -> None:
         """The row's producer and product, in one SAVEPOINT: all of the row or none of it."""
         created_producer, created_product = producer is None, product is None
+        cert = None
         try:
             with db.session.begin_nested():
                 if created_producer:
@@ -372,7 +377,8 @@ class _Importer:
                 product_changed = assign(product, product_values)
                 db.session.flush()
                 if self._certified:
-                    product_changed = record_certificate(product, values) or product_changed
+                    cert = record_certificate(product, values, self.certificates, new_product=created_product)
+                    product_changed = cert is not None or product_changed
         except SQLAlchemyError as error:  # rolled back to the savepoint: nothing of the row remains
             self._refused(row, error)
             return
@@ -384,6 +390,8 @@ class _Importer:
             self.created_producers.add(producer.id)
         elif producer_changed and producer.id not in self.created_producers:
             self.updated_producers.add(producer.id)
+        if self._certified and cert is not None:  # known only once the row's savepoint is released
+            self.certificates[(product.id, cert.decision_number, cert.decision_date)] = cert
         if created_product:
             self.report.created_products += 1
         elif product_changed:
@@ -488,16 +496,26 @@ def _certificate_fields(values: dict) -> dict:
     }
 
 
-def certificate_differs(product: Product, values: dict) -> bool:
-    """True when the row's certificate is not recorded yet, or a value it states differs from the record."""
-    fields = _certificate_fields(values)
-    cert = db.session.scalar(
+def _known_certificate(product: Product, fields: dict, known: dict | None) -> Certificate | None:
+    key = (product.id, fields["decision_number"], fields["decision_date"])
+    if known is not None:
+        return known.get(key)
+    return db.session.scalar(
         select(Certificate).where(
             Certificate.product_id == product.id,
             Certificate.decision_number == fields["decision_number"],
             Certificate.decision_date == fields["decision_date"],
         )
     )
+
+
+def certificate_differs(product: Product, values: dict, known: dict | None = None) -> bool:
+    """True when the row's certificate is not recorded yet, or a value it states differs from the record.
+
+    `known`: the tenant's certificates by (product id, decision number, decision date), when loaded.
+    """
+    fields = _certificate_fields(values)
+    cert = _known_certificate(product, fields, known)
     if cert is None:
         return True
     if fields["part_scores"] is not None:
@@ -505,16 +523,22 @@ def certificate_differs(product: Product, values: dict) -> bool:
     return any(value is not None and getattr(cert, key) != value for key, value in fields.items())
 
 
-def record_certificate(product: Product, values: dict) -> bool:
-    """Record the row's certificate through the certificate service; True when created or corrected.
+def record_certificate(
+    product: Product, values: dict, known: dict | None = None, *, new_product: bool = False
+) -> Certificate | None:
+    """Record the row's certificate through the certificate service; the certificate when created or
+    corrected, None when it was already recorded as the row states it.
 
     Idempotent: the same decision (number and date) again creates nothing; stated values that differ
     (an edited star, a score) correct it, by the service's rules. Raises CertificateError.
+    `new_product`: the product was inserted by this row (the service's fast path, same rules).
     """
-    if not certificate_differs(product, values):
-        return False
-    certificate_record(product, **_certificate_fields(values), source="import", today=clock.today())
-    return True
+    if not new_product and not certificate_differs(product, values, known):
+        return None
+    cert, _created = certificate_record(
+        product, **_certificate_fields(values), source="import", today=clock.today(), new_product=new_product
+    )
+    return cert
 
 
 def import_workbook(

@@ -8,7 +8,6 @@ deleted at the end so other tests see the province as synced.
 from __future__ import annotations
 
 import io
-import time
 import tomllib
 import unicodedata
 import uuid
@@ -34,7 +33,6 @@ from tenants.sync import PROVINCES_DIR
 
 HEADERS = [c.template_header for c in COLUMNS]
 ROWS = 1000
-TIME_BUDGET_S = 20.0
 
 
 def _bac_giang_units():
@@ -167,12 +165,10 @@ def big(app, tenants):
             rows.append(good_row(prefix, i))
     data = xlsx(rows)
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
-        started = time.perf_counter()
         report = import_workbook(io.BytesIO(data))
         db.session.commit()
-        elapsed = time.perf_counter() - started
-    print(f"\nimported {ROWS} rows in {elapsed:.2f} s")
-    yield SimpleNamespace(prefix=prefix, rows=rows, bad=bad, data=data, report=report, elapsed=elapsed)
+    # Speed is measured by tests/benchmarks/test_bench_counts.py (`make bench`), never asserted here.
+    yield SimpleNamespace(prefix=prefix, rows=rows, bad=bad, data=data, report=report)
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         producers = select(Producer.id).where(Producer.name.ilike(f"{prefix}%"))
         db.session.execute(delete(Product).where(Product.producer_id.in_(producers)))
@@ -195,7 +191,6 @@ def test_good_rows_go_in_and_every_bad_row_is_reported(app, tenants, big):
     for error in report.errors:
         header, message = EXPECTED_ERRORS[big.bad[error.row_number]]
         assert error.column_header == header and error.message.startswith(message), error
-    assert big.elapsed < TIME_BUDGET_S
 
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         assert _count(Product, big.prefix) == len(good)
@@ -245,10 +240,8 @@ def test_good_rows_go_in_and_every_bad_row_is_reported(app, tenants, big):
 def test_reimport_creates_nothing_and_changes_nothing(app, tenants, big):
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         before = (_count(Producer, big.prefix), _count(Product, big.prefix))
-        started = time.perf_counter()
         report = import_workbook(io.BytesIO(big.data))
         db.session.commit()
-        print(f"\nre-imported {ROWS} unchanged rows in {time.perf_counter() - started:.2f} s")
         assert (report.created_producers, report.created_products) == (0, 0)
         assert (report.updated_producers, report.updated_products) == (0, 0)
         assert report.unchanged == ROWS - 30

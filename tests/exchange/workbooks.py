@@ -31,6 +31,7 @@ CERTIFIED_HEADERS = [
     "Ngày quyết định",
     "Cơ quan công nhận",
 ]
+PRODUCT_PLACE_HEADERS = ["Xã/phường nơi sản xuất", "Huyện nơi sản xuất"]
 SET_CODES = ("I.1.1", "I.1.2", "I.2.1", "I.3.1", "II.1.1", "I.5.1")
 
 
@@ -45,6 +46,13 @@ class CertifiedRow:
     score: Decimal
     decision_no: str
     decision_date: date
+    product_commune: str | None = None  # where the product is made, when not at its producer's commune
+    product_district: str | None = None
+
+    @property
+    def product_district_name(self) -> str:
+        """The district the product counts in (its own, else its producer's)."""
+        return self.product_district or self.district
 
 
 def province_communes(slug: str) -> list[tuple[str, str, str]]:
@@ -67,8 +75,14 @@ def bare(name: str) -> str:
 
 
 def certified_rows(
-    prefix: str, slug: str = "nam-dinh", three: int = 118, four: int = 28, producers: int = 80
+    prefix: str,
+    slug: str = "nam-dinh",
+    three: int = 118,
+    four: int = 28,
+    producers: int = 80,
+    elsewhere_every: int = 0,
 ) -> list[CertifiedRow]:
+    """`elsewhere_every` = n: every n-th product is made in a commune of another district than its producer's."""
     communes = province_communes(slug)
     rows = []
     first = date(2019, 9, 1)
@@ -78,6 +92,11 @@ def certified_rows(
         commune, code, district = communes[k % len(communes)]
         score = Decimal(50 + (i * 7) % 20) if stars == 3 else Decimal(70 + (i * 3) % 20)
         decided = first + timedelta(days=(i * 5) % 470)  # 1/9/2019 … 14/12/2020
+        made_in = made_in_district = None
+        if elsewhere_every and i % elsewhere_every == 0:
+            made_in, _code, made_in_district = next(
+                c for c in communes[(k * 13) % len(communes) :] + communes if c[2] != district
+            )
         rows.append(
             CertifiedRow(
                 product=f"{prefix} Sản phẩm {i}",
@@ -89,6 +108,8 @@ def certified_rows(
                 score=score + Decimal("0.5"),
                 decision_no=f"{1000 + i // 10}/QĐ-UBND",
                 decision_date=decided,
+                product_commune=made_in,
+                product_district=made_in_district,
             )
         )
     return rows
@@ -99,9 +120,11 @@ def certified_list(rows: list[CertifiedRow], title: str = "Danh sách sản ph�
     workbook = Workbook()
     sheet = workbook.active
     sheet.append([title])
-    sheet.append(CERTIFIED_HEADERS)
+    elsewhere = any(row.product_commune for row in rows)
+    sheet.append(CERTIFIED_HEADERS + (PRODUCT_PLACE_HEADERS if elsewhere else []))
     kinds = ("HTX", "Công ty TNHH", "Hộ kinh doanh")
     for n, row in enumerate(rows, start=1):
+        place = [row.product_commune, bare(row.product_district or "") or None] if elsewhere else []
         sheet.append(
             [
                 n,
@@ -116,6 +139,7 @@ def certified_list(rows: list[CertifiedRow], title: str = "Danh sách sản ph�
                 row.decision_no,
                 row.decision_date,
                 "UBND tỉnh",
+                *place,
             ]
         )
     buffer = io.BytesIO()
