@@ -63,7 +63,7 @@ def _person(role: str, producer_id: int | None = None):
 
 def test_the_table_declares_exactly_the_expected_actions():
     assert set(policy.PERMISSIONS) == set(EXPECTED)
-    assert len(policy.PERMISSIONS) == 30
+    assert len(policy.PERMISSIONS) == 31
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))
