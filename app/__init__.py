@@ -37,6 +37,9 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     from app import models  # noqa: F401  (all tables known before anything queries)
 
     _init_extensions(app)
+    from app.core.access import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any rule is added
     _register_blueprints(app)
     _register_request_hooks(app)
 
