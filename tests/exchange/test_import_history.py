@@ -20,8 +20,8 @@ from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.context import tenant_scope
 from tenants.models import AdminUnit
-from tests.exchange.workbooks import certified_list, certified_rows
 from tests.exchange.test_import import xlsx
+from tests.exchange.workbooks import certified_list, certified_rows
 
 HEAD = ["Tên sản phẩm", "Bộ sản phẩm", "Tên chủ thể", "Loại hình chủ thể", "Xã/phường"]
 
