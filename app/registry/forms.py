@@ -20,7 +20,18 @@ def optional_int(value):
     return number
 
 
-class ProducerForm(BaseForm):
+class _TextForm(BaseForm):
+    def validate(self, extra_validators=None):
+        """Every text field refuses NUL (PostgreSQL text cannot hold it): a message, not a 500."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, _l("Không được chứa ký tự NUL.")]
+                valid = False
+        return valid
+
+
+class ProducerForm(_TextForm):
     name = StringField(_l("Tên chủ thể"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(_l("Loại hình"), validators=[DataRequired()])
     registration_no = StringField(_l("Mã số đăng ký kinh doanh"), validators=[Optional(), Length(max=64)])
@@ -37,7 +48,7 @@ class ProducerForm(BaseForm):
     members = IntegerField(_l("Số thành viên"), validators=[Optional(), NumberRange(min=0, max=MAX_INTEGER)])
 
 
-class ProductForm(BaseForm):
+class ProductForm(_TextForm):
     name = StringField(_l("Tên sản phẩm"), validators=[DataRequired(), Length(max=300)])
     producer_id = SelectField(_l("Chủ thể"), coerce=optional_int, validators=[DataRequired()])
     product_set_id = SelectField(_l("Bộ sản phẩm"), coerce=optional_int, validators=[DataRequired()])
