@@ -22,6 +22,7 @@ from app.auth.jobs import register_jobs_cli
 from app.auth.views import bp as auth_bp
 from app.certification.views import bp as certification_bp
 from app.config import Config
+from app.core.access import IdConverter
 from app.core.errors import register_error_handlers
 from app.core.i18n import register_filters, select_locale
 from app.cycle.views import bp as cycle_bp
@@ -67,6 +68,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         raise RuntimeError("DATABASE_URL is not set (see README: `make run` sets it up for you)")
 
+    app.url_map.converters["int"] = IdConverter  # before any rule is added: ids past bigint are just missing
     _init_extensions(app)
     _register_blueprints(app)
     _register_request_hooks(app)

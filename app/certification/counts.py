@@ -48,6 +48,7 @@ DIMENSIONS = {
 }
 UNKNOWN = "none"  # the query-string value of an unknown group, district, score, …
 MAX_ID = 2**63 - 1
+SMALL_MAX = {"stars": 9999, "year": 9999}  # compared as int/smallint columns: a bigger number is no such value
 
 
 class CountsError(ValueError):
@@ -107,7 +108,7 @@ def _check_value(name: str, value: str) -> None:
     elif name == "band":
         if value not in SCORE_BANDS:
             raise CountsError(_("Khoảng điểm không hợp lệ: '%(value)s'.", value=value[:40]))
-    elif not (value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID):
+    elif not (value.isascii() and value.isdigit() and 0 < int(value) <= SMALL_MAX.get(name, MAX_ID)):
         raise CountsError(
             _("Giá trị không hợp lệ cho %(name)s: '%(value)s'.", name=str(DIMENSIONS[name]), value=value[:40])
         )

@@ -89,12 +89,19 @@ class RevokeForm(BaseForm):
     version = HiddenField(validators=[Optional(), Length(max=20)])
 
 
+def _plausible_day(form, field):
+    """A day the lists can compute with (a status 90 days on from 31/12/9999 does not exist)."""
+    day = field.value
+    if day is not None and not (1900 <= day.year <= 2200):
+        raise ValidationError(_l("Ngày phải từ năm 1900 đến năm 2200."))
+
+
 class CertificateSearchForm(BaseForm):
     class Meta:
         csrf = False
 
     q = StringField(_l("Tìm sản phẩm, chủ thể"), validators=[Optional(), Length(max=100)])
-    on = DayField(_l("Tình trạng vào ngày"), validators=[Optional()])
+    on = DayField(_l("Tình trạng vào ngày"), validators=[Optional(), _plausible_day])
     status = SelectField(_l("Tình trạng"), validators=[Optional()])
     stars = SelectField(_l("Hạng sao"), validators=[Optional()])
     year = SelectField(_l("Năm công nhận"), validators=[Optional()])

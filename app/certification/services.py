@@ -37,6 +37,7 @@ from app.registry.models import Producer, Product
 TERM_MONTHS = 36
 EXPIRY_WINDOWS = (30, 60, 90)  # days before the end of validity; the issuer must notify ≥ 30 days before
 PARTS = ("A", "B", "C")
+LATEST_DAY = date(2100, 12, 31)  # the last day a certificate's dates may name
 
 # Stars from the score: 5★ 90–100, 4★ 70 to <90, 3★ 50 to <70.
 STAR_BANDS = {5: (Decimal(90), Decimal(100)), 4: (Decimal(70), Decimal(90)), 3: (Decimal(50), Decimal(70))}
@@ -171,6 +172,8 @@ def _clean_date(value, field: str, *, not_after: date | None = None) -> date:
         raise CertificateError(_("Ngày không hợp lệ (dd/mm/yyyy)."), field)
     if value.year < 2000:
         raise CertificateError(_("Ngày không hợp lệ (dd/mm/yyyy)."), field)
+    if value > LATEST_DAY:  # "until 31/12/9999" would overflow the status arithmetic on every page
+        raise CertificateError(_("Ngày phải từ 01/01/2000 đến 31/12/2100."), field)
     if not_after is not None and value > not_after:
         raise CertificateError(_("Ngày quyết định không được sau hôm nay."), field)
     return value

@@ -7,8 +7,19 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from app.extensions import db, login_manager
+
+MAX_ID = 2**63 - 1  # ids are bigint
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` that matches no id beyond bigint: such a URL is missing (404), not a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def get_or_404(model, object_id: int):

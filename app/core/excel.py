@@ -11,13 +11,27 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+# Text starting with these is read by Excel (or a sheet it is pasted into) as a formula: formula injection.
+FORMULA_STARTS = ("=", "+", "-", "@")
 
-def _cell(value):
+
+def _cell(sheet, value):
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.replace(tzinfo=None)  # Excel has no timezones; values are shown as stored
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        value = ", ".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return text_cell(sheet, value)
     return value
+
+
+def text_cell(sheet, value: str) -> WriteOnlyCell:
+    """A cell that holds the text as typed: a string, never a formula (openpyxl makes "=…" one), quoted
+    so Excel keeps it text when edited; read back (the import's data_only) it is the same text."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 def xlsx_response(filename: str, sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence]) -> Response:
@@ -31,7 +45,7 @@ def xlsx_response(filename: str, sheet_title: str, headers: Sequence[str], rows:
         header_cells.append(cell)
     sheet.append(header_cells)
     for row in rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append([_cell(sheet, v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return Response(

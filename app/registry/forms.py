@@ -4,12 +4,34 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from app.core.forms import BaseForm
 
+# The largest values the columns hold (bigint, integer, numeric(14, 2)): beyond them a form error, not a 500.
+MAX_ID = MAX_BIGINT = 2**63 - 1
+MAX_INTEGER = 2**31 - 1
+MAX_NUMERIC_14_2 = 10**12 - 1
+
 
 def optional_int(value):
-    return int(value) if value not in (None, "", "0", 0) else None
+    """An id chosen in a select (0 or empty: none); one no row can have is not a choice (ValueError)."""
+    if value in (None, "", "0", 0):
+        return None
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError("no such id")
+    return number
 
 
-class ProducerForm(BaseForm):
+class _TextForm(BaseForm):
+    def validate(self, extra_validators=None):
+        """Every text field refuses NUL (PostgreSQL text cannot hold it): a message, not a 500."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, _l("Không được chứa ký tự NUL.")]
+                valid = False
+        return valid
+
+
+class ProducerForm(_TextForm):
     name = StringField(_l("Tên chủ thể"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(_l("Loại hình"), validators=[DataRequired()])
     registration_no = StringField(_l("Mã số đăng ký kinh doanh"), validators=[Optional(), Length(max=64)])
@@ -18,13 +40,15 @@ class ProducerForm(BaseForm):
     representative = StringField(_l("Người đại diện"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("Điện thoại"), validators=[Optional(), Length(max=32)])
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
-    capital_vnd = IntegerField(_l("Vốn (đồng)"), validators=[Optional(), NumberRange(min=0)])
-    workforce = IntegerField(_l("Số lao động"), validators=[Optional(), NumberRange(min=0)])
-    land_area_m2 = DecimalField(_l("Diện tích đất (m²)"), validators=[Optional(), NumberRange(min=0)])
-    members = IntegerField(_l("Số thành viên"), validators=[Optional(), NumberRange(min=0)])
+    capital_vnd = IntegerField(_l("Vốn (đồng)"), validators=[Optional(), NumberRange(min=0, max=MAX_BIGINT)])
+    workforce = IntegerField(_l("Số lao động"), validators=[Optional(), NumberRange(min=0, max=MAX_INTEGER)])
+    land_area_m2 = DecimalField(
+        _l("Diện tích đất (m²)"), validators=[Optional(), NumberRange(min=0, max=MAX_NUMERIC_14_2)]
+    )
+    members = IntegerField(_l("Số thành viên"), validators=[Optional(), NumberRange(min=0, max=MAX_INTEGER)])
 
 
-class ProductForm(BaseForm):
+class ProductForm(_TextForm):
     name = StringField(_l("Tên sản phẩm"), validators=[DataRequired(), Length(max=300)])
     producer_id = SelectField(_l("Chủ thể"), coerce=optional_int, validators=[DataRequired()])
     product_set_id = SelectField(_l("Bộ sản phẩm"), coerce=optional_int, validators=[DataRequired()])
@@ -32,7 +56,7 @@ class ProductForm(BaseForm):
     other_units = StringField(_l("Các xã khác"), validators=[Optional(), Length(max=500)])
     raw_material_area = StringField(_l("Vùng nguyên liệu"), validators=[Optional(), Length(max=500)])
     capacity = StringField(_l("Công suất"), validators=[Optional(), Length(max=300)])
-    annual_output = DecimalField(_l("Sản lượng năm"), validators=[Optional(), NumberRange(min=0)])
+    annual_output = DecimalField(_l("Sản lượng năm"), validators=[Optional(), NumberRange(min=0, max=MAX_NUMERIC_14_2)])
     output_unit = StringField(_l("Đơn vị sản lượng"), validators=[Optional(), Length(max=32)])
     markets = TextAreaField(_l("Thị trường tiêu thụ"), validators=[Optional(), Length(max=2000)])
     export_countries = StringField(

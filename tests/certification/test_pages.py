@@ -179,12 +179,63 @@ def test_bad_revocation_is_explained(app, tenants, officer_login, new_product, i
 
 
 @pytest.mark.parametrize(
-    "query", ["on=31/02/2020", "on=%00", "stars=9", "year=abc", "status=bogus", "page=99999999999", "q=" + "x" * 500]
+    "query",
+    [
+        "on=31/02/2020",
+        "on=31/12/9999&status=valid",
+        "on=31/12/9999&status=expiring",
+        "on=01/01/0001&status=expired",
+        "stars=9",
+        "stars=9223372036854775808",
+        "year=abc",
+        "year=99999",
+        "status=bogus",
+        "page=99999999999",
+        "page=100000000000000000000",
+        "q=" + "x" * 500,
+    ],
 )
 def test_bad_filters_never_fail(officer_login, query):
     client, _user_id, _email = officer_login("bac-giang")
     assert client.get(f"/bac-giang/certificates?{query}").status_code == 200
     assert client.get(f"/bac-giang/certificates/export.xlsx?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["on=%00", "q=a%00b"])
+def test_nul_in_a_filter_is_a_bad_request(officer_login, query):
+    client, _user_id, _email = officer_login("bac-giang")
+    response = client.get(f"/bac-giang/certificates?{query}")
+    assert response.status_code == 400 and "ký tự NUL" in response.get_data(True)
+    assert client.get(f"/bac-giang/certificates/export.xlsx?{query}").status_code == 400
+
+
+def test_a_day_beyond_2100_is_refused_and_pages_never_fail(app, tenants, officer_login, new_product, in_tenant):
+    """A validity "until 31/12/9999" (meaning "for ever") would break every page that shows its status."""
+    from app.certification.services import CertificateError, certificate_record
+    from app.registry.models import Product
+
+    product_id = new_product()
+    client, _user_id, _email = officer_login("bac-giang")
+    url = f"/bac-giang/products/{product_id}/certificates/new"
+    for values in ({"valid_to": "31/12/9999"}, {"valid_from": "31/12/9999", "valid_to": "31/12/9999"}):
+        response = _post(client, url, _form(**values))
+        assert response.status_code == 200 and "Ngày phải từ 01/01/2000 đến 31/12/2100" in response.get_data(True)
+    assert _certificates(app, tenants["bac-giang"], product_id) == []
+    with in_tenant():
+        product = db.session.scalar(select(Product).where(Product.id == product_id))
+        with pytest.raises(CertificateError) as error:
+            certificate_record(
+                product, stars=3, decision_number="7/QĐ", decision_date=date(2024, 3, 1), valid_to=date(9999, 12, 31)
+            )
+        assert error.value.field == "valid_to"
+        db.session.rollback()
+        cert, _created = certificate_record(product, stars=3, decision_number="7/QĐ", decision_date=date(2024, 3, 1))
+        db.session.commit()
+        cert_id = cert.id
+    response = _post(client, f"/bac-giang/certificates/{cert_id}/edit", _form(valid_to="31/12/9999"))
+    assert response.status_code == 200 and "Ngày phải từ 01/01/2000 đến 31/12/2100" in response.get_data(True)
+    for page in (f"/bac-giang/certificates/{cert_id}", f"/bac-giang/products/{product_id}", "/bac-giang/certificates"):
+        assert client.get(page).status_code == 200
 
 
 def test_list_is_paginated(app, tenants, officer_login, new_product):
