@@ -22,8 +22,9 @@ from app.auth.roles import COUNCIL_MEMBER
 from app.certification.services import CertificateError, certificate_record
 from app.core import clock
 from app.core.text import nfc
+from app.cycle import workflow
 from app.cycle.models import Application, ApplicationEvent
-from app.cycle.services import _locked, product_group
+from app.cycle.services import WorkflowError, _locked, application_conclude, product_group
 from app.evaluation import rules
 from app.evaluation.models import (
     MEMBER_ROLES,
@@ -477,7 +478,15 @@ def round_product_rescore(user, council_round: CouncilRound, item: RoundProduct)
 # ---- results ----------------------------------------------------------------------------------
 
 
-def _decide(council_round: CouncilRound, council: Council, item: RoundProduct, number: str, day: date) -> None:
+def _conclude(user, item: RoundProduct, action: str, note: str) -> None:
+    """Move the application to its final status (history kept) so the pipeline and the producer see it."""
+    try:
+        application_conclude(item.application_id, action, user=user, note=note)
+    except WorkflowError as error:
+        raise EvaluationError(str(error)) from error
+
+
+def _decide(user, council_round: CouncilRound, council: Council, item: RoundProduct, number: str, day: date) -> None:
     status = item_status(council_round, council, item)
     result = status.result
     version = rules.rule_version(council_round.act)
@@ -489,6 +498,7 @@ def _decide(council_round: CouncilRound, council: Council, item: RoundProduct, n
         _certify(item, version, result.stars, number, day, version.recognised_by.get(result.stars, "province"))
     elif result.outcome == "proposed_ministry":
         item.stars = result.stars
+    _conclude(user, item, workflow.OUTCOME_ACTIONS[result.outcome], f"Quyết định số {number}")
 
 
 def _certify(item: RoundProduct, version, stars: int, number: str, day: date, authority: str) -> None:
@@ -536,7 +546,7 @@ def round_close(user, council_round: CouncilRound, number: str, day: date, autho
             )
         )
     for item in items:
-        _decide(council_round, council, item, number, day)
+        _decide(user, council_round, council, item, number, day)
     council_round.status, council_round.closed_at = "closed", clock.now()
     council_round.decision_number, council_round.decision_date = number, day
     council_round.decision_authority = authority_text or None
@@ -544,7 +554,9 @@ def round_close(user, council_round: CouncilRound, number: str, day: date, autho
     return council_round
 
 
-def ministry_outcome_record(council_round: CouncilRound, item: RoundProduct, outcome: str, number: str, day: date):
+def ministry_outcome_record(
+    user, council_round: CouncilRound, item: RoundProduct, outcome: str, number: str, day: date
+) -> None:
     """The ministry's answer to a ≥ 90 proposal: 5★ by its decision, or the province recognises the 4★ band."""
     item = _locked(RoundProduct, item.id)
     if item.outcome != "proposed_ministry" or item.ministry_outcome is not None:
@@ -562,6 +574,7 @@ def ministry_outcome_record(council_round: CouncilRound, item: RoundProduct, out
     else:
         raise EvaluationError(_("Kết quả không hợp lệ."))
     item.ministry_outcome, item.ministry_decision_number, item.ministry_decision_date = outcome, number, day
+    _conclude(user, item, "ministry_answer", f"Quyết định số {number}")
     db.session.flush()
 
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from app.auth.models import User
 from app.certification.models import Certificate
+from app.cycle.models import Application, ApplicationEvent
 from app.evaluation import services
 from app.evaluation.models import RoundProduct
 from app.evaluation.services import EvaluationError
@@ -111,6 +112,19 @@ def test_spread_blocks_then_rescore_releases_and_close_certifies(app, setup):
         assert certificate.valid_from == date.today()
         assert certificate.valid_to == date.today() + relativedelta(months=36)  # decision date + 36 months
         assert len(certificate.public_code) == 32
+        application = db.session.scalar(select(Application).where(Application.id == item.application_id))
+        events = db.session.scalars(
+            select(ApplicationEvent)
+            .where(ApplicationEvent.application_id == application.id)
+            .order_by(ApplicationEvent.id)
+        ).all()
+        assert application.status == "recognised"
+        assert (events[-1].action, events[-1].from_status, events[-1].to_status) == (
+            "council_recognise",
+            "ready_for_council",
+            "recognised",
+        )
+        assert events[-1].note == "Quyết định số 12/QĐ-UBND"
 
 
 def test_quorum_needs_the_chair_and_three_quarters(app, setup):
@@ -192,6 +206,8 @@ def test_failed_mandatory_gives_no_certificate_and_producer_sees_breakdown_and_m
             D("90.00"),
         )
         assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+        application = db.session.scalar(select(Application).where(Application.id == item.application_id))
+        assert application.status == "not_recognised"
     producer_user_id, _e = user_of_role(app, setup.tenant_id, "producer", producer_id=setup.producer_id)
     with app.app_context(), tenant_scope(setup.tenant_id):
         producer = _user(producer_user_id)
