@@ -1,4 +1,8 @@
-"""Export any list to .xlsx (streamed from a write-only workbook)."""
+"""Export any list to .xlsx (streamed from a write-only workbook).
+
+Text is always written as text: openpyxl would store a string that starts with "=" as a formula, so a
+product name such as "=HYPERLINK(...)" typed by a user would run in the officer's spreadsheet.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,15 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 
-def _cell(value):
+def _cell(sheet, value):
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # kept as the text it is, never evaluated
+        return cell
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.replace(tzinfo=None)  # Excel has no timezones; values are shown as stored
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        return _cell(sheet, ", ".join(str(v) for v in value))
     return value
 
 
@@ -31,7 +39,7 @@ def xlsx_response(filename: str, sheet_title: str, headers: Sequence[str], rows:
         header_cells.append(cell)
     sheet.append(header_cells)
     for row in rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append([_cell(sheet, v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return Response(

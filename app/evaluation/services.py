@@ -37,6 +37,7 @@ from app.evaluation.models import (
     RoundProduct,
     ScoreSheet,
 )
+from app.evaluation.pdf import Line
 from app.extensions import db
 from app.registry.models import Producer, Product
 from tenants.models import Council
@@ -576,6 +577,42 @@ def ministry_outcome_record(
     item.ministry_outcome, item.ministry_decision_number, item.ministry_decision_date = outcome, number, day
     _conclude(user, item, "ministry_answer", f"Quyết định số {number}")
     db.session.flush()
+
+
+# ---- minutes and decision -----------------------------------------------------------------------
+
+
+def round_report(council_round: CouncilRound):
+    """What the minutes and the decision print: the council, its members, one line per product, the parts."""
+    council = council_get(council_round.council_id)
+    producers = {}
+    lines = []
+    for item, product in round_products(council_round):
+        status = item_status(council_round, council, item)
+        if product.producer_id not in producers:
+            producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+            producers[product.producer_id] = producer.name if producer else ""
+        decided = item.outcome is not None
+        result = status.result
+        lines.append(
+            Line(
+                product=product.name,
+                producer=producers[product.producer_id],
+                counted=len(status.counted),
+                excluded=len(status.excluded),
+                spread=status.spread,
+                mean=item.mean_score if decided else (result.mean if result else None),
+                parts=(
+                    {k: Decimal(v) for k, v in (item.part_scores or {}).items()}
+                    if decided
+                    else (dict(result.parts) if result else {})
+                ),
+                stars=item.stars,
+                outcome=item.outcome or status.state,
+            )
+        )
+    parts = list(rules.rule_version(council_round.act).parts)
+    return council, council_members(council), lines, parts
 
 
 # ---- producers --------------------------------------------------------------------------------

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from app.auth.policy import can, permission_required
 from app.core import clock
 from app.core.excel import xlsx_response
+from app.core.pdf import pdf_response
 from app.cycle.models import Application
 from app.cycle.services import application_checklist
+from app.evaluation import pdf as evaluation_pdf
 from app.evaluation import rules, services
 from app.evaluation.models import MEMBER_ROLES
 from app.extensions import db
@@ -61,13 +63,6 @@ def _day(value: str) -> date | None:
 def _int(value) -> int | None:
     text = str(value or "").strip()
     return int(text) if text.isdigit() and len(text) < 18 else None
-
-
-def _excel_text(value):
-    """A text cell that starts like a formula is written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def _given(value, message):
@@ -209,32 +204,89 @@ def round_close(round_id):
 def round_minutes(round_id):
     """Minutes (biên bản) and, once closed, the decision's list: one row per product with its result."""
     council_round = services.round_get(current_user, round_id)
-    _council, items = _round_context(council_round)
-    rows = []
-    for item, product, status in items:
-        result = status.result
-        rows.append(
-            [
-                _excel_text(product.name),
-                len(status.counted),
-                len(status.excluded),
-                float(status.spread),
-                float(result.mean) if result and result.mean is not None else None,
-                *(
-                    float(result.parts.get(p, 0)) if result else None
-                    for p in rules.rule_version(council_round.act).parts
-                ),
-                item.stars,
-                item.outcome or status.state,
-                _excel_text(council_round.decision_number or ""),
-                council_round.decision_date,
-            ]
-        )
-    parts = list(rules.rule_version(council_round.act).parts)
+    _council, _members, lines, parts = services.round_report(council_round)
+    rows = [
+        [
+            line.product,
+            line.counted,
+            line.excluded,
+            float(line.spread),
+            None if line.mean is None else float(line.mean),
+            *(None if line.parts.get(p) is None else float(line.parts[p]) for p in parts),
+            line.stars,
+            str(STATE_LABELS.get(line.outcome, line.outcome)),
+            council_round.decision_number or "",
+            council_round.decision_date,
+        ]
+        for line in lines
+    ]
     headers = [_("Sản phẩm"), _("Phiếu được tính"), _("Phiếu loại do xung đột"), _("Chênh lệch"), _("Điểm trung bình")]
     headers += [_("Phần %(p)s", p=p) for p in parts]
     headers += [_("Hạng sao"), _("Kết quả"), _("Số quyết định"), _("Ngày quyết định")]
     return xlsx_response(f"bien-ban-dot-{council_round.id}.xlsx", _("Biên bản"), headers, rows)
+
+
+@bp.route("/rounds/<int:round_id>/minutes.pdf")
+@permission_required("evaluation.view")
+def round_minutes_pdf(round_id):
+    council_round = services.round_get(current_user, round_id)
+    council, members, lines, parts = services.round_report(council_round)
+    return pdf_response(
+        evaluation_pdf.minutes_pdf(council_round, council, members, lines, parts), f"bien-ban-dot-{round_id}.pdf"
+    )
+
+
+def _decided_round(round_id):
+    """The closed round, or (for an open one) the page that says the decision is not made yet."""
+    council_round = services.round_get(current_user, round_id)
+    if council_round.status != "closed":
+        flash(_("Đợt đánh giá chưa có quyết định."), "error")
+        return council_round, redirect(url_for(".round_detail", round_id=round_id))
+    return council_round, None
+
+
+@bp.route("/rounds/<int:round_id>/decision.pdf")
+@permission_required("evaluation.manage")
+def round_decision_pdf(round_id):
+    council_round, not_yet = _decided_round(round_id)
+    if not_yet:
+        return not_yet
+    council, _members, lines, _parts = services.round_report(council_round)
+    return pdf_response(evaluation_pdf.decision_pdf(council_round, council, lines), f"quyet-dinh-dot-{round_id}.pdf")
+
+
+@bp.route("/rounds/<int:round_id>/decision.xlsx")
+@permission_required("evaluation.manage")
+def round_decision_xlsx(round_id):
+    """The decision's list of products: recognised ones with their stars, the others with their outcome."""
+    council_round, not_yet = _decided_round(round_id)
+    if not_yet:
+        return not_yet
+    _council, _members, lines, _parts = services.round_report(council_round)
+    rows = [
+        [
+            line.product,
+            line.producer,
+            None if line.mean is None else float(line.mean),
+            line.stars,
+            str(STATE_LABELS.get(line.outcome, line.outcome)),
+            council_round.decision_number,
+            council_round.decision_date,
+            council_round.decision_authority or "",
+        ]
+        for line in lines
+    ]
+    headers = [
+        _("Sản phẩm"),
+        _("Chủ thể"),
+        _("Điểm trung bình"),
+        _("Hạng sao"),
+        _("Kết quả"),
+        _("Số quyết định"),
+        _("Ngày quyết định"),
+        _("Cơ quan ban hành"),
+    ]
+    return xlsx_response(f"quyet-dinh-dot-{round_id}.xlsx", _("Quyết định"), headers, rows)
 
 
 def _item(round_id, item_id):
