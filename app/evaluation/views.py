@@ -315,6 +315,7 @@ def item_detail(round_id, item_id):
         declaration=services._declaration(member, item) if member else None,
         sheet=services.sheet_of(member, item) if member else None,
         reviews=services.review_requests(item),
+        reopened=services.reopened(item),
         manage=can(current_user, "evaluation.manage"),
     )
 
@@ -397,6 +398,25 @@ def review_answer(round_id, item_id, review_id):
             request.form.get("answer", ""),
         ),
         url_for(".item_detail", round_id=round_id, item_id=item_id),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/items/<int:item_id>/corrected", methods=["POST"])
+@permission_required("evaluation.manage")
+def review_result(round_id, item_id):
+    """The result of a re-score on review, recorded by its decision."""
+    council_round, item = _item(round_id, item_id)
+    day = _day(request.form.get("decision_date", ""))
+    return _done(
+        lambda: services.review_result_record(
+            current_user,
+            council_round,
+            item,
+            request.form.get("decision_number", ""),
+            _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy).")),
+        ),
+        url_for(".item_detail", round_id=round_id, item_id=item_id),
+        _("Đã ghi kết quả chấm lại."),
     )
 
 
