@@ -115,6 +115,13 @@ def test_workflow_transitions_name_declared_actions():
         "application.screen",
         "application.review_plan",
         "application.forward",
+        "evaluation.manage",  # the council's outcome, applied by app/evaluation only (system transitions)
+    }
+    assert {a for a, t in workflow.TRANSITIONS.items() if t.system} == {
+        "council_recognise",
+        "council_not_recognise",
+        "council_propose_ministry",
+        "ministry_answer",
     }
     forward = workflow.TRANSITIONS["forward_to_council"]
     assert [r for r in ALL_ROLES if workflow.may_perform(forward, _person(r))] == [PA, PO]

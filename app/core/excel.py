@@ -1,4 +1,8 @@
-"""Export any list to .xlsx (streamed from a write-only workbook)."""
+"""Export any list to .xlsx (streamed from a write-only workbook).
+
+Text is always written as text: openpyxl would store a string that starts with "=" as a formula, so a
+product name such as "=HYPERLINK(...)" typed by a user would run in the officer's spreadsheet.
+"""
 
 from __future__ import annotations
 

@@ -260,7 +260,7 @@ def application_act(
     someone else moved the application meanwhile, ChangedMeanwhile is raised and nothing changes.
     """
     transition = workflow.TRANSITIONS.get(action)
-    if transition is None:
+    if transition is None or transition.system:
         raise WorkflowError(_("Thao tác này không áp dụng cho hồ sơ ở trạng thái hiện tại."))
     _locked(Application, application.id)
     if expected_status is not None and application.status != expected_status:
@@ -303,6 +303,23 @@ def application_act(
     application.status = transition.target
     application.last_reason = reason if transition.needs_reason else None
     _record(application, action, before, user, reason or None)
+
+
+def application_conclude(application_id: int, action: str, *, user, note: str | None = None) -> Application:
+    """Record the council's (or the ministry's) outcome on the application, through the workflow with its
+    history. Called by app/evaluation only; the same outcome twice is a no-op (a correction that
+    changes nothing)."""
+    transition = workflow.TRANSITIONS[action]
+    application = _locked(Application, application_id)
+    if application.status == transition.target:
+        return application
+    if application.status not in transition.sources or not workflow.may_perform(transition, user):
+        raise WorkflowError(_("Thao tác này không áp dụng cho hồ sơ ở trạng thái hiện tại."))
+    before = application.status
+    application.status = transition.target
+    application.last_reason = None
+    _record(application, action, before, user, note)
+    return application
 
 
 def _last_event_day(application: Application, action: str) -> date | None:

@@ -3,6 +3,10 @@
 new:                idea_submitted ⇄ idea_returned → preparing_plan → plan_submitted ⇄ plan_returned
                     → preparing_dossier → dossier_submitted ⇄ dossier_returned → screened → ready_for_council
 upgrade, re_recognition: start at preparing_dossier (the product is already certified).
+The council's decision ends it: ready_for_council → recognised | not_recognised | proposed_ministry (≥ 90
+points, the ministry decides; its answer recognises the product either way, 5★ or the 4★ band). A review
+that changes the result moves a decided application between these final statuses, with its history.
+These council transitions are `system`: only app/evaluation applies them, never a button.
 Returned items carry the officer's reason and go back to the producer to resubmit.
 """
 
@@ -31,7 +35,11 @@ STATUS_LABELS = {
     "dossier_returned": _l("Hồ sơ bị trả lại"),
     "screened": _l("Đã sơ duyệt"),
     "ready_for_council": _l("Sẵn sàng đánh giá tại Hội đồng"),
+    "recognised": _l("Được công nhận sản phẩm OCOP"),
+    "not_recognised": _l("Không được công nhận"),
+    "proposed_ministry": _l("Đề nghị Bộ công nhận 5 sao"),
 }
+FINAL_STATUSES = ("recognised", "not_recognised", "proposed_ministry")
 KIND_LABELS = {
     "new": _l("Đánh giá mới"),
     "upgrade": _l("Nâng hạng"),
@@ -48,6 +56,7 @@ class Transition:
     needs_reason: bool = False
     window: str | None = None  # which cycle window must be open for the producer's submission
     label: object = ""
+    system: bool = False  # applied by the council's decision (app/evaluation), never offered as a button
 
 
 TRANSITIONS = {
@@ -129,7 +138,46 @@ TRANSITIONS = {
             "application.forward",
             label=_l("Chuyển Hội đồng đánh giá"),
         ),
+        Transition(
+            "council_recognise",
+            ("ready_for_council", "not_recognised"),
+            "recognised",
+            "evaluation.manage",
+            label=_l("Hội đồng: công nhận"),
+            system=True,
+        ),
+        Transition(
+            "council_not_recognise",
+            ("ready_for_council", "recognised"),
+            "not_recognised",
+            "evaluation.manage",
+            label=_l("Hội đồng: không công nhận"),
+            system=True,
+        ),
+        Transition(
+            "council_propose_ministry",
+            ("ready_for_council", "recognised", "not_recognised"),
+            "proposed_ministry",
+            "evaluation.manage",
+            label=_l("Hội đồng: đề nghị Bộ công nhận 5 sao"),
+            system=True,
+        ),
+        Transition(
+            "ministry_answer",
+            ("proposed_ministry",),
+            "recognised",
+            "evaluation.manage",
+            label=_l("Kết quả của Bộ"),
+            system=True,
+        ),
     )
+}
+# The council's outcome (app/evaluation/rules.py) → the transition that records it.
+OUTCOME_ACTIONS = {
+    "recognised": "council_recognise",
+    "not_recognised": "council_not_recognise",
+    "failed_mandatory": "council_not_recognise",
+    "proposed_ministry": "council_propose_ministry",
 }
 
 
@@ -146,4 +194,4 @@ def may_perform(transition: Transition, user) -> bool:
 
 
 def allowed_actions(status: str, user) -> list[Transition]:
-    return [t for t in TRANSITIONS.values() if status in t.sources and may_perform(t, user)]
+    return [t for t in TRANSITIONS.values() if status in t.sources and not t.system and may_perform(t, user)]

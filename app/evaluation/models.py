@@ -34,7 +34,7 @@ SCORING_ROLES = ("chair", "vice_chair", "member")  # the secretary keeps the min
 ROUND_STATUSES = ("open", "closed")
 OUTCOMES = ("recognised", "not_recognised", "failed_mandatory", "proposed_ministry")
 MINISTRY_OUTCOMES = ("recognised", "not_recognised")
-REVIEW_OUTCOMES = ("rescore", "confirmed")
+REVIEW_OUTCOMES = ("rescore", "confirmed", "rescored")  # rescored: the re-score's result is recorded
 
 
 class CouncilMember(TenantScoped, db.Model):

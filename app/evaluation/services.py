@@ -19,11 +19,13 @@ from sqlalchemy import any_, func, select
 from app.auth.models import User
 from app.auth.policy import OFFICERS
 from app.auth.roles import COUNCIL_MEMBER
-from app.certification.services import CertificateError, certificate_record
+from app.certification.models import Certificate
+from app.certification.services import CertificateError, certificate_correct, certificate_record, certificate_revoke
 from app.core import clock
 from app.core.text import nfc
+from app.cycle import workflow
 from app.cycle.models import Application, ApplicationEvent
-from app.cycle.services import _locked, product_group
+from app.cycle.services import WorkflowError, _locked, application_conclude, product_group
 from app.evaluation import rules
 from app.evaluation.models import (
     MEMBER_ROLES,
@@ -36,6 +38,7 @@ from app.evaluation.models import (
     RoundProduct,
     ScoreSheet,
 )
+from app.evaluation.pdf import Line
 from app.extensions import db
 from app.registry.models import Producer, Product
 from tenants.models import Council
@@ -318,7 +321,7 @@ def _is_conflicted(member: CouncilMember, item: RoundProduct) -> bool:
 
 
 def conflict_declare(user, council_round: CouncilRound, item: RoundProduct, conflicted: bool, reason: str):
-    member = _scorer(user, council_round)
+    member = _scorer(user, council_round, item)
     reason = clean_text(reason or "").strip()
     if len(reason) > 2000:
         raise EvaluationError(_("Lý do quá dài (tối đa 2000 ký tự)."))
@@ -337,13 +340,18 @@ def conflict_declare(user, council_round: CouncilRound, item: RoundProduct, conf
 # ---- scoring ----------------------------------------------------------------------------------
 
 
-def _scorer(user, council_round: CouncilRound) -> CouncilMember:
+def _scorer(user, council_round: CouncilRound, item: RoundProduct | None = None) -> CouncilMember:
     member = _membership(user, council_round.council_id)
     if member is None or member.role not in SCORING_ROLES:
         raise EvaluationError(_("Bạn không chấm điểm trong Hội đồng này."))
-    if council_round.status != "open":
+    if council_round.status != "open" and not (item is not None and reopened(item)):
         raise EvaluationError(_("Đợt đánh giá đã kết thúc."))
     return member
+
+
+def reopened(item: RoundProduct) -> bool:
+    """A review answered "rescore" whose corrected result is not recorded yet: members score again."""
+    return any(r.outcome == "rescore" for r in review_requests(item))
 
 
 def member_of(user, council_round: CouncilRound) -> CouncilMember | None:
@@ -374,12 +382,12 @@ def _points(raw, maximum: Decimal) -> Decimal:
 
 def score_save(user, council_round: CouncilRound, item: RoundProduct, points: dict[str, object]) -> ScoreSheet:
     """Save some or all criteria of the member's sheet (saved as they go); each within its maximum."""
-    member = _scorer(user, council_round)
+    member = _scorer(user, council_round, item)
     if _declaration(member, item) is None:
         raise EvaluationError(_("Hãy khai báo xung đột lợi ích trước khi chấm điểm."))
     if _is_conflicted(member, item):
         raise EvaluationError(_("Bạn có xung đột lợi ích với sản phẩm này nên không chấm điểm."))
-    if item.outcome is not None:
+    if item.outcome is not None and not reopened(item):
         raise EvaluationError(_("Sản phẩm đã có kết quả."))
     product = db.session.scalar(select(Product).where(Product.id == item.product_id))
     criteria = {c.code: c for c in criteria_for(council_round.act, product)}
@@ -401,7 +409,7 @@ def score_save(user, council_round: CouncilRound, item: RoundProduct, points: di
 
 
 def score_submit(user, council_round: CouncilRound, item: RoundProduct) -> ScoreSheet:
-    member = _scorer(user, council_round)
+    member = _scorer(user, council_round, item)
     sheet = sheet_of(member, item)
     product = db.session.scalar(select(Product).where(Product.id == item.product_id))
     criteria = criteria_for(council_round.act, product)
@@ -442,7 +450,7 @@ def item_status(council_round: CouncilRound, council: Council, item: RoundProduc
     criteria = criteria_for(council_round.act, product)
     version = rules.rule_version(council_round.act)
     present = len(counted) + len(excluded)
-    if item.outcome is not None:
+    if item.outcome is not None and not reopened(item):
         state = "decided"
     elif pending and not rules.quorum_met(present, len(members), chair_present, council.quorum_ratio):
         state = "scoring"
@@ -477,7 +485,15 @@ def round_product_rescore(user, council_round: CouncilRound, item: RoundProduct)
 # ---- results ----------------------------------------------------------------------------------
 
 
-def _decide(council_round: CouncilRound, council: Council, item: RoundProduct, number: str, day: date) -> None:
+def _conclude(user, item: RoundProduct, action: str, note: str) -> None:
+    """Move the application to its final status (history kept) so the pipeline and the producer see it."""
+    try:
+        application_conclude(item.application_id, action, user=user, note=note)
+    except WorkflowError as error:
+        raise EvaluationError(str(error)) from error
+
+
+def _decide(user, council_round: CouncilRound, council: Council, item: RoundProduct, number: str, day: date) -> None:
     status = item_status(council_round, council, item)
     result = status.result
     version = rules.rule_version(council_round.act)
@@ -489,6 +505,7 @@ def _decide(council_round: CouncilRound, council: Council, item: RoundProduct, n
         _certify(item, version, result.stars, number, day, version.recognised_by.get(result.stars, "province"))
     elif result.outcome == "proposed_ministry":
         item.stars = result.stars
+    _conclude(user, item, workflow.OUTCOME_ACTIONS[result.outcome], f"Quyết định số {number}")
 
 
 def _certify(item: RoundProduct, version, stars: int, number: str, day: date, authority: str) -> None:
@@ -536,7 +553,7 @@ def round_close(user, council_round: CouncilRound, number: str, day: date, autho
             )
         )
     for item in items:
-        _decide(council_round, council, item, number, day)
+        _decide(user, council_round, council, item, number, day)
     council_round.status, council_round.closed_at = "closed", clock.now()
     council_round.decision_number, council_round.decision_date = number, day
     council_round.decision_authority = authority_text or None
@@ -544,7 +561,9 @@ def round_close(user, council_round: CouncilRound, number: str, day: date, autho
     return council_round
 
 
-def ministry_outcome_record(council_round: CouncilRound, item: RoundProduct, outcome: str, number: str, day: date):
+def ministry_outcome_record(
+    user, council_round: CouncilRound, item: RoundProduct, outcome: str, number: str, day: date
+) -> None:
     """The ministry's answer to a ≥ 90 proposal: 5★ by its decision, or the province recognises the 4★ band."""
     item = _locked(RoundProduct, item.id)
     if item.outcome != "proposed_ministry" or item.ministry_outcome is not None:
@@ -562,7 +581,44 @@ def ministry_outcome_record(council_round: CouncilRound, item: RoundProduct, out
     else:
         raise EvaluationError(_("Kết quả không hợp lệ."))
     item.ministry_outcome, item.ministry_decision_number, item.ministry_decision_date = outcome, number, day
+    _conclude(user, item, "ministry_answer", f"Quyết định số {number}")
     db.session.flush()
+
+
+# ---- minutes and decision -----------------------------------------------------------------------
+
+
+def round_report(council_round: CouncilRound):
+    """What the minutes and the decision print: the council, its members, one line per product, the parts."""
+    council = council_get(council_round.council_id)
+    producers = {}
+    lines = []
+    for item, product in round_products(council_round):
+        status = item_status(council_round, council, item)
+        if product.producer_id not in producers:
+            producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+            producers[product.producer_id] = producer.name if producer else ""
+        decided = item.outcome is not None
+        result = status.result
+        lines.append(
+            Line(
+                product=product.name,
+                producer=producers[product.producer_id],
+                counted=len(status.counted),
+                excluded=len(status.excluded),
+                spread=status.spread,
+                mean=item.mean_score if decided else (result.mean if result else None),
+                parts=(
+                    {k: Decimal(v) for k, v in (item.part_scores or {}).items()}
+                    if decided
+                    else (dict(result.parts) if result else {})
+                ),
+                stars=item.stars,
+                outcome=item.outcome or status.state,
+            )
+        )
+    parts = list(rules.rule_version(council_round.act).parts)
+    return council, council_members(council), lines, parts
 
 
 # ---- producers --------------------------------------------------------------------------------
@@ -652,5 +708,60 @@ def review_answer(user, council_round: CouncilRound, item: RoundProduct, review_
     if outcome not in ("rescore", "confirmed") or not answer or len(answer) > 4000:
         raise EvaluationError(_("Hãy chọn kết quả và ghi nội dung trả lời (tối đa 4000 ký tự)."))
     review.outcome, review.answer, review.answered_by, review.answered_at = outcome, answer, user.id, clock.now()
+    if outcome == "rescore":
+        item = _locked(RoundProduct, item.id)
+        item.attempt += 1  # a new attempt: every member scores the product again
     db.session.flush()
     return review
+
+
+def review_result_record(user, council_round: CouncilRound, item: RoundProduct, number: str, day: date) -> RoundProduct:
+    """After a re-score on review: record the result of the new attempt by a decision. When it differs, the
+    certificate is corrected (other stars or score), revoked (no longer recognised) or issued (newly
+    recognised), through certification.services (audited), and the application moves to its new status."""
+    item = _locked(RoundProduct, item.id)
+    pending = [r for r in review_requests(item) if r.outcome == "rescore"]
+    if not pending:
+        raise EvaluationError(_("Sản phẩm không chờ kết quả chấm lại sau phúc khảo."))
+    number = clean_text(number or "").strip()
+    if not number or len(number) > 64:
+        raise EvaluationError(_("Số quyết định là bắt buộc (tối đa 64 ký tự)."))
+    if day > clock.today() or day < (council_round.decision_date or council_round.meeting_on):
+        raise EvaluationError(_("Ngày quyết định phải từ ngày quyết định của đợt đến hôm nay."))
+    council = council_get(council_round.council_id)
+    status = item_status(council_round, council, item)
+    if status.state != "ready":
+        raise EvaluationError(
+            _("Sản phẩm chưa đủ điều kiện có kết quả (thiếu phiếu, chưa đủ túc số hoặc chênh lệch điểm quá mức).")
+        )
+    result, version = status.result, rules.rule_version(council_round.act)
+    item.mean_score = result.mean
+    item.part_scores = {k: str(v) for k, v in result.parts.items()}
+    item.criteria_means = {k: str(v) for k, v in result.criteria.items()}
+    item.outcome, item.stars = result.outcome, result.stars
+    certificate = (
+        db.session.scalar(select(Certificate).where(Certificate.id == item.certificate_id))
+        if item.certificate_id
+        else None
+    )
+    try:
+        if result.outcome == "recognised" and certificate is not None:
+            if (certificate.stars, certificate.score) != (result.stars, item.mean_score):
+                certificate_correct(
+                    certificate,
+                    stars=result.stars,
+                    score=item.mean_score,
+                    part_scores={k: float(v) for k, v in result.parts.items()},
+                )
+        elif result.outcome == "recognised":
+            authority = version.recognised_by.get(result.stars, "province")
+            _certify(item, version, result.stars, number, day, authority)
+        elif certificate is not None and certificate.revoked_on is None:
+            certificate_revoke(certificate, "Kết quả chấm lại sau phúc khảo", number, day)
+    except CertificateError as error:
+        raise EvaluationError(str(error)) from error
+    for review in pending:
+        review.outcome = "rescored"
+    _conclude(user, item, workflow.OUTCOME_ACTIONS[result.outcome], f"Phúc khảo: quyết định số {number}")
+    db.session.flush()
+    return item

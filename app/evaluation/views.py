@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import TypeVar
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,14 +15,17 @@ from sqlalchemy import select
 from app.auth.policy import can, permission_required
 from app.core import clock
 from app.core.excel import xlsx_response
+from app.core.pdf import pdf_response
 from app.cycle.models import Application
 from app.cycle.services import application_checklist
+from app.evaluation import pdf as evaluation_pdf
 from app.evaluation import rules, services
 from app.evaluation.models import MEMBER_ROLES
 from app.extensions import db
 from app.registry.models import Product
 from tenants.resolution import tenant_blueprint
 
+T = TypeVar("T")
 bp = tenant_blueprint("evaluation", __name__, template_folder="templates", url_prefix="/evaluation")
 
 ROLE_LABELS = {
@@ -60,17 +65,32 @@ def _int(value) -> int | None:
     return int(text) if text.isdigit() and len(text) < 18 else None
 
 
-def _excel_text(value):
-    """A text cell that starts like a formula is written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
+def _given(value, message):
+    """The parsed value, or the page's message when the field was missing or malformed."""
+    if value is None:
+        raise services.EvaluationError(message)
     return value
 
 
-def _fail(error: Exception, target: str):
-    db.session.rollback()
-    flash(str(error), "error")
-    return redirect(target)
+def _done(
+    save: Callable[[], T],
+    target: str,
+    success: str | Callable[[T], str] | None = None,
+    then: Callable[[T], str] | None = None,
+):
+    """Run one service call: on a broken rule roll back, flash its message and go back to `target`;
+    else commit, flash `success` (text, or a function of what the service returned) and go to
+    `then(result)` or `target`."""
+    try:
+        result = save()
+    except services.EvaluationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(target)
+    db.session.commit()
+    if success:
+        flash(success(result) if callable(success) else success, "success")
+    return redirect(then(result) if then else target)
 
 
 @bp.route("/councils/<int:council_id>", methods=["GET", "POST"])
@@ -80,15 +100,13 @@ def council(council_id):
     if request.method == "POST":
         user_id = _int(request.form.get("user_id"))
         term_from, term_to = _day(request.form.get("term_from", "")), _day(request.form.get("term_to", ""))
-        try:
-            if user_id is None:
-                raise services.EvaluationError(_("Hãy chọn người dùng."))
-            services.council_member_add(council, user_id, request.form.get("role", ""), term_from, term_to)
-        except services.EvaluationError as error:
-            return _fail(error, url_for(".council", council_id=council_id))
-        db.session.commit()
-        flash(_("Đã cập nhật thành viên Hội đồng."), "success")
-        return redirect(url_for(".council", council_id=council_id))
+        return _done(
+            lambda: services.council_member_add(
+                council, _given(user_id, _("Hãy chọn người dùng.")), request.form.get("role", ""), term_from, term_to
+            ),
+            url_for(".council", council_id=council_id),
+            _("Đã cập nhật thành viên Hội đồng."),
+        )
     return render_template(
         "evaluation/council.html",
         council=council,
@@ -103,12 +121,7 @@ def council(council_id):
 @permission_required("evaluation.manage")
 def council_member_remove(council_id, member_id):
     council = services.council_get(council_id)
-    try:
-        services.council_member_remove(council, member_id)
-    except services.EvaluationError as error:
-        return _fail(error, url_for(".council", council_id=council_id))
-    db.session.commit()
-    return redirect(url_for(".council", council_id=council_id))
+    return _done(lambda: services.council_member_remove(council, member_id), url_for(".council", council_id=council_id))
 
 
 @bp.route("/rounds", methods=["GET", "POST"])
@@ -117,14 +130,14 @@ def rounds():
     if request.method == "POST" and can(current_user, "evaluation.manage"):
         meeting_on = _day(request.form.get("meeting_on", ""))
         council_id = _int(request.form.get("council_id"))
-        try:
-            if meeting_on is None or council_id is None:
-                raise services.EvaluationError(_("Hãy chọn Hội đồng và ngày họp (dd/mm/yyyy)."))
-            council_round = services.round_create(current_user, council_id, request.form.get("name", ""), meeting_on)
-        except services.EvaluationError as error:
-            return _fail(error, url_for(".rounds"))
-        db.session.commit()
-        return redirect(url_for(".round_detail", round_id=council_round.id))
+        missing = _("Hãy chọn Hội đồng và ngày họp (dd/mm/yyyy).")
+        return _done(
+            lambda: services.round_create(
+                current_user, _given(council_id, missing), request.form.get("name", ""), _given(meeting_on, missing)
+            ),
+            url_for(".rounds"),
+            then=lambda created: url_for(".round_detail", round_id=created.id),
+        )
     return render_template(
         "evaluation/rounds.html", rounds=services.round_list(current_user), councils=services.council_list()
     )
@@ -161,13 +174,11 @@ def round_detail(round_id):
 def round_assign(round_id):
     council_round = services.round_get(current_user, round_id)
     ids = [i for i in (_int(v) for v in request.form.getlist("application_id")) if i is not None]
-    try:
-        count = services.round_assign(council_round, ids)
-    except services.EvaluationError as error:
-        return _fail(error, url_for(".round_detail", round_id=round_id))
-    db.session.commit()
-    flash(_("Đã thêm %(n)d sản phẩm vào đợt.", n=count), "success")
-    return redirect(url_for(".round_detail", round_id=round_id))
+    return _done(
+        lambda: services.round_assign(council_round, ids),
+        url_for(".round_detail", round_id=round_id),
+        lambda count: _("Đã thêm %(n)d sản phẩm vào đợt.", n=count),
+    )
 
 
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
@@ -175,17 +186,17 @@ def round_assign(round_id):
 def round_close(round_id):
     council_round = services.round_get(current_user, round_id)
     day = _day(request.form.get("decision_date", ""))
-    try:
-        if day is None:
-            raise services.EvaluationError(_("Ngày quyết định không hợp lệ (dd/mm/yyyy)."))
-        services.round_close(
-            current_user, council_round, request.form.get("decision_number", ""), day, request.form.get("authority", "")
-        )
-    except services.EvaluationError as error:
-        return _fail(error, url_for(".round_detail", round_id=round_id))
-    db.session.commit()
-    flash(_("Đã kết thúc đợt và ghi quyết định."), "success")
-    return redirect(url_for(".round_detail", round_id=round_id))
+    return _done(
+        lambda: services.round_close(
+            current_user,
+            council_round,
+            request.form.get("decision_number", ""),
+            _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy).")),
+            request.form.get("authority", ""),
+        ),
+        url_for(".round_detail", round_id=round_id),
+        _("Đã kết thúc đợt và ghi quyết định."),
+    )
 
 
 @bp.route("/rounds/<int:round_id>/minutes.xlsx")
@@ -193,32 +204,89 @@ def round_close(round_id):
 def round_minutes(round_id):
     """Minutes (biên bản) and, once closed, the decision's list: one row per product with its result."""
     council_round = services.round_get(current_user, round_id)
-    _council, items = _round_context(council_round)
-    rows = []
-    for item, product, status in items:
-        result = status.result
-        rows.append(
-            [
-                _excel_text(product.name),
-                len(status.counted),
-                len(status.excluded),
-                float(status.spread),
-                float(result.mean) if result and result.mean is not None else None,
-                *(
-                    float(result.parts.get(p, 0)) if result else None
-                    for p in rules.rule_version(council_round.act).parts
-                ),
-                item.stars,
-                item.outcome or status.state,
-                _excel_text(council_round.decision_number or ""),
-                council_round.decision_date,
-            ]
-        )
-    parts = list(rules.rule_version(council_round.act).parts)
+    _council, _members, lines, parts = services.round_report(council_round)
+    rows = [
+        [
+            line.product,
+            line.counted,
+            line.excluded,
+            float(line.spread),
+            None if line.mean is None else float(line.mean),
+            *(None if line.parts.get(p) is None else float(line.parts[p]) for p in parts),
+            line.stars,
+            str(STATE_LABELS.get(line.outcome, line.outcome)),
+            council_round.decision_number or "",
+            council_round.decision_date,
+        ]
+        for line in lines
+    ]
     headers = [_("Sản phẩm"), _("Phiếu được tính"), _("Phiếu loại do xung đột"), _("Chênh lệch"), _("Điểm trung bình")]
     headers += [_("Phần %(p)s", p=p) for p in parts]
     headers += [_("Hạng sao"), _("Kết quả"), _("Số quyết định"), _("Ngày quyết định")]
     return xlsx_response(f"bien-ban-dot-{council_round.id}.xlsx", _("Biên bản"), headers, rows)
+
+
+@bp.route("/rounds/<int:round_id>/minutes.pdf")
+@permission_required("evaluation.view")
+def round_minutes_pdf(round_id):
+    council_round = services.round_get(current_user, round_id)
+    council, members, lines, parts = services.round_report(council_round)
+    return pdf_response(
+        evaluation_pdf.minutes_pdf(council_round, council, members, lines, parts), f"bien-ban-dot-{round_id}.pdf"
+    )
+
+
+def _decided_round(round_id):
+    """The closed round, or (for an open one) the page that says the decision is not made yet."""
+    council_round = services.round_get(current_user, round_id)
+    if council_round.status != "closed":
+        flash(_("Đợt đánh giá chưa có quyết định."), "error")
+        return council_round, redirect(url_for(".round_detail", round_id=round_id))
+    return council_round, None
+
+
+@bp.route("/rounds/<int:round_id>/decision.pdf")
+@permission_required("evaluation.manage")
+def round_decision_pdf(round_id):
+    council_round, not_yet = _decided_round(round_id)
+    if not_yet:
+        return not_yet
+    council, _members, lines, _parts = services.round_report(council_round)
+    return pdf_response(evaluation_pdf.decision_pdf(council_round, council, lines), f"quyet-dinh-dot-{round_id}.pdf")
+
+
+@bp.route("/rounds/<int:round_id>/decision.xlsx")
+@permission_required("evaluation.manage")
+def round_decision_xlsx(round_id):
+    """The decision's list of products: recognised ones with their stars, the others with their outcome."""
+    council_round, not_yet = _decided_round(round_id)
+    if not_yet:
+        return not_yet
+    _council, _members, lines, _parts = services.round_report(council_round)
+    rows = [
+        [
+            line.product,
+            line.producer,
+            None if line.mean is None else float(line.mean),
+            line.stars,
+            str(STATE_LABELS.get(line.outcome, line.outcome)),
+            council_round.decision_number,
+            council_round.decision_date,
+            council_round.decision_authority or "",
+        ]
+        for line in lines
+    ]
+    headers = [
+        _("Sản phẩm"),
+        _("Chủ thể"),
+        _("Điểm trung bình"),
+        _("Hạng sao"),
+        _("Kết quả"),
+        _("Số quyết định"),
+        _("Ngày quyết định"),
+        _("Cơ quan ban hành"),
+    ]
+    return xlsx_response(f"quyet-dinh-dot-{round_id}.xlsx", _("Quyết định"), headers, rows)
 
 
 def _item(round_id, item_id):
@@ -247,6 +315,7 @@ def item_detail(round_id, item_id):
         declaration=services._declaration(member, item) if member else None,
         sheet=services.sheet_of(member, item) if member else None,
         reviews=services.review_requests(item),
+        reopened=services.reopened(item),
         manage=can(current_user, "evaluation.manage"),
     )
 
@@ -255,14 +324,12 @@ def item_detail(round_id, item_id):
 @permission_required("evaluation.view")
 def item_conflict(round_id, item_id):
     council_round, item = _item(round_id, item_id)
-    try:
-        services.conflict_declare(
+    return _done(
+        lambda: services.conflict_declare(
             current_user, council_round, item, request.form.get("conflicted") == "1", request.form.get("reason", "")
-        )
-    except services.EvaluationError as error:
-        return _fail(error, url_for(".item_detail", round_id=round_id, item_id=item_id))
-    db.session.commit()
-    return redirect(url_for(".item_detail", round_id=round_id, item_id=item_id))
+        ),
+        url_for(".item_detail", round_id=round_id, item_id=item_id),
+    )
 
 
 @bp.route("/rounds/<int:round_id>/items/<int:item_id>/score", methods=["POST"])
@@ -277,10 +344,11 @@ def item_score(round_id, item_id):
         if request.form.get("submit"):
             services.score_submit(current_user, council_round, item)
     except services.EvaluationError as error:
+        db.session.rollback()
         if request.accept_mimetypes.best == "application/json":
-            db.session.rollback()
             return jsonify(error=str(error)), 422
-        return _fail(error, target)
+        flash(str(error), "error")
+        return redirect(target)
     db.session.commit()
     if request.accept_mimetypes.best == "application/json":
         return jsonify(total=str(sheet.total))
@@ -291,13 +359,11 @@ def item_score(round_id, item_id):
 @permission_required("evaluation.view")
 def item_rescore(round_id, item_id):
     council_round, item = _item(round_id, item_id)
-    try:
-        services.round_product_rescore(current_user, council_round, item)
-    except services.EvaluationError as error:
-        return _fail(error, url_for(".item_detail", round_id=round_id, item_id=item_id))
-    db.session.commit()
-    flash(_("Đã yêu cầu Hội đồng chấm lại sản phẩm."), "success")
-    return redirect(url_for(".item_detail", round_id=round_id, item_id=item_id))
+    return _done(
+        lambda: services.round_product_rescore(current_user, council_round, item),
+        url_for(".item_detail", round_id=round_id, item_id=item_id),
+        _("Đã yêu cầu Hội đồng chấm lại sản phẩm."),
+    )
 
 
 @bp.route("/rounds/<int:round_id>/items/<int:item_id>/ministry", methods=["POST"])
@@ -305,35 +371,53 @@ def item_rescore(round_id, item_id):
 def item_ministry(round_id, item_id):
     council_round, item = _item(round_id, item_id)
     day = _day(request.form.get("decision_date", ""))
-    try:
-        if day is None:
-            raise services.EvaluationError(_("Ngày quyết định không hợp lệ (dd/mm/yyyy)."))
-        services.ministry_outcome_record(
-            council_round, item, request.form.get("outcome", ""), request.form.get("decision_number", ""), day
-        )
-    except services.EvaluationError as error:
-        return _fail(error, url_for(".item_detail", round_id=round_id, item_id=item_id))
-    db.session.commit()
-    return redirect(url_for(".item_detail", round_id=round_id, item_id=item_id))
+    return _done(
+        lambda: services.ministry_outcome_record(
+            current_user,
+            council_round,
+            item,
+            request.form.get("outcome", ""),
+            request.form.get("decision_number", ""),
+            _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy).")),
+        ),
+        url_for(".item_detail", round_id=round_id, item_id=item_id),
+    )
 
 
 @bp.route("/rounds/<int:round_id>/items/<int:item_id>/reviews/<int:review_id>/answer", methods=["POST"])
 @permission_required("evaluation.view")
 def review_answer(round_id, item_id, review_id):
     council_round, item = _item(round_id, item_id)
-    try:
-        services.review_answer(
+    return _done(
+        lambda: services.review_answer(
             current_user,
             council_round,
             item,
             review_id,
             request.form.get("outcome", ""),
             request.form.get("answer", ""),
-        )
-    except services.EvaluationError as error:
-        return _fail(error, url_for(".item_detail", round_id=round_id, item_id=item_id))
-    db.session.commit()
-    return redirect(url_for(".item_detail", round_id=round_id, item_id=item_id))
+        ),
+        url_for(".item_detail", round_id=round_id, item_id=item_id),
+    )
+
+
+@bp.route("/rounds/<int:round_id>/items/<int:item_id>/corrected", methods=["POST"])
+@permission_required("evaluation.manage")
+def review_result(round_id, item_id):
+    """The result of a re-score on review, recorded by its decision."""
+    council_round, item = _item(round_id, item_id)
+    day = _day(request.form.get("decision_date", ""))
+    return _done(
+        lambda: services.review_result_record(
+            current_user,
+            council_round,
+            item,
+            request.form.get("decision_number", ""),
+            _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy).")),
+        ),
+        url_for(".item_detail", round_id=round_id, item_id=item_id),
+        _("Đã ghi kết quả chấm lại."),
+    )
 
 
 @bp.route("/results")
@@ -347,13 +431,11 @@ def results():
 def result(item_id):
     item, product, council_round = services.producer_result_get(current_user, item_id)
     if request.method == "POST":
-        try:
-            services.review_request(current_user, council_round, item, request.form.get("reason", ""))
-        except services.EvaluationError as error:
-            return _fail(error, url_for(".result", item_id=item_id))
-        db.session.commit()
-        flash(_("Đã gửi đề nghị phúc khảo."), "success")
-        return redirect(url_for(".result", item_id=item_id))
+        return _done(
+            lambda: services.review_request(current_user, council_round, item, request.form.get("reason", "")),
+            url_for(".result", item_id=item_id),
+            _("Đã gửi đề nghị phúc khảo."),
+        )
     return render_template(
         "evaluation/result.html",
         item=item,
@@ -370,17 +452,16 @@ def result(item_id):
 def criteria():
     if request.method == "POST":
         upload = request.files.get("file")
-        try:
-            if upload is None:
-                raise services.EvaluationError(_("Hãy chọn tệp bộ tiêu chí."))
-            services.criteria_import(
-                current_user, request.form.get("act", ""), request.form.get("group", "*"), upload.read(200_000)
-            )
-        except services.EvaluationError as error:
-            return _fail(error, url_for(".criteria"))
-        db.session.commit()
-        flash(_("Đã nhập bộ tiêu chí."), "success")
-        return redirect(url_for(".criteria"))
+        return _done(
+            lambda: services.criteria_import(
+                current_user,
+                request.form.get("act", ""),
+                request.form.get("group", "*"),
+                _given(upload, _("Hãy chọn tệp bộ tiêu chí.")).read(200_000),
+            ),
+            url_for(".criteria"),
+            _("Đã nhập bộ tiêu chí."),
+        )
     return render_template(
         "evaluation/criteria.html", templates=services.criteria_templates(), versions=rules.versions()
     )

@@ -8,19 +8,14 @@ file is shipped in the repository.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import segno
-from fpdf import FPDF
 
 from app.core.i18n import format_day
+from app.core.pdf import FONT, FontMissing, pdf_document
 
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+__all__ = ["FontMissing", "certificate_pdf", "certificate_qr"]
 AUTHORITY_NAMES = {"district": "UBND huyện", "province": "UBND tỉnh", "ministry": "Bộ Nông nghiệp và Môi trường"}
-
-
-class FontMissing(RuntimeError):
-    pass
 
 
 def certificate_qr(url: str) -> segno.QRCode:
@@ -31,20 +26,13 @@ def certificate_qr(url: str) -> segno.QRCode:
 def certificate_pdf(document, verify_url: str, font_dir: str) -> bytes:
     """One A4 page: heading, product, producer, province, stars, decision, validity and the QR."""
     cert, product, producer = document.certificate, document.product, document.producer
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_title(f"Giấy chứng nhận OCOP {cert.decision_number}")
-    pdf.set_creator("OCOP")
-    for style, name in FONT_FILES.items():
-        path = Path(font_dir) / name
-        if not path.is_file():
-            raise FontMissing(f"{path} not found: install fonts-dejavu-core or set CERTIFICATE_FONT_DIR")
-        pdf.add_font("DejaVu", style, str(path))
+    pdf = pdf_document(f"Giấy chứng nhận OCOP {cert.decision_number}", font_dir)
     pdf.set_auto_page_break(False)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
     def line(text: str, size: int, style: str = "", height: float = 8) -> None:
-        pdf.set_font("DejaVu", style, size)
+        pdf.set_font(FONT, style, size)
         pdf.multi_cell(width, height, text, align="C", new_x="LMARGIN", new_y="NEXT")
 
     line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, "B", 6)

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.auth.policy import permission_required
 from app.core.i18n import select_locale
+from app.core.pdf import pdf_response
 from app.verify import pdf, services
 from tenants.resolution import tenant_blueprint
 
@@ -60,8 +61,4 @@ def certificate_pdf(certificate_id):
     body = pdf.certificate_pdf(
         document, verify_url(document.certificate.public_code), current_app.config["CERTIFICATE_FONT_DIR"]
     )
-    response = current_app.response_class(body, mimetype="application/pdf")
-    filename = f"giay-chung-nhan-ocop-{document.certificate.id}.pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_response(body, f"giay-chung-nhan-ocop-{document.certificate.id}.pdf")

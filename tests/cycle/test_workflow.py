@@ -310,3 +310,26 @@ def test_cycle_windows_and_rounds_come_from_the_province_file(app, tenants):
         with pytest.raises(services.WorkflowError, match="đã có"):
             services.cycle_open(2022)
         db.session.rollback()
+
+
+def test_council_outcomes_are_never_a_button_and_never_applied_by_hand(app, tenants, actors):
+    from tests.factories import application_at
+
+    officer = User(roles=["province_officer"])
+    offered = {t.action for t in workflow.allowed_actions("ready_for_council", officer)}
+    assert offered == set()
+    ids = application_at(app, tenants["bac-giang"], "ready_for_council")
+    with app.app_context(), tenant_scope(tenants["bac-giang"]):
+        application = db.session.scalar(select(Application).where(Application.id == ids.application_id))
+        with pytest.raises(services.WorkflowError):
+            _act(application, "council_recognise", actors["officer"], date.today())
+        assert application.status == "ready_for_council"
+        with pytest.raises(services.WorkflowError):  # the ministry answers only a proposal
+            services.application_conclude(application.id, "ministry_answer", user=_user(actors["officer"]))
+        services.application_conclude(application.id, "council_recognise", user=_user(actors["officer"]))
+        services.application_conclude(application.id, "council_recognise", user=_user(actors["officer"]))  # no-op
+        assert application.status == "recognised"
+        assert [e.action for e in services.application_history(application)][-2:] == [
+            "forward_to_council",
+            "council_recognise",
+        ]

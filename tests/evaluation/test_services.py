@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from app.auth.models import User
 from app.certification.models import Certificate
+from app.cycle.models import Application, ApplicationEvent
 from app.evaluation import services
 from app.evaluation.models import RoundProduct
 from app.evaluation.services import EvaluationError
@@ -111,6 +112,19 @@ def test_spread_blocks_then_rescore_releases_and_close_certifies(app, setup):
         assert certificate.valid_from == date.today()
         assert certificate.valid_to == date.today() + relativedelta(months=36)  # decision date + 36 months
         assert len(certificate.public_code) == 32
+        application = db.session.scalar(select(Application).where(Application.id == item.application_id))
+        events = db.session.scalars(
+            select(ApplicationEvent)
+            .where(ApplicationEvent.application_id == application.id)
+            .order_by(ApplicationEvent.id)
+        ).all()
+        assert application.status == "recognised"
+        assert (events[-1].action, events[-1].from_status, events[-1].to_status) == (
+            "council_recognise",
+            "ready_for_council",
+            "recognised",
+        )
+        assert events[-1].note == "Quyết định số 12/QĐ-UBND"
 
 
 def test_quorum_needs_the_chair_and_three_quarters(app, setup):
@@ -192,6 +206,8 @@ def test_failed_mandatory_gives_no_certificate_and_producer_sees_breakdown_and_m
             D("90.00"),
         )
         assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+        application = db.session.scalar(select(Application).where(Application.id == item.application_id))
+        assert application.status == "not_recognised"
     producer_user_id, _e = user_of_role(app, setup.tenant_id, "producer", producer_id=setup.producer_id)
     with app.app_context(), tenant_scope(setup.tenant_id):
         producer = _user(producer_user_id)
@@ -233,3 +249,64 @@ def test_review_period_is_enforced(app, setup):
         item = db.session.scalar(select(RoundProduct).where(RoundProduct.id == setup.item_id))
         with pytest.raises(EvaluationError, match="hết thời hạn"):
             services.review_request(_user(setup.members[0]), council_round, item, "x")
+
+
+def _rescore_after_review(setup, producer_user_id, share: D):
+    """The producer asks for a review, the chair answers "rescore", every member scores the new attempt."""
+    producer = _user(producer_user_id)
+    item, _product, council_round = services.producer_result_get(producer, setup.item_id)
+    attempt = item.attempt
+    request = services.review_request(producer, council_round, item, "Xin chấm lại")
+    services.review_answer(_user(setup.members[0]), council_round, item, request.id, "rescore", "Chấm lại")
+    assert services.reopened(item) and item.attempt == attempt + 1
+    assert _status(setup).state == "scoring"
+    for user_id in setup.members:
+        _score(setup, user_id, share)
+    return council_round, item
+
+
+def test_rescore_on_review_corrects_then_revokes_the_certificate(app, setup):
+    producer_user_id, _e = user_of_role(app, setup.tenant_id, "producer", producer_id=setup.producer_id)
+    with app.app_context(), tenant_scope(setup.tenant_id):
+        for user_id in setup.members:
+            _score(setup, user_id, D("0.72"))
+        _close(setup, day=date.today() - timedelta(days=1))
+        db.session.commit()
+        item = db.session.scalar(select(RoundProduct).where(RoundProduct.id == setup.item_id))
+        first_certificate = item.certificate_id
+        assert (item.outcome, item.stars) == ("recognised", 4)
+        council_round, item = _rescore_after_review(setup, producer_user_id, D("0.60"))
+        officer = db.session.scalar(select(User).where(User.email == setup.officer_email))
+        with pytest.raises(EvaluationError):
+            services.review_result_record(officer, council_round, item, "\x00", date.today())
+        services.review_result_record(officer, council_round, item, "20/QĐ-UBND", date.today())
+        db.session.commit()
+        certificate = db.session.scalar(select(Certificate).where(Certificate.id == first_certificate))
+        application = db.session.scalar(select(Application).where(Application.id == item.application_id))
+        assert (item.outcome, item.stars, item.mean_score) == ("recognised", 3, D("60.00"))
+        assert (certificate.stars, certificate.score, certificate.revoked_on) == (3, D("60.00"), None)
+        assert application.status == "recognised"
+        assert not services.reopened(item)
+        assert [r.outcome for r in services.review_requests(item)] == ["rescored"]
+        assert services.item_status(council_round, services.council_get(setup.council_id), item).state == "decided"
+        with pytest.raises(EvaluationError, match="không chờ"):
+            services.review_result_record(officer, council_round, item, "21/QĐ-UBND", date.today())
+        # A second review re-scores below every band: the certificate is revoked, the application not recognised.
+        council_round, item = _rescore_after_review(setup, producer_user_id, D("0.40"))
+        services.review_result_record(officer, council_round, item, "22/QĐ-UBND", date.today())
+        db.session.commit()
+        certificate = db.session.scalar(select(Certificate).where(Certificate.id == first_certificate))
+        assert (item.outcome, item.stars, certificate.revoked_on) == ("not_recognised", None, date.today())
+        assert certificate.revoke_decision_number == "22/QĐ-UBND"
+        assert [r.outcome for r in services.review_requests(item)] == ["rescored", "rescored"]
+        assert application.status == "not_recognised"
+        history = [
+            e.action
+            for e in db.session.scalars(
+                select(ApplicationEvent)
+                .where(ApplicationEvent.application_id == application.id)
+                .order_by(ApplicationEvent.id)
+            )
+        ]
+        assert history[-2:] == ["council_recognise", "council_not_recognise"]
+        assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
