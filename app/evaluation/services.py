@@ -383,6 +383,9 @@ def _points(raw, maximum: Decimal) -> Decimal:
 def score_save(user, council_round: CouncilRound, item: RoundProduct, points: dict[str, object]) -> ScoreSheet:
     """Save some or all criteria of the member's sheet (saved as they go); each within its maximum."""
     member = _scorer(user, council_round, item)
+    # The phone sends each criterion as it changes, so a member's saves overlap: the lock makes each one
+    # merge into what the previous one wrote (else one overwrites the other's points, or both insert).
+    _locked(CouncilMember, member.id)
     if _declaration(member, item) is None:
         raise EvaluationError(_("Hãy khai báo xung đột lợi ích trước khi chấm điểm."))
     if _is_conflicted(member, item):
@@ -410,6 +413,7 @@ def score_save(user, council_round: CouncilRound, item: RoundProduct, points: di
 
 def score_submit(user, council_round: CouncilRound, item: RoundProduct) -> ScoreSheet:
     member = _scorer(user, council_round, item)
+    _locked(CouncilMember, member.id)  # after any save still in flight (see score_save)
     sheet = sheet_of(member, item)
     product = db.session.scalar(select(Product).where(Product.id == item.product_id))
     criteria = criteria_for(council_round.act, product)
