@@ -366,21 +366,28 @@ def item_rescore(round_id, item_id):
     )
 
 
+def _item_decision(round_id: int, item_id: int, record, success: str | None = None):
+    """Record an item's outcome by a decision (number and date from the form): `record(round, item, number, day)`."""
+    council_round, item = _item(round_id, item_id)
+    day = _day(request.form.get("decision_date", ""))
+    number = request.form.get("decision_number", "")
+    return _done(
+        lambda: record(council_round, item, number, _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy)."))),
+        url_for(".item_detail", round_id=round_id, item_id=item_id),
+        success,
+    )
+
+
 @bp.route("/rounds/<int:round_id>/items/<int:item_id>/ministry", methods=["POST"])
 @permission_required("evaluation.manage")
 def item_ministry(round_id, item_id):
-    council_round, item = _item(round_id, item_id)
-    day = _day(request.form.get("decision_date", ""))
-    return _done(
-        lambda: services.ministry_outcome_record(
-            current_user,
-            council_round,
-            item,
-            request.form.get("outcome", ""),
-            request.form.get("decision_number", ""),
-            _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy).")),
+    outcome = request.form.get("outcome", "")
+    return _item_decision(
+        round_id,
+        item_id,
+        lambda council_round, item, number, day: services.ministry_outcome_record(
+            current_user, council_round, item, outcome, number, day
         ),
-        url_for(".item_detail", round_id=round_id, item_id=item_id),
     )
 
 
@@ -405,17 +412,12 @@ def review_answer(round_id, item_id, review_id):
 @permission_required("evaluation.manage")
 def review_result(round_id, item_id):
     """The result of a re-score on review, recorded by its decision."""
-    council_round, item = _item(round_id, item_id)
-    day = _day(request.form.get("decision_date", ""))
-    return _done(
-        lambda: services.review_result_record(
-            current_user,
-            council_round,
-            item,
-            request.form.get("decision_number", ""),
-            _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy).")),
+    return _item_decision(
+        round_id,
+        item_id,
+        lambda council_round, item, number, day: services.review_result_record(
+            current_user, council_round, item, number, day
         ),
-        url_for(".item_detail", round_id=round_id, item_id=item_id),
         _("Đã ghi kết quả chấm lại."),
     )
 
