@@ -7,6 +7,7 @@ only the results of its own products.
 
 from __future__ import annotations
 
+import secrets
 import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,7 +42,7 @@ from app.evaluation.models import (
 from app.evaluation.pdf import Line
 from app.extensions import db
 from app.registry.models import Producer, Product
-from tenants.models import Council
+from tenants.models import COUNCIL_LEVELS, UI_COUNCIL_PREFIX, Council
 
 READY = "ready_for_council"
 SCREENING_ACTIONS = ("screen", "return_dossier", "forward_to_council")
@@ -75,6 +76,70 @@ def council_get(council_id: int) -> Council:
     council = db.session.scalar(select(Council).where(Council.id == council_id))
     if council is None:
         abort(404)
+    return council
+
+
+@dataclass(frozen=True)
+class CouncilFields:
+    """A council's settings as typed in the form (raw strings; checked by council_save)."""
+
+    name: str = ""
+    level: str = ""
+    chair_title: str = ""
+    quorum_ratio: str = ""
+    max_score_spread: str = ""
+    dossier_lead_working_days: str = ""
+    review_days: str = ""
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+def _number(raw, label: str, low: Decimal, high: Decimal, places: int) -> Decimal:
+    text = clean_text(raw).strip().replace(",", ".")
+    try:
+        value = Decimal(text) if len(text) <= 20 else None
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or not low <= value <= high or -value.as_tuple().exponent > places:
+        raise EvaluationError(
+            _(
+                "%(field)s phải là số từ %(low)s đến %(high)s.",
+                field=label,
+                low=format(low, "f"),
+                high=format(high, "f"),
+            )
+        )
+    return value
+
+
+def council_save(council: Council | None, fields: CouncilFields) -> Council:
+    """Create (council None) or edit a council from the officers' form.
+
+    A council created here gets a code starting with UI_COUNCIL_PREFIX, which a province file may not
+    use: the file sync manages only its own codes, so it never deletes or overwrites a council made here.
+    """
+    name = clean_text(fields.name).strip()
+    if not name or len(name) > 300 or name.startswith(("=", "+", "-", "@")):
+        raise EvaluationError(_("Tên Hội đồng là bắt buộc, tối đa 300 ký tự, không bắt đầu bằng =, +, - hoặc @."))
+    if fields.level not in COUNCIL_LEVELS:
+        raise EvaluationError(_("Hãy chọn cấp của Hội đồng."))
+    chair_title = clean_text(fields.chair_title).strip()
+    if len(chair_title) > 200 or chair_title.startswith(("=", "+", "-", "@")):
+        raise EvaluationError(_("Chức danh Chủ tịch tối đa 200 ký tự, không bắt đầu bằng =, +, - hoặc @."))
+    quorum = _number(fields.quorum_ratio, _("Tỷ lệ túc số"), Decimal("0.001"), Decimal(1), 3)
+    spread = _number(fields.max_score_spread, _("Chênh lệch tối đa"), Decimal(0), Decimal(100), 2)
+    lead = _number(fields.dossier_lead_working_days, _("Số ngày làm việc gửi hồ sơ trước"), Decimal(0), Decimal(60), 0)
+    review = _number(fields.review_days, _("Thời hạn phúc khảo (ngày)"), Decimal(1), Decimal(365), 0)
+    if fields.valid_from and fields.valid_to and fields.valid_to < fields.valid_from:
+        raise EvaluationError(_("Nhiệm kỳ: ngày kết thúc phải sau ngày bắt đầu."))
+    if council is None:
+        council = Council(code=f"{UI_COUNCIL_PREFIX}{secrets.token_hex(4)}")
+        db.session.add(council)
+    council.name, council.level, council.chair_title = name, fields.level, chair_title or None
+    council.quorum_ratio, council.max_score_spread = quorum, spread
+    council.dossier_lead_working_days, council.review_days = int(lead), int(review)
+    council.valid_from, council.valid_to = fields.valid_from, fields.valid_to
+    db.session.flush()
     return council
 
 

@@ -23,6 +23,7 @@ from app.evaluation import rules, services
 from app.evaluation.models import MEMBER_ROLES
 from app.extensions import db
 from app.registry.models import Product
+from tenants.models import UI_COUNCIL_PREFIX
 from tenants.resolution import tenant_blueprint
 
 T = TypeVar("T")
@@ -91,6 +92,48 @@ def _done(
     if success:
         flash(success(result) if callable(success) else success, "success")
     return redirect(then(result) if then else target)
+
+
+LEVEL_LABELS = {"province": _l("Cấp tỉnh"), "district": _l("Cấp huyện"), "commune": _l("Cấp xã")}
+
+
+def _council_form(council):
+    """Create (council None) or edit a council; a bad value shows the form again with its message."""
+    form = request.form
+    if request.method == "POST":
+        fields = services.CouncilFields(
+            **{name: form.get(name, "") for name in services.CouncilFields.__dataclass_fields__ if name[:5] != "valid"},
+            valid_from=_day(form.get("valid_from", "")),
+            valid_to=_day(form.get("valid_to", "")),
+        )
+        try:
+            saved = services.council_save(council, fields)
+        except services.EvaluationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã lưu Hội đồng."), "success")
+            return redirect(url_for(".council", council_id=saved.id))
+    return render_template(
+        "evaluation/council_form.html",
+        council=council,
+        form=form,
+        levels=LEVEL_LABELS,
+        from_file=council is not None and not council.code.startswith(UI_COUNCIL_PREFIX),
+    )
+
+
+@bp.route("/councils/new", methods=["GET", "POST"])
+@permission_required("evaluation.manage")
+def council_new():
+    return _council_form(None)
+
+
+@bp.route("/councils/<int:council_id>/edit", methods=["GET", "POST"])
+@permission_required("evaluation.manage")
+def council_edit(council_id):
+    return _council_form(services.council_get(council_id))
 
 
 @bp.route("/councils/<int:council_id>", methods=["GET", "POST"])
