@@ -44,6 +44,12 @@ class RuleVersion:
     ministry_from: Decimal
     criteria_name: str
     template: tuple[Criterion, ...] = field(default=())
+    # Shipped templates per product group code (e.g. "I"); a group without one uses `template`.
+    group_templates: dict[str, tuple[Criterion, ...]] = field(default_factory=dict)
+    group_names: dict[str, str] = field(default_factory=dict)
+
+    def template_for(self, group: str | None) -> tuple[Criterion, ...]:
+        return self.group_templates.get(group or "", self.template)
 
     def stars_for(self, score: Decimal) -> int | None:
         return stars_for(self.bands, score)
@@ -57,6 +63,10 @@ def stars_for(bands, score: Decimal) -> int | None:
     return None
 
 
+def _shipped(name: str, parts) -> tuple[str, tuple[Criterion, ...]]:
+    return criteria_parse(tomllib.loads((RULES_DIR / f"criteria_{name}.toml").read_text("utf-8")), parts)
+
+
 def _load_versions() -> dict[str, RuleVersion]:
     data = tomllib.loads((RULES_DIR / "versions.toml").read_text("utf-8"))
     versions = {}
@@ -67,9 +77,8 @@ def _load_versions() -> dict[str, RuleVersion]:
         signed_on = entry.get("signed_on") or (act.signed_on if act else None)
         if parts is None or recognised is None or signed_on is None:
             raise RulesError(f"rule version {code}: parts, recognised_by and signed_on are needed")
-        template = criteria_parse(
-            tomllib.loads((RULES_DIR / f"criteria_{entry['criteria']}.toml").read_text("utf-8")), parts
-        )
+        template = _shipped(entry["criteria"], parts)
+        groups = {group: _shipped(name, parts) for group, name in entry.get("group_criteria", {}).items()}
         versions[code] = RuleVersion(
             act=code,
             signed_on=signed_on,
@@ -79,6 +88,8 @@ def _load_versions() -> dict[str, RuleVersion]:
             ministry_from=Decimal(str(entry["ministry_from"])),
             criteria_name=template[0],
             template=template[1],
+            group_templates={group: criteria for group, (_name, criteria) in groups.items()},
+            group_names={group: name for group, (name, _criteria) in groups.items()},
         )
     return versions
 

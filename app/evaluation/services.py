@@ -303,15 +303,18 @@ def round_product_get(council_round: CouncilRound, round_product_id: int) -> Rou
 
 
 def criteria_for(act: str, product: Product) -> tuple[rules.Criterion, ...]:
-    """The province's imported table for the act and the product's group, else the shipped template."""
-    group = product_group(product) or "*"
+    """The criteria of a product, first found of: the province's imported table for its group, the
+    province's table for all groups ('*'), the shipped template of its group, the shipped generic one."""
+    group = product_group(product)
     rows = db.session.scalars(
-        select(CriteriaTemplate).where(CriteriaTemplate.act == act, CriteriaTemplate.product_group.in_((group, "*")))
+        select(CriteriaTemplate).where(
+            CriteriaTemplate.act == act, CriteriaTemplate.product_group.in_((group or "*", "*"))
+        )
     ).all()
     chosen = sorted(rows, key=lambda t: t.product_group == "*")
     if chosen:
         return rules.criteria_from_json(chosen[0].criteria)
-    return rules.rule_version(act).template
+    return rules.rule_version(act).template_for(group)
 
 
 def criteria_templates() -> list[CriteriaTemplate]:

@@ -105,3 +105,30 @@ def test_criteria_file_errors_are_clear():
         )
     with pytest.raises(rules.RulesError, match="part"):
         rules.criteria_parse({"name": "x", "criteria": [{"code": "A1", "part": "Z", "text": "t", "max": 1}]}, parts)
+
+
+GROUPS_148 = ("I", "II", "III", "IV", "V", "VI")
+
+
+@pytest.mark.parametrize("group", GROUPS_148)
+def test_each_group_template_file_sums_to_the_part_maxima(group):
+    """Each shipped group file of QĐ 148 parses on its own and its parts sum to A 40, B 25, C 35."""
+    import tomllib
+
+    data = tomllib.loads((rules.RULES_DIR / f"criteria_148_{group}.toml").read_text("utf-8"))
+    assert data["template"] is True and data["verified"] is False  # marked as a template to replace
+    _name, criteria = rules.criteria_parse(data, {"A": 40, "B": 25, "C": 35})
+    sums = {p: sum(c.max for c in criteria if c.part == p) for p in "ABC"}
+    assert sums == {"A": D(40), "B": D(25), "C": D(35)}
+
+
+@pytest.mark.parametrize("act", [ACT_148, ACT_1489])
+def test_group_templates_are_chosen_by_group_and_fall_back_to_the_generic_one(act):
+    version = rules.rule_version(act)
+    assert sorted(version.group_templates) == sorted(GROUPS_148)
+    texts = {group: {c.text for c in version.template_for(group)} for group in GROUPS_148}
+    assert len({frozenset(t) for t in texts.values()}) == 6  # six different trees
+    assert all(version.template_for(group) != version.template for group in GROUPS_148)
+    assert version.template_for(None) == version.template
+    assert version.template_for("VII") == version.template
+    assert rules.rule_version(ACT_1048).template_for("I") == rules.rule_version(ACT_1048).template
