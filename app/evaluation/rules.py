@@ -163,6 +163,52 @@ def criteria_parse(data: dict, parts: dict[str, int]) -> tuple[str, tuple[Criter
     return name, tuple(criteria)
 
 
+XLSX_COLUMNS = ("part", "code", "text", "max", "mandatory_from")  # part, code, criterion, maximum, mandatory-from-star
+XLSX_MAX_ROWS = 500
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text.strip())
+    except ArithmeticError:
+        return False
+    return True
+
+
+def criteria_from_xlsx(content: bytes) -> dict:
+    """The criteria table of an Excel file in the {name, criteria} shape criteria_parse checks: the first
+    sheet (its title is the table's name), one criterion a row in the columns part, code, criterion,
+    maximum, mandatory-from-star; a first row whose maximum is not a number is the header."""
+    import io
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise RulesError("the file is not a readable .xlsx workbook") from exc
+    sheet = book.worksheets[0]
+    rows = []
+    for index, values in enumerate(sheet.iter_rows(max_col=len(XLSX_COLUMNS), values_only=True)):
+        if index > XLSX_MAX_ROWS:
+            raise RulesError(f"more than {XLSX_MAX_ROWS} rows")
+        cells = [None if v is None or (isinstance(v, str) and not v.strip()) else v for v in values]
+        if all(v is None for v in cells):
+            continue
+        if index == 0 and len(cells) > 3 and isinstance(cells[3], str) and not _is_number(cells[3]):
+            continue  # the header (a formula's cell reads as empty and is refused by criteria_parse)
+        row = dict(zip(XLSX_COLUMNS, [v.strip() if isinstance(v, str) else v for v in cells], strict=False))
+        star = row.get("mandatory_from")
+        if isinstance(star, float) and star.is_integer():
+            row["mandatory_from"] = int(star)
+        elif isinstance(star, str) and star.isdigit() and len(star) == 1:
+            row["mandatory_from"] = int(star)
+        rows.append({k: v for k, v in row.items() if v is not None})
+    book.close()
+    return {"name": sheet.title, "criteria": rows}
+
+
 def criteria_to_json(criteria) -> list[dict]:
     return [
         {

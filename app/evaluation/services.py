@@ -324,14 +324,16 @@ def criteria_templates() -> list[CriteriaTemplate]:
 
 
 def criteria_import(user, act: str, product_group_code: str, content: bytes) -> CriteriaTemplate:
-    """Replace the criteria of (act, product group; '*' for all groups) by a TOML file of the shipped shape."""
+    """Replace the criteria of (act, product group; '*' for all groups) by a TOML file of the shipped shape
+    or an .xlsx with the columns part, code, criterion, maximum, mandatory-from-star."""
     if act not in rules.versions():
         raise EvaluationError(_("Văn bản quy định không được hỗ trợ."))
     group = (product_group_code or "*").strip()
     if not group or len(group) > 32 or not (group == "*" or group.replace("_", "").isalnum()):
         raise EvaluationError(_("Mã nhóm sản phẩm không hợp lệ."))
     try:
-        data = tomllib.loads(content.decode("utf-8"))
+        # An Excel workbook (a zip) or a TOML file of the shipped shape.
+        data = rules.criteria_from_xlsx(content) if content[:4] == b"PK\x03\x04" else tomllib.loads(content.decode())
         name, criteria = rules.criteria_parse(data, rules.rule_version(act).parts)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise EvaluationError(_("Tệp không đọc được (cần TOML, UTF-8): %(error)s", error=str(error)[:200])) from error

@@ -132,3 +132,56 @@ def test_group_templates_are_chosen_by_group_and_fall_back_to_the_generic_one(ac
     assert version.template_for(None) == version.template
     assert version.template_for("VII") == version.template
     assert rules.rule_version(ACT_1048).template_for("I") == rules.rule_version(ACT_1048).template
+
+
+def _xlsx(rows, title="Bộ tiêu chí Excel") -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _generic_rows():
+    return [[c.part, c.code, c.text, float(c.max), c.mandatory_from] for c in rules.rule_version(ACT_148).template]
+
+
+def test_criteria_from_an_xlsx_read_like_the_toml():
+    version = rules.rule_version(ACT_148)
+    header = ["Phần", "Mã", "Tiêu chí", "Điểm tối đa", "Bắt buộc từ hạng sao"]
+    data = rules.criteria_from_xlsx(_xlsx([header, *_generic_rows(), [None] * 5]))
+    name, criteria = rules.criteria_parse(data, version.parts)
+    assert name == "Bộ tiêu chí Excel"
+    assert [(c.code, c.part, c.max, c.mandatory_from) for c in criteria] == [
+        (c.code, c.part, c.max, c.mandatory_from) for c in version.template
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda rows: rows[0].__setitem__(3, 1e999), "max"),
+        (lambda rows: rows[0].__setitem__(3, "=1+1"), "max is not a number"),
+        (lambda rows: rows[0].__setitem__(2, "=HYPERLINK(1)"), "text is required"),
+        (lambda rows: rows[0].__setitem__(4, 7), "mandatory_from must be 3, 4 or 5"),
+        (lambda rows: rows.pop(), "do not sum right"),
+    ],
+)
+def test_bad_xlsx_criteria_are_refused_with_the_reason(change, message):
+    rows = _generic_rows()
+    change(rows)
+    content = _xlsx(rows)
+    with pytest.raises(rules.RulesError, match=message):
+        rules.criteria_parse(rules.criteria_from_xlsx(content), rules.rule_version(ACT_148).parts)
+
+
+def test_a_broken_xlsx_is_a_clear_error():
+    with pytest.raises(rules.RulesError, match="not a readable .xlsx"):
+        rules.criteria_from_xlsx(b"PK\x03\x04" + b"\x00" * 100)
