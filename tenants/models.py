@@ -133,6 +133,11 @@ class AdminUnit(TenantScoped, db.Model):
         )
 
 
+COUNCIL_LEVELS = ("province", "district", "commune")
+# Codes of councils created in the app start with this; a province file may not use it (tenants/sync.py).
+UI_COUNCIL_PREFIX = "ui-"
+
+
 class Council(TenantScoped, db.Model):
     """An evaluation council (Hội đồng đánh giá, phân hạng) and its configurable rules."""
 

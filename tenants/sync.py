@@ -26,7 +26,7 @@ from app.core.acts import DEFAULT_CRITERIA_ACT
 from app.core.text import assign, nfc_deep
 from app.extensions import db
 from tenants.context import tenant_scope
-from tenants.models import AdminUnit, Council, Tenant
+from tenants.models import UI_COUNCIL_PREFIX, AdminUnit, Council, Tenant
 
 PROVINCES_DIR = Path(__file__).parent / "provinces"
 TENANT_FIELDS = ("name", "name_en", "official_code", "standing_agency", "criteria_act", "merged_into", "merged_on")
@@ -61,7 +61,21 @@ def load_definition(path: Path) -> tuple[dict, str]:
     if data["slug"] != path.stem:
         raise DefinitionError(f"{path.name}: slug '{data['slug']}' must match the file name")
     _check_units(path.name, data.get("units", []))
+    _check_councils(path.name, data.get("councils", []))
     return data, hashlib.sha256(raw).hexdigest()
+
+
+# Settings a council entry may leave out (the common provincial rules, DOMAIN.md).
+COUNCIL_DEFAULTS = {"quorum_ratio": 0.75, "max_score_spread": 10, "review_days": 15}
+
+
+def _check_councils(filename: str, councils: list[dict]) -> None:
+    for council in councils:
+        if str(council.get("code", "")).startswith(UI_COUNCIL_PREFIX):
+            raise DefinitionError(
+                f"{filename}: council code {council.get('code')!r} may not start with "
+                f"{UI_COUNCIL_PREFIX!r} (kept for councils created in the app)"
+            )
 
 
 def _check_units(filename: str, units: list[dict]) -> None:
@@ -146,15 +160,23 @@ def _sync_units(data: dict, report: SyncReport) -> None:
 
 
 def _sync_councils(data: dict, report: SyncReport) -> None:
+    """The file manages only the councils it declares by code: councils created in the app (code prefix
+    UI_COUNCIL_PREFIX, which a file may not use) are never updated or removed by a sync."""
     fields = entry_fields(
         "name",
         "level",
-        "quorum_ratio",
-        "max_score_spread",
         "dossier_lead_working_days",
         optional=("chair_title", "valid_from", "valid_to"),
+        **COUNCIL_DEFAULTS,
     )
-    sync_by_code(Council, data.get("councils", []), fields, report, "councils")
+    sync_by_code(
+        Council,
+        data.get("councils", []),
+        fields,
+        report,
+        "councils",
+        scope=Council.code.not_like(UI_COUNCIL_PREFIX.replace("_", r"\_") + "%"),
+    )
 
 
 # A section's syncer: (tenant, the whole file's data, report), run inside the tenant's scope.

@@ -150,3 +150,58 @@ def test_features_register_their_sections_of_the_province_file(app):
             "figures_and_budgets",
             "cycle",
         ]
+
+
+def test_sync_keeps_councils_made_in_the_app_and_reads_optional_settings(app, tmp_path):
+    """The file manages only its own council codes: a council created in the app (code 'ui-…') is neither
+    updated nor removed by a sync; review_days, quorum_ratio and max_score_spread are read when present."""
+    directory = tmp_path / "provinces"
+    directory.mkdir()
+    source = (PROVINCES_DIR / "nam-dinh.toml").read_text(encoding="utf-8")
+    (directory / "nam-dinh.toml").write_text(
+        source + '\n[[councils]]\ncode = "them-moi"\nname = "Hội đồng thêm mới"\nlevel = "district"\n'
+        "dossier_lead_working_days = 3\nreview_days = 30\nmax_score_spread = 8.5\n",
+        encoding="utf-8",
+    )
+    with app.app_context(), acting_as(Actor("system", None, "test")):
+        tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == "nam-dinh"))
+        with tenant_scope(tenant_id):
+            made = Council(
+                code="ui-test0001",
+                name="Hội đồng tạo trên web",
+                level="district",
+                quorum_ratio=1,
+                max_score_spread=5,
+                dossier_lead_working_days=1,
+                review_days=9,
+            )
+            db.session.add(made)
+            db.session.commit()
+        try:
+            (report,) = sync_all(directory)
+            assert report.changes == {"councils+": 1}
+            with tenant_scope(tenant_id):
+                added = db.session.scalar(select(Council).where(Council.code == "them-moi"))
+                assert (added.review_days, added.max_score_spread, added.quorum_ratio) == (30, 8.5, 0.75)
+                kept = db.session.scalar(select(Council).where(Council.code == "ui-test0001"))
+                assert (kept.name, kept.review_days, kept.quorum_ratio) == ("Hội đồng tạo trên web", 9, 1)
+            shutil.copy(PROVINCES_DIR / "nam-dinh.toml", directory / "nam-dinh.toml")
+            (report,) = sync_all(directory)
+            assert report.changes == {"councils-": 1}
+            with tenant_scope(tenant_id):
+                assert db.session.scalar(select(Council).where(Council.code == "ui-test0001")) is not None
+        finally:
+            with tenant_scope(tenant_id):
+                db.session.delete(db.session.scalar(select(Council).where(Council.code == "ui-test0001")))
+                db.session.commit()
+
+
+def test_a_file_may_not_use_the_code_prefix_of_app_councils(tmp_path):
+    bad = tmp_path / "tinh-loi.toml"
+    bad.write_text(
+        'slug = "tinh-loi"\nname = "x"\nname_en = "x"\nstanding_agency = "x"\n'
+        '[[councils]]\ncode = "ui-1"\nname = "A"\nlevel = "province"\ndossier_lead_working_days = 2\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(DefinitionError, match="may not start with 'ui-'"):
+        load_definition(bad)

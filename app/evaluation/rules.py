@@ -44,6 +44,12 @@ class RuleVersion:
     ministry_from: Decimal
     criteria_name: str
     template: tuple[Criterion, ...] = field(default=())
+    # Shipped templates per product group code (e.g. "I"); a group without one uses `template`.
+    group_templates: dict[str, tuple[Criterion, ...]] = field(default_factory=dict)
+    group_names: dict[str, str] = field(default_factory=dict)
+
+    def template_for(self, group: str | None) -> tuple[Criterion, ...]:
+        return self.group_templates.get(group or "", self.template)
 
     def stars_for(self, score: Decimal) -> int | None:
         return stars_for(self.bands, score)
@@ -57,6 +63,10 @@ def stars_for(bands, score: Decimal) -> int | None:
     return None
 
 
+def _shipped(name: str, parts) -> tuple[str, tuple[Criterion, ...]]:
+    return criteria_parse(tomllib.loads((RULES_DIR / f"criteria_{name}.toml").read_text("utf-8")), parts)
+
+
 def _load_versions() -> dict[str, RuleVersion]:
     data = tomllib.loads((RULES_DIR / "versions.toml").read_text("utf-8"))
     versions = {}
@@ -67,9 +77,8 @@ def _load_versions() -> dict[str, RuleVersion]:
         signed_on = entry.get("signed_on") or (act.signed_on if act else None)
         if parts is None or recognised is None or signed_on is None:
             raise RulesError(f"rule version {code}: parts, recognised_by and signed_on are needed")
-        template = criteria_parse(
-            tomllib.loads((RULES_DIR / f"criteria_{entry['criteria']}.toml").read_text("utf-8")), parts
-        )
+        template = _shipped(entry["criteria"], parts)
+        groups = {group: _shipped(name, parts) for group, name in entry.get("group_criteria", {}).items()}
         versions[code] = RuleVersion(
             act=code,
             signed_on=signed_on,
@@ -79,6 +88,8 @@ def _load_versions() -> dict[str, RuleVersion]:
             ministry_from=Decimal(str(entry["ministry_from"])),
             criteria_name=template[0],
             template=template[1],
+            group_templates={group: criteria for group, (_name, criteria) in groups.items()},
+            group_names={group: name for group, (name, _criteria) in groups.items()},
         )
     return versions
 
@@ -150,6 +161,52 @@ def criteria_parse(data: dict, parts: dict[str, int]) -> tuple[str, tuple[Criter
     if wrong:
         raise RulesError("part maxima do not sum right (" + "; ".join(wrong) + ")")
     return name, tuple(criteria)
+
+
+XLSX_COLUMNS = ("part", "code", "text", "max", "mandatory_from")  # part, code, criterion, maximum, mandatory-from-star
+XLSX_MAX_ROWS = 500
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text.strip())
+    except ArithmeticError:
+        return False
+    return True
+
+
+def criteria_from_xlsx(content: bytes) -> dict:
+    """The criteria table of an Excel file in the {name, criteria} shape criteria_parse checks: the first
+    sheet (its title is the table's name), one criterion a row in the columns part, code, criterion,
+    maximum, mandatory-from-star; a first row whose maximum is not a number is the header."""
+    import io
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise RulesError("the file is not a readable .xlsx workbook") from exc
+    sheet = book.worksheets[0]
+    rows = []
+    for index, values in enumerate(sheet.iter_rows(max_col=len(XLSX_COLUMNS), values_only=True)):
+        if index > XLSX_MAX_ROWS:
+            raise RulesError(f"more than {XLSX_MAX_ROWS} rows")
+        cells = [None if v is None or (isinstance(v, str) and not v.strip()) else v for v in values]
+        if all(v is None for v in cells):
+            continue
+        if index == 0 and len(cells) > 3 and isinstance(cells[3], str) and not _is_number(cells[3]):
+            continue  # the header (a formula's cell reads as empty and is refused by criteria_parse)
+        row = dict(zip(XLSX_COLUMNS, [v.strip() if isinstance(v, str) else v for v in cells], strict=False))
+        star = row.get("mandatory_from")
+        if isinstance(star, float) and star.is_integer():
+            row["mandatory_from"] = int(star)
+        elif isinstance(star, str) and star.isdigit() and len(star) == 1:
+            row["mandatory_from"] = int(star)
+        rows.append({k: v for k, v in row.items() if v is not None})
+    book.close()
+    return {"name": sheet.title, "criteria": rows}
 
 
 def criteria_to_json(criteria) -> list[dict]:

@@ -7,6 +7,7 @@ only the results of its own products.
 
 from __future__ import annotations
 
+import secrets
 import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,7 +42,7 @@ from app.evaluation.models import (
 from app.evaluation.pdf import Line
 from app.extensions import db
 from app.registry.models import Producer, Product
-from tenants.models import Council
+from tenants.models import COUNCIL_LEVELS, UI_COUNCIL_PREFIX, Council
 
 READY = "ready_for_council"
 SCREENING_ACTIONS = ("screen", "return_dossier", "forward_to_council")
@@ -75,6 +76,70 @@ def council_get(council_id: int) -> Council:
     council = db.session.scalar(select(Council).where(Council.id == council_id))
     if council is None:
         abort(404)
+    return council
+
+
+@dataclass(frozen=True)
+class CouncilFields:
+    """A council's settings as typed in the form (raw strings; checked by council_save)."""
+
+    name: str = ""
+    level: str = ""
+    chair_title: str = ""
+    quorum_ratio: str = ""
+    max_score_spread: str = ""
+    dossier_lead_working_days: str = ""
+    review_days: str = ""
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+def _number(raw, label: str, low: Decimal, high: Decimal, places: int) -> Decimal:
+    text = clean_text(raw).strip().replace(",", ".")
+    try:
+        value = Decimal(text) if len(text) <= 20 else None
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or not low <= value <= high or -value.as_tuple().exponent > places:
+        raise EvaluationError(
+            _(
+                "%(field)s phải là số từ %(low)s đến %(high)s.",
+                field=label,
+                low=format(low, "f"),
+                high=format(high, "f"),
+            )
+        )
+    return value
+
+
+def council_save(council: Council | None, fields: CouncilFields) -> Council:
+    """Create (council None) or edit a council from the officers' form.
+
+    A council created here gets a code starting with UI_COUNCIL_PREFIX, which a province file may not
+    use: the file sync manages only its own codes, so it never deletes or overwrites a council made here.
+    """
+    name = clean_text(fields.name).strip()
+    if not name or len(name) > 300 or name.startswith(("=", "+", "-", "@")):
+        raise EvaluationError(_("Tên Hội đồng là bắt buộc, tối đa 300 ký tự, không bắt đầu bằng =, +, - hoặc @."))
+    if fields.level not in COUNCIL_LEVELS:
+        raise EvaluationError(_("Hãy chọn cấp của Hội đồng."))
+    chair_title = clean_text(fields.chair_title).strip()
+    if len(chair_title) > 200 or chair_title.startswith(("=", "+", "-", "@")):
+        raise EvaluationError(_("Chức danh Chủ tịch tối đa 200 ký tự, không bắt đầu bằng =, +, - hoặc @."))
+    quorum = _number(fields.quorum_ratio, _("Tỷ lệ túc số"), Decimal("0.001"), Decimal(1), 3)
+    spread = _number(fields.max_score_spread, _("Chênh lệch tối đa"), Decimal(0), Decimal(100), 2)
+    lead = _number(fields.dossier_lead_working_days, _("Số ngày làm việc gửi hồ sơ trước"), Decimal(0), Decimal(60), 0)
+    review = _number(fields.review_days, _("Thời hạn phúc khảo (ngày)"), Decimal(1), Decimal(365), 0)
+    if fields.valid_from and fields.valid_to and fields.valid_to < fields.valid_from:
+        raise EvaluationError(_("Nhiệm kỳ: ngày kết thúc phải sau ngày bắt đầu."))
+    if council is None:
+        council = Council(code=f"{UI_COUNCIL_PREFIX}{secrets.token_hex(4)}")
+        db.session.add(council)
+    council.name, council.level, council.chair_title = name, fields.level, chair_title or None
+    council.quorum_ratio, council.max_score_spread = quorum, spread
+    council.dossier_lead_working_days, council.review_days = int(lead), int(review)
+    council.valid_from, council.valid_to = fields.valid_from, fields.valid_to
+    db.session.flush()
     return council
 
 
@@ -238,15 +303,18 @@ def round_product_get(council_round: CouncilRound, round_product_id: int) -> Rou
 
 
 def criteria_for(act: str, product: Product) -> tuple[rules.Criterion, ...]:
-    """The province's imported table for the act and the product's group, else the shipped template."""
-    group = product_group(product) or "*"
+    """The criteria of a product, first found of: the province's imported table for its group, the
+    province's table for all groups ('*'), the shipped template of its group, the shipped generic one."""
+    group = product_group(product)
     rows = db.session.scalars(
-        select(CriteriaTemplate).where(CriteriaTemplate.act == act, CriteriaTemplate.product_group.in_((group, "*")))
+        select(CriteriaTemplate).where(
+            CriteriaTemplate.act == act, CriteriaTemplate.product_group.in_((group or "*", "*"))
+        )
     ).all()
     chosen = sorted(rows, key=lambda t: t.product_group == "*")
     if chosen:
         return rules.criteria_from_json(chosen[0].criteria)
-    return rules.rule_version(act).template
+    return rules.rule_version(act).template_for(group)
 
 
 def criteria_templates() -> list[CriteriaTemplate]:
@@ -256,14 +324,16 @@ def criteria_templates() -> list[CriteriaTemplate]:
 
 
 def criteria_import(user, act: str, product_group_code: str, content: bytes) -> CriteriaTemplate:
-    """Replace the criteria of (act, product group; '*' for all groups) by a TOML file of the shipped shape."""
+    """Replace the criteria of (act, product group; '*' for all groups) by a TOML file of the shipped shape
+    or an .xlsx with the columns part, code, criterion, maximum, mandatory-from-star."""
     if act not in rules.versions():
         raise EvaluationError(_("Văn bản quy định không được hỗ trợ."))
     group = (product_group_code or "*").strip()
     if not group or len(group) > 32 or not (group == "*" or group.replace("_", "").isalnum()):
         raise EvaluationError(_("Mã nhóm sản phẩm không hợp lệ."))
     try:
-        data = tomllib.loads(content.decode("utf-8"))
+        # An Excel workbook (a zip) or a TOML file of the shipped shape.
+        data = rules.criteria_from_xlsx(content) if content[:4] == b"PK\x03\x04" else tomllib.loads(content.decode())
         name, criteria = rules.criteria_parse(data, rules.rule_version(act).parts)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise EvaluationError(_("Tệp không đọc được (cần TOML, UTF-8): %(error)s", error=str(error)[:200])) from error

@@ -23,6 +23,7 @@ from app.evaluation import rules, services
 from app.evaluation.models import MEMBER_ROLES
 from app.extensions import db
 from app.registry.models import Product
+from tenants.models import UI_COUNCIL_PREFIX
 from tenants.resolution import tenant_blueprint
 
 T = TypeVar("T")
@@ -91,6 +92,48 @@ def _done(
     if success:
         flash(success(result) if callable(success) else success, "success")
     return redirect(then(result) if then else target)
+
+
+LEVEL_LABELS = {"province": _l("Cấp tỉnh"), "district": _l("Cấp huyện"), "commune": _l("Cấp xã")}
+
+
+def _council_form(council):
+    """Create (council None) or edit a council; a bad value shows the form again with its message."""
+    form = request.form
+    if request.method == "POST":
+        fields = services.CouncilFields(
+            **{name: form.get(name, "") for name in services.CouncilFields.__dataclass_fields__ if name[:5] != "valid"},
+            valid_from=_day(form.get("valid_from", "")),
+            valid_to=_day(form.get("valid_to", "")),
+        )
+        try:
+            saved = services.council_save(council, fields)
+        except services.EvaluationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Đã lưu Hội đồng."), "success")
+            return redirect(url_for(".council", council_id=saved.id))
+    return render_template(
+        "evaluation/council_form.html",
+        council=council,
+        form=form,
+        levels=LEVEL_LABELS,
+        from_file=council is not None and not council.code.startswith(UI_COUNCIL_PREFIX),
+    )
+
+
+@bp.route("/councils/new", methods=["GET", "POST"])
+@permission_required("evaluation.manage")
+def council_new():
+    return _council_form(None)
+
+
+@bp.route("/councils/<int:council_id>/edit", methods=["GET", "POST"])
+@permission_required("evaluation.manage")
+def council_edit(council_id):
+    return _council_form(services.council_get(council_id))
 
 
 @bp.route("/councils/<int:council_id>", methods=["GET", "POST"])
@@ -366,21 +409,28 @@ def item_rescore(round_id, item_id):
     )
 
 
+def _item_decision(round_id: int, item_id: int, record, success: str | None = None):
+    """Record an item's outcome by a decision (number and date from the form): `record(round, item, number, day)`."""
+    council_round, item = _item(round_id, item_id)
+    day = _day(request.form.get("decision_date", ""))
+    number = request.form.get("decision_number", "")
+    return _done(
+        lambda: record(council_round, item, number, _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy)."))),
+        url_for(".item_detail", round_id=round_id, item_id=item_id),
+        success,
+    )
+
+
 @bp.route("/rounds/<int:round_id>/items/<int:item_id>/ministry", methods=["POST"])
 @permission_required("evaluation.manage")
 def item_ministry(round_id, item_id):
-    council_round, item = _item(round_id, item_id)
-    day = _day(request.form.get("decision_date", ""))
-    return _done(
-        lambda: services.ministry_outcome_record(
-            current_user,
-            council_round,
-            item,
-            request.form.get("outcome", ""),
-            request.form.get("decision_number", ""),
-            _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy).")),
+    outcome = request.form.get("outcome", "")
+    return _item_decision(
+        round_id,
+        item_id,
+        lambda council_round, item, number, day: services.ministry_outcome_record(
+            current_user, council_round, item, outcome, number, day
         ),
-        url_for(".item_detail", round_id=round_id, item_id=item_id),
     )
 
 
@@ -405,17 +455,12 @@ def review_answer(round_id, item_id, review_id):
 @permission_required("evaluation.manage")
 def review_result(round_id, item_id):
     """The result of a re-score on review, recorded by its decision."""
-    council_round, item = _item(round_id, item_id)
-    day = _day(request.form.get("decision_date", ""))
-    return _done(
-        lambda: services.review_result_record(
-            current_user,
-            council_round,
-            item,
-            request.form.get("decision_number", ""),
-            _given(day, _("Ngày quyết định không hợp lệ (dd/mm/yyyy).")),
+    return _item_decision(
+        round_id,
+        item_id,
+        lambda council_round, item, number, day: services.review_result_record(
+            current_user, council_round, item, number, day
         ),
-        url_for(".item_detail", round_id=round_id, item_id=item_id),
         _("Đã ghi kết quả chấm lại."),
     )
 

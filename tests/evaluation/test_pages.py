@@ -137,3 +137,40 @@ def test_whole_round_through_the_pages(app, fresh_tenant):
     with app.app_context(), tenant_scope(tenant_id):
         item = db.session.scalar(select(RoundProduct).where(RoundProduct.id == item_id))
         assert [r.reason for r in services.review_requests(item)] == ["Xin chấm lại"]
+
+
+def test_criteria_import_from_an_xlsx_through_the_page(app, fresh_tenant):
+    from app.core.acts import ACT_1489
+    from app.evaluation.models import CriteriaTemplate
+    from tests.evaluation.test_rules import _generic_rows, _xlsx
+
+    tenant_id, slug = fresh_tenant
+    _officer_id, email = user_of_role(app, tenant_id, "province_officer")
+    officer = signed_in(app, slug, email)
+    url = f"/{slug}/evaluation/criteria"
+    token = csrf_token(officer, url)
+    bad_rows = _generic_rows()
+    bad_rows[0][3] = 10**30
+    for content in (b"PK\x03\x04 not a zip", _xlsx(bad_rows)):
+        response = officer.post(
+            url,
+            data={"csrf_token": token, "act": ACT_1489, "group": "I", "file": (io.BytesIO(content), "bang.xlsx")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 302
+        assert "Bộ tiêu chí không hợp lệ" in officer.get(url).get_data(as_text=True)
+    response = officer.post(
+        url,
+        data={
+            "csrf_token": token,
+            "act": ACT_1489,
+            "group": "I",
+            "file": (io.BytesIO(_xlsx(_generic_rows())), "b.xlsx"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with app.app_context(), tenant_scope(tenant_id):
+        (template,) = db.session.scalars(select(CriteriaTemplate)).all()
+        assert (template.act, template.product_group, template.name) == (ACT_1489, "I", "Bộ tiêu chí Excel")
+        assert len(template.criteria) == len(services.rules.rule_version(ACT_1489).template)

@@ -105,3 +105,83 @@ def test_criteria_file_errors_are_clear():
         )
     with pytest.raises(rules.RulesError, match="part"):
         rules.criteria_parse({"name": "x", "criteria": [{"code": "A1", "part": "Z", "text": "t", "max": 1}]}, parts)
+
+
+GROUPS_148 = ("I", "II", "III", "IV", "V", "VI")
+
+
+@pytest.mark.parametrize("group", GROUPS_148)
+def test_each_group_template_file_sums_to_the_part_maxima(group):
+    """Each shipped group file of QĐ 148 parses on its own and its parts sum to A 40, B 25, C 35."""
+    import tomllib
+
+    data = tomllib.loads((rules.RULES_DIR / f"criteria_148_{group}.toml").read_text("utf-8"))
+    assert data["template"] is True and data["verified"] is False  # marked as a template to replace
+    _name, criteria = rules.criteria_parse(data, {"A": 40, "B": 25, "C": 35})
+    sums = {p: sum(c.max for c in criteria if c.part == p) for p in "ABC"}
+    assert sums == {"A": D(40), "B": D(25), "C": D(35)}
+
+
+@pytest.mark.parametrize("act", [ACT_148, ACT_1489])
+def test_group_templates_are_chosen_by_group_and_fall_back_to_the_generic_one(act):
+    version = rules.rule_version(act)
+    assert sorted(version.group_templates) == sorted(GROUPS_148)
+    texts = {group: {c.text for c in version.template_for(group)} for group in GROUPS_148}
+    assert len({frozenset(t) for t in texts.values()}) == 6  # six different trees
+    assert all(version.template_for(group) != version.template for group in GROUPS_148)
+    assert version.template_for(None) == version.template
+    assert version.template_for("VII") == version.template
+    assert rules.rule_version(ACT_1048).template_for("I") == rules.rule_version(ACT_1048).template
+
+
+def _xlsx(rows, title="Bộ tiêu chí Excel") -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _generic_rows():
+    return [[c.part, c.code, c.text, float(c.max), c.mandatory_from] for c in rules.rule_version(ACT_148).template]
+
+
+def test_criteria_from_an_xlsx_read_like_the_toml():
+    version = rules.rule_version(ACT_148)
+    header = ["Phần", "Mã", "Tiêu chí", "Điểm tối đa", "Bắt buộc từ hạng sao"]
+    data = rules.criteria_from_xlsx(_xlsx([header, *_generic_rows(), [None] * 5]))
+    name, criteria = rules.criteria_parse(data, version.parts)
+    assert name == "Bộ tiêu chí Excel"
+    assert [(c.code, c.part, c.max, c.mandatory_from) for c in criteria] == [
+        (c.code, c.part, c.max, c.mandatory_from) for c in version.template
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda rows: rows[0].__setitem__(3, 1e999), "max"),
+        (lambda rows: rows[0].__setitem__(3, "=1+1"), "max is not a number"),
+        (lambda rows: rows[0].__setitem__(2, "=HYPERLINK(1)"), "text is required"),
+        (lambda rows: rows[0].__setitem__(4, 7), "mandatory_from must be 3, 4 or 5"),
+        (lambda rows: rows.pop(), "do not sum right"),
+    ],
+)
+def test_bad_xlsx_criteria_are_refused_with_the_reason(change, message):
+    rows = _generic_rows()
+    change(rows)
+    content = _xlsx(rows)
+    with pytest.raises(rules.RulesError, match=message):
+        rules.criteria_parse(rules.criteria_from_xlsx(content), rules.rule_version(ACT_148).parts)
+
+
+def test_a_broken_xlsx_is_a_clear_error():
+    with pytest.raises(rules.RulesError, match="not a readable .xlsx"):
+        rules.criteria_from_xlsx(b"PK\x03\x04" + b"\x00" * 100)

@@ -14,9 +14,10 @@ from app.auth.models import User
 from app.certification.models import Certificate
 from app.cycle.models import Application, ApplicationEvent
 from app.evaluation import services
-from app.evaluation.models import RoundProduct
+from app.evaluation.models import CouncilRound, RoundProduct
 from app.evaluation.services import EvaluationError
 from app.extensions import db
+from app.registry.models import Product
 from tenants.context import tenant_scope
 from tests.evaluation.conftest import council_for
 from tests.factories import producer_with_product, user_of_role
@@ -310,3 +311,27 @@ def test_rescore_on_review_corrects_then_revokes_the_certificate(app, setup):
         ]
         assert history[-2:] == ["council_recognise", "council_not_recognise"]
         assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
+
+
+def test_criteria_follow_the_products_group_then_the_provinces_imports(app, setup):
+    """Shipped template of the product's group; a province table for all groups ('*') replaces it; a
+    province table for the group replaces that."""
+    from app.cycle.services import product_group
+    from app.evaluation import rules
+
+    with app.app_context(), tenant_scope(setup.tenant_id):
+        officer = db.session.scalar(select(User).where(User.email == setup.officer_email))
+        product = db.session.scalar(select(Product).where(Product.id == setup.product_id))
+        act = db.session.scalar(select(CouncilRound.act).where(CouncilRound.id == setup.round_id))
+        group = product_group(product)
+        version = rules.rule_version(act)
+        assert group in version.group_templates
+        assert services.criteria_for(act, product) == version.group_templates[group] != version.template
+        shipped = (rules.RULES_DIR / "criteria_148.toml").read_bytes()
+        services.criteria_import(officer, act, "*", shipped.replace(b'name = "', 'name = "Tỉnh: '.encode(), 1))
+        assert services.criteria_for(act, product) == version.template
+        other = "V" if group != "V" else "IV"
+        own = (rules.RULES_DIR / f"criteria_148_{other}.toml").read_bytes()
+        services.criteria_import(officer, act, group, own)
+        assert services.criteria_for(act, product) == version.group_templates[other]
+        db.session.rollback()
