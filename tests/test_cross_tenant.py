@@ -25,13 +25,13 @@ AREA_PREFIXES = {"/<tenant_slug>": "tenant", "/national": "national", "/platform
 # Tenant URL arguments that are secrets resolved inside the tenant (an invitation token).
 TENANT_SECRET_ARGS = {"token"}
 # Arguments that identify no tenant data.
-PLAIN_ARGS = {"tenant_slug", "code", "filename", "action"}
+PLAIN_ARGS = {"tenant_slug", "code", "filename", "action", "kind"}
 # Platform admins manage every tenant by design: tenant ids are global there.
 PLATFORM_GLOBAL_ARGS = {"tenant_id"}
 # Tenant endpoints reachable without signing in.
 TENANT_PUBLIC_ENDPOINTS = {"auth.login", "auth.accept_invite", "auth.switch_language", "auth.logout"}
-# The value of plain arguments in the matrix (an action the application at "idea_submitted" allows).
-PLAIN_VALUES = {"action": "accept_idea"}
+# The value of plain arguments in the matrix (an action the application at "idea_submitted" allows; a format).
+PLAIN_VALUES = {"action": "accept_idea", "kind": "pdf"}
 INT_ARG_RE = re.compile(r"<int(?:\([^)]*\))?:(\w+)>")
 
 

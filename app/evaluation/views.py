@@ -279,33 +279,30 @@ def round_minutes_pdf(round_id):
     )
 
 
-def _decided_round(round_id):
-    """The closed round, or (for an open one) the page that says the decision is not made yet."""
+def _decided_report(round_id):
+    """The closed round and what its decision lists, or (for an open one) the page that says the decision
+    is not made yet."""
     council_round = services.round_get(current_user, round_id)
     if council_round.status != "closed":
         flash(_("Đợt đánh giá chưa có quyết định."), "error")
-        return council_round, redirect(url_for(".round_detail", round_id=round_id))
-    return council_round, None
-
-
-@bp.route("/rounds/<int:round_id>/decision.pdf")
-@permission_required("evaluation.manage")
-def round_decision_pdf(round_id):
-    council_round, not_yet = _decided_round(round_id)
-    if not_yet:
-        return not_yet
+        return redirect(url_for(".round_detail", round_id=round_id))
     council, _members, lines, _parts = services.round_report(council_round)
-    return pdf_response(evaluation_pdf.decision_pdf(council_round, council, lines), f"quyet-dinh-dot-{round_id}.pdf")
+    return council_round, council, lines
 
 
-@bp.route("/rounds/<int:round_id>/decision.xlsx")
+@bp.route("/rounds/<int:round_id>/decision.<any(pdf, xlsx):kind>")
 @permission_required("evaluation.manage")
-def round_decision_xlsx(round_id):
-    """The decision's list of products: recognised ones with their stars, the others with their outcome."""
-    council_round, not_yet = _decided_round(round_id)
-    if not_yet:
-        return not_yet
-    _council, _members, lines, _parts = services.round_report(council_round)
+def round_decision(round_id, kind):
+    """The decision as PDF, or its list of products as Excel (recognised ones with their stars, the others
+    with their outcome)."""
+    decided = _decided_report(round_id)
+    if not isinstance(decided, tuple):
+        return decided
+    council_round, council, lines = decided
+    if kind == "pdf":
+        return pdf_response(
+            evaluation_pdf.decision_pdf(council_round, council, lines), f"quyet-dinh-dot-{round_id}.pdf"
+        )
     rows = [
         [
             line.product,
