@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -15,7 +15,6 @@ from app.certification.forms import CertificateForm, CertificateSearchForm, Revo
 from app.certification.models import Certificate
 from app.core import clock
 from app.core.access import get_or_404
-from app.core.excel import xlsx_response
 from app.core.forms import form_saved, show_on
 from app.extensions import db
 from app.registry.hooks import ProductPanel, registry_hooks
@@ -38,7 +37,6 @@ def _register(state) -> None:
 
 
 PER_PAGE = 50
-EXPORT_LIMIT = 100_000
 
 
 def _search_form() -> CertificateSearchForm:
@@ -56,8 +54,11 @@ def _search_form() -> CertificateSearchForm:
     return form
 
 
-def _search() -> tuple[CertificateSearchForm, dict, date]:
-    """The search form from the query string, its valid filters, and the day statuses are computed for."""
+def certificates_search() -> tuple[CertificateSearchForm, dict, date]:
+    """The search form from the query string, its valid filters, and the day statuses are computed for.
+
+    Also the certificates export's (app/exchange/views.py: it writes the import layout, so it lives above).
+    """
     form = _search_form()
     filters = _filters(form)
     return form, filters, filters["on"] or clock.today()
@@ -80,62 +81,13 @@ def _filters(form: CertificateSearchForm) -> dict:
 @bp.route("/certificates")
 @permission_required("certificate.view")
 def certificates():
-    form, filters, on = _search()
+    form, filters, on = certificates_search()
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < len(page) < 7 else 1
     pagination = services.certificates_page(services.certificates_query(**filters), page, PER_PAGE)
     rows = services.certificate_rows(pagination.items, on)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("certification/list.html", form=form, rows=rows, pagination=pagination, on=on, args=args)
-
-
-@bp.route("/certificates/export.xlsx")
-@permission_required("certificate.view")
-def certificates_export():
-    _form, filters, on = _search()
-    rows = services.certificate_rows(
-        db.session.execute(services.certificates_query(**filters).limit(EXPORT_LIMIT)).all(), on
-    )
-    headers = [
-        _("Tên sản phẩm"),
-        _("Chủ thể"),
-        _("Hạng sao"),
-        _("Điểm"),
-        _("Số quyết định"),
-        _("Ngày quyết định"),
-        _("Cấp công nhận"),
-        _("Bộ tiêu chí"),
-        _("Loại đánh giá"),
-        _("Có hiệu lực từ"),
-        _("Có hiệu lực đến"),
-        _("Tình trạng vào ngày %(day)s", day=on.strftime("%d/%m/%Y")),
-        _("Số ngày còn lại"),
-        _("Lý do thu hồi"),
-        _("Quyết định thu hồi"),
-        _("Nguồn"),
-    ]
-    data = (
-        (
-            row.product.name,
-            row.producer.name,
-            row.certificate.stars,
-            row.certificate.score,
-            row.certificate.decision_number,
-            row.certificate.decision_date,
-            str(services.AUTHORITY_LABELS[row.certificate.authority]),
-            row.certificate.act,
-            str(services.KIND_LABELS[row.certificate.kind]),
-            row.certificate.valid_from,
-            row.certificate.valid_to,
-            row.status.label,
-            row.status.days_left,
-            row.certificate.revoke_reason,
-            row.certificate.revoke_decision_number,
-            str(services.SOURCE_LABELS[row.certificate.source]),
-        )
-        for row in rows
-    )
-    return xlsx_response(f"giay-chung-nhan-{g.tenant.slug}.xlsx", _("Giấy chứng nhận"), headers, data)
 
 
 def _certificate_form(obj: Certificate | None = None) -> CertificateForm:

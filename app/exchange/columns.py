@@ -635,3 +635,21 @@ def match_header(text) -> Column | None:
 CERTIFICATE_KEYS = ("decision_no", "decision_date", "score", "score_a", "score_b", "score_c", "valid_from", "valid_to")
 CERTIFICATE_KEYS += ("authority",)
 UNIT_KEYS = ("unit", "district", "product_unit", "product_district")  # resolved together by the writer
+
+# Columns an export adds after the template's for the reader of the list (a certificate's status on the
+# chosen day, days left, revocation): a re-import knows them, reads nothing from them and says so.
+REPORT_ONLY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Tình trạng", "Status"),
+    ("Số ngày còn lại", "Days left"),
+    ("Lý do thu hồi", "Revocation reason"),
+    ("Quyết định thu hồi", "Revocation decision"),
+)
+_REPORT_ONLY_KEYS = {fold_words(h) for pair in REPORT_ONLY_HEADERS for h in pair}
+if _REPORT_ONLY_KEYS & HEADER_INDEX.keys():
+    raise RuntimeError("a report-only header is also an import column")
+
+
+def is_report_only(text) -> bool:
+    """A header of a report-only column ("Tình trạng (ngày 01/01/2021)" too: the bracket is dropped)."""
+    label = cell_text(text)
+    return label is not None and bool(_header_keys(label) & _REPORT_ONLY_KEYS)

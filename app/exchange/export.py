@@ -1,8 +1,9 @@
 """The registry's exports in the import layout, so that an exported list re-imports unchanged.
 
-Every export (producers, products) writes the template's headers and one row per product (a
-producer without products gets one row with empty product cells, which the import skips as
-producer-only). Units are written with their district ("Xã Tân Sơn, Huyện Lục Ngạn") so that
+Every export writes the template's headers in the template's order: producers and products one row
+per product with its valid certificate (a producer without products gets one row with empty product
+cells, which the import reads as producer-only); certificates one row per certificate, followed by
+report-only columns (status on the chosen day, days left, revocation) that the import names and ignores. Units are written with their district ("Xã Tân Sơn, Huyện Lục Ngạn") so that
 namesakes resolve; product sets by code; kinds and trademark status in the template's words.
 """
 
@@ -13,9 +14,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app.certification.services import product_current_certificate
+from app.certification.models import Certificate
+from app.certification.services import CertificateRow, product_current_certificate
 from app.core import clock
-from app.exchange.columns import COLUMNS
+from app.exchange.columns import COLUMNS, REPORT_ONLY_HEADERS
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.models import AdminUnit
@@ -37,9 +39,11 @@ AUTHORITY_WORDS = {"province": "UBND tỉnh", "district": "UBND huyện", "minis
 EXPORT_HEADERS = [c.template_header for c in COLUMNS]
 
 
-def export_rows(pairs: Iterable[tuple]) -> Iterator[list]:
-    """One row per (product, producer, …), in the template's column order, with the product's valid certificate."""
+def export_rows(pairs: Iterable[tuple], certificates: Iterable[Certificate | None] | None = None) -> Iterator[list]:
+    """One row per (product, producer, …), in the template's column order, with the certificate given for the
+    row (`certificates`, in step with `pairs`) or else the product's valid certificate today."""
     today = clock.today()
+    chosen = iter(certificates) if certificates is not None else None
     units = {u.id: u for u in db.session.scalars(select(AdminUnit))}
     set_codes = dict(db.session.execute(select(TaxonomyNode.id, TaxonomyNode.code)).all())
 
@@ -78,7 +82,7 @@ def export_rows(pairs: Iterable[tuple]) -> Iterator[list]:
                 "traceability": product.traceability or None,
                 "trademark": TRADEMARK_WORDS.get(product.trademark_status),
             }
-            cert = product_current_certificate(product, on=today)
+            cert = next(chosen) if chosen is not None else product_current_certificate(product, on=today)
             if cert is not None:
                 parts = cert.part_scores or {}
                 values |= {
@@ -106,3 +110,19 @@ def producers_with_products(producers: Iterable[Producer]) -> Iterator[tuple[Pro
     for producer in producers:
         for product in by_producer.get(producer.id) or [None]:
             yield product, producer
+
+
+def certificate_export_headers(on) -> list[str]:
+    """The template's headers, then the report-only ones (the status column names its day in brackets,
+    which the import drops when it matches headers)."""
+    status, *others = (vi for vi, _en in REPORT_ONLY_HEADERS)
+    return [*EXPORT_HEADERS, f"{status} ({on.strftime('%d/%m/%Y')})", *others]
+
+
+def certificate_export_rows(rows: list[CertificateRow]) -> Iterator[list]:
+    """One row per certificate (a product's whole chain, revoked ones too) in the template's layout, then
+    its status on the day, days left and revocation."""
+    template = export_rows(((r.product, r.producer) for r in rows), certificates=(r.certificate for r in rows))
+    for row, values in zip(rows, template, strict=True):
+        cert = row.certificate
+        yield [*values, row.status.label, row.status.days_left, cert.revoke_reason, cert.revoke_decision_number]

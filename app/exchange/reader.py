@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from openpyxl import load_workbook
 
 from app.core.text import one_line
-from app.exchange.columns import COLUMNS, COLUMNS_BY_KEY, Column, cell_text, match_header
+from app.exchange.columns import COLUMNS, COLUMNS_BY_KEY, Column, cell_text, is_report_only, match_header
 
 MAX_ROWS = 5000
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title block
@@ -27,6 +27,7 @@ class Table:
     headers: dict[str, str]  # column key → header as written in the file
     rows: list[tuple[int, dict[str, Any]]]  # (Excel row number, column key → raw value)
     unknown_headers: list[str]  # headers of the header row that no column matches (ignored, reported)
+    report_only_headers: list[str]  # headers of an export's report-only columns (known, ignored, reported)
 
 
 def _open_workbook(stream):
@@ -43,17 +44,20 @@ def _open_workbook(stream):
         raise WorkbookError(_("Tệp không phải là tệp Excel .xlsx hợp lệ.")) from error
 
 
-def _find_header(sheet) -> tuple[int, dict[int, Column], dict[int, str], list[str]]:
-    """(row number, position → column, position → header text, unknown headers) of the row naming most columns."""
-    best = (0, {}, {}, [])
+def _find_header(sheet) -> tuple[int, dict[int, Column], dict[int, str], list[str], list[str]]:
+    """(row number, position → column, position → header text, unknown headers, report-only headers) of the row
+    naming most columns."""
+    best = (0, {}, {}, [], [])
     for row_number, values in enumerate(
         sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True), start=1
     ):
         matched = {i: match_header(v) for i, v in enumerate(values)}
         matched = {i: c for i, c in matched.items() if c is not None}
         if len(matched) > len(best[1]):
-            unknown = [one_line(cell_text(v))[:100] for i, v in enumerate(values) if i not in matched and cell_text(v)]
-            best = (row_number, matched, {i: one_line(cell_text(values[i])) for i in matched}, unknown)
+            others = [v for i, v in enumerate(values) if i not in matched and cell_text(v)]
+            unknown = [one_line(cell_text(v))[:100] for v in others if not is_report_only(v)]
+            report_only = [one_line(cell_text(v))[:100] for v in others if is_report_only(v)]
+            best = (row_number, matched, {i: one_line(cell_text(values[i])) for i in matched}, unknown, report_only)
     return best
 
 
@@ -74,7 +78,7 @@ def read_table(stream) -> Table:
                 break
         if found is None:
             raise WorkbookError(_("Tệp không phải là tệp Excel .xlsx hợp lệ."))
-        sheet, (header_row, positions, texts, unknown) = found
+        sheet, (header_row, positions, texts, unknown, report_only) = found
         present = [c.key for c in positions.values()]
         missing = [c.template_header for c in COLUMNS if c.required and c.key not in present]
         if missing:
@@ -96,7 +100,7 @@ def read_table(stream) -> Table:
             if len(rows) >= MAX_ROWS:
                 raise WorkbookError(_("Tệp có hơn %(max)s dòng dữ liệu; hãy chia thành nhiều tệp.", max=MAX_ROWS))
             rows.append((row_number, cells))
-        return Table(headers, rows, unknown)
+        return Table(headers, rows, unknown, report_only)
     except WorkbookError:
         raise
     except Exception as error:  # a corrupt sheet shows up only while reading it

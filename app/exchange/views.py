@@ -18,11 +18,19 @@ from wtforms import DateField, ValidationError
 from wtforms.validators import Optional
 
 from app.auth.policy import permission_required
+from app.certification import services as certification
+from app.certification.views import certificates_search
 from app.core import clock
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from app.core.forms import BaseForm
-from app.exchange.export import EXPORT_HEADERS, export_rows, producers_with_products
+from app.exchange.export import (
+    EXPORT_HEADERS,
+    certificate_export_headers,
+    certificate_export_rows,
+    export_rows,
+    producers_with_products,
+)
 from app.exchange.reader import WorkbookError
 from app.exchange.services import XLSX, import_progress, import_submit
 from app.exchange.template import import_template
@@ -33,6 +41,7 @@ from app.registry.search import search_form
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("exchange", __name__, template_folder="templates")
+EXPORT_LIMIT = 100_000
 
 
 class ImportForm(BaseForm):
@@ -103,3 +112,14 @@ def products_export():
     )
     data = export_rows(rows)
     return xlsx_response(f"san-pham-{g.tenant.slug}.xlsx", _("Sản phẩm"), EXPORT_HEADERS, data)
+
+
+@bp.route("/certificates/export.xlsx")
+@permission_required("certificate.view")
+def certificates_export():
+    """The certificates list (filters and day of the list page) in the import layout: it re-imports unchanged."""
+    _form, filters, on = certificates_search()
+    found = db.session.execute(certification.certificates_query(**filters).limit(EXPORT_LIMIT)).all()
+    rows = certificate_export_rows(certification.certificate_rows(found, on))
+    headers = certificate_export_headers(on)
+    return xlsx_response(f"giay-chung-nhan-{g.tenant.slug}.xlsx", _("Giấy chứng nhận"), headers, rows)

@@ -9,7 +9,8 @@ commits once at the end. Rules:
   spacing-insensitively (diacritics count: "Chè" and "Chế" are different products);
 - an empty optional cell keeps the stored value (the web forms may have enriched the record);
 - within one file, rows of the same producer must not contradict each other, and a product may
-  appear once: otherwise a re-import would flip values back and forth.
+  appear once, or once per certificate decision (its history) with the same product values:
+  otherwise a re-import would flip values back and forth.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class ImportReport:
     rows: int = 0  # non-empty data rows read
     notes: list[RowError] = field(default_factory=list)  # why a row made a new record, or matched a moved one
     unknown_columns: list[str] = field(default_factory=list)  # headers the layout does not know (ignored)
+    report_only_columns: list[str] = field(default_factory=list)  # an export's report-only columns (ignored)
     certificates: int = 0  # rows that carried a certificate (decision number or date)
     # Stars are certificates (a decision number and date): rows whose star was read but could not be recorded.
     stars_need_decision: list[int] = field(default_factory=list)
@@ -109,7 +111,8 @@ class _Importer:
         self.created_producers: set[int] = set()
         self.updated_producers: set[int] = set()
         self.producer_rows: dict[int, dict[str, tuple[Any, int]]] = {}  # id → attr → (value, first row)
-        self.product_rows: dict[tuple[int, str], int] = {}
+        # (producer id, product key) → (first row, its product values, the decisions of its rows)
+        self.product_rows: dict[tuple[int, str], tuple[int, dict, set]] = {}
 
     # -- indexes (updated only after a row's savepoint is released)
     def _index_producer(self, producer: Producer) -> None:
@@ -208,6 +211,7 @@ class _Importer:
         if values is None:
             return
         self._certified = any(k in values for k in CERTIFICATE_KEYS)
+        self._values = values
         if "stars" in values and not self._certified:
             self.report.stars_need_decision.append(row)
         if "product_name" not in values:
@@ -228,6 +232,7 @@ class _Importer:
             )
         producer_values = {attr: values[key] for key, attr in PRODUCER_FIELDS.items() if values.get(key) is not None}
         product_values = {attr: values[key] for key, attr in PRODUCT_FIELDS.items() if values.get(key) is not None}
+        self._product_values = product_values
         product_key = (
             _reg_key(values["product_code"]) if values.get("product_code") else name_key(values["product_name"])
         )
@@ -246,16 +251,10 @@ class _Importer:
                 seen = self.producer_rows[producer.id]
                 producer_values = {attr: v for attr, v in producer_values.items() if attr not in seen}
             if (producer.id, product_key) in self.product_rows:
-                self._error(
-                    row,
-                    "product_name",
-                    _(
-                        "Sản phẩm '%(value)s' của chủ thể này đã có ở dòng %(row)s",
-                        value=values["product_name"],
-                        row=self.product_rows[(producer.id, product_key)],
-                    ),
-                )
-                return
+                if not self._another_decision(
+                    row, self.product_rows[(producer.id, product_key)], values, product_values
+                ):
+                    return
             product = by_code or self.products.get((producer.id, name_key(values["product_name"])))
             if product is not None and product.code and values.get("product_code") and by_code is None:
                 product = None  # same name, another code: another product
@@ -407,10 +406,45 @@ class _Importer:
         self.products[(producer.id, name_key(product.name))] = product
         if product.code:
             self.products_by_code[_reg_key(product.code)] = product
-        self.product_rows[(producer.id, product_key)] = row
+        first = self.product_rows.setdefault((producer.id, product_key), (row, {}, set()))
+        for attr, value in self._product_values.items():
+            first[1].setdefault(attr, (value, row))
+        if self._certified:
+            first[2].add(_decision(self._values))
         seen = self.producer_rows.setdefault(producer.id, {})
         for attr, value in producer_values.items():
             seen.setdefault(attr, (value, row))
+
+    def _another_decision(self, row: int, seen: tuple[int, dict, set], values: dict, product_values: dict) -> bool:
+        """A product may come again in one file for another certificate decision (its history: 2019 3★,
+        2022 4★) when the rows agree on the product; anything else is refused as a contradiction."""
+        first_row, seen_values, decisions = seen
+        if not self._certified or _decision(values) in decisions:
+            self._error(
+                row,
+                "product_name",
+                _(
+                    "Sản phẩm '%(value)s' của chủ thể này đã có ở dòng %(row)s",
+                    value=values["product_name"],
+                    row=first_row,
+                ),
+            )
+            return False
+        consistent = True
+        for key, attr in PRODUCT_FIELDS.items():
+            if attr not in product_values or attr not in seen_values:
+                continue
+            before, at_row = seen_values[attr]
+            same = (
+                name_key(before) == name_key(product_values[attr]) if attr == "name" else before == product_values[attr]
+            )
+            if not same:
+                shown = self.lookups.units_by_id[before].name if attr == "unit_id" else before
+                self._error(
+                    row, key, _("Khác với dòng %(row)s của cùng sản phẩm ('%(value)s')", row=at_row, value=shown)
+                )
+                consistent = False
+        return consistent
 
     def _consistent(self, row: int, producer: Producer, producer_values: dict) -> bool:
         """Rows of one producer in one file must agree on what they fill in."""
@@ -440,6 +474,10 @@ class _Importer:
 
 
 PRODUCT_KEYS = ("product_name", "product_set", "product_code")
+
+
+def _decision(values: dict) -> tuple:
+    return (values.get("decision_no"), values.get("decision_date"))
 
 
 def _differs(obj, values: dict) -> bool:
@@ -556,6 +594,7 @@ def import_workbook(
     table = read_table(stream)
     importer = _Importer(tenant_id, table.headers, as_of)
     importer.report.unknown_columns = table.unknown_headers
+    importer.report.report_only_columns = table.report_only_headers
     total = len(table.rows)
     for done, (row_number, cells) in enumerate(table.rows, start=1):
         importer.import_row(row_number, cells)

@@ -66,8 +66,12 @@ def test_officer_enters_lists_exports_corrects_and_revokes(app, tenants, officer
     assert listed("")  # no status filter: every certificate, status shown for today
     book = load_workbook(BytesIO(client.get(f"/bac-giang/certificates/export.xlsx?q={marker}&on=01/01/2021").data))
     rows = list(book.active.iter_rows(values_only=True))
-    assert len(rows) == 2 and rows[1][0] == f"Mật ong bạc hà {marker}" and rows[1][4] == "15/QĐ-UBND"
-    assert rows[1][11] == "Còn hiệu lực" and rows[1][12] == (date(2023, 3, 5) - date(2021, 1, 1)).days
+    # The import layout (app/exchange/export.py), then the status on the chosen day and the days left.
+    header = list(rows[0])
+    assert len(rows) == 2 and rows[1][header.index("Tên sản phẩm*")] == f"Mật ong bạc hà {marker}"
+    assert rows[1][header.index("Số quyết định công nhận")] == "15/QĐ-UBND"
+    assert rows[1][header.index("Tình trạng (01/01/2021)")] == "Còn hiệu lực"
+    assert rows[1][header.index("Số ngày còn lại")] == (date(2023, 3, 5) - date(2021, 1, 1)).days
     # The chain shows on the product page.
     page = client.get(f"/bac-giang/products/{product_id}").get_data(True)
     assert "15/QĐ-UBND" in page and "Hết hạn" in page

@@ -66,8 +66,12 @@ def test_formula_like_text_is_exported_as_text_and_re_imports_unchanged(app, ten
             values = {c for row in load_workbook(io.BytesIO(response.data)).worksheets[0].iter_rows() for c in row}
             shown = {c.value for c in values}
             assert texts["product"] in shown and texts["producer"] in shown, url
-        # The registry exports re-import unchanged: the texts come back as they were.
-        for url in (f"/{SLUG}/products/export.xlsx?q={p}", f"/{SLUG}/producers/export.xlsx?q={p}"):
+        # The exports re-import unchanged: the texts come back as they were.
+        for url in (
+            f"/{SLUG}/products/export.xlsx?q={p}",
+            f"/{SLUG}/producers/export.xlsx?q={p}",
+            f"/{SLUG}/certificates/export.xlsx?q={p}",
+        ):
             data = officer.get(url).data
             with app.app_context(), tenant_scope(tenant_id):
                 again = import_workbook(io.BytesIO(data))
