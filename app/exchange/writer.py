@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -430,40 +431,26 @@ class _Importer:
                 ),
             )
             return False
-        consistent = True
-        for key, attr in PRODUCT_FIELDS.items():
-            if attr not in product_values or attr not in seen_values:
-                continue
-            before, at_row = seen_values[attr]
-            same = (
-                name_key(before) == name_key(product_values[attr]) if attr == "name" else before == product_values[attr]
-            )
-            if not same:
-                shown = self.lookups.units_by_id[before].name if attr == "unit_id" else before
-                self._error(
-                    row, key, _("Khác với dòng %(row)s của cùng sản phẩm ('%(value)s')", row=at_row, value=shown)
-                )
-                consistent = False
-        return consistent
+        message = _l("Khác với dòng %(row)s của cùng sản phẩm ('%(value)s')")
+        return self._agree(row, PRODUCT_FIELDS, product_values, seen_values, message)
 
     def _consistent(self, row: int, producer: Producer, producer_values: dict) -> bool:
         """Rows of one producer in one file must agree on what they fill in."""
-        seen = self.producer_rows.get(producer.id, {})
+        message = _l("Khác với dòng %(row)s của cùng chủ thể ('%(value)s')")
+        return self._agree(row, PRODUCER_FIELDS, producer_values, self.producer_rows.get(producer.id, {}), message)
+
+    def _agree(self, row: int, fields: dict, values: dict, seen: dict, message) -> bool:
+        """The row's values against what earlier rows of the same record said ({attr: (value, row)});
+        each disagreement is reported on its column, naming the earlier row and its value."""
         consistent = True
-        for key, attr in PRODUCER_FIELDS.items():
-            if attr not in producer_values or attr not in seen:
+        for key, attr in fields.items():
+            if attr not in values or attr not in seen:
                 continue
-            before, first_row = seen[attr]
-            same = (
-                name_key(before) == name_key(producer_values[attr])
-                if attr == "name"
-                else before == producer_values[attr]
-            )
+            before, at_row = seen[attr]
+            same = name_key(before) == name_key(values[attr]) if attr == "name" else before == values[attr]
             if not same:
                 shown = self.lookups.units_by_id[before].name if attr == "unit_id" else before
-                self._error(
-                    row, key, _("Khác với dòng %(row)s của cùng chủ thể ('%(value)s')", row=first_row, value=shown)
-                )
+                self._error(row, key, str(message) % {"row": at_row, "value": shown})
                 consistent = False
         return consistent
 
