@@ -270,3 +270,15 @@ def checked_page(browser, **context_options):
     assert answered, "the page opened nothing"
     bad = [(status, url) for status, url in answered if status not in PAGE_STATUSES]
     assert not bad, f"pages answered an error status: {bad}"
+
+
+@pytest.fixture()
+def sign_in(app):
+    """A signed-in client in a province given by (slug, tenant id): a new user of the roles (an officer)."""
+    from tests.factories import signed_in, user_of_role
+
+    def _sign_in(slug: str, tenant_id: int, roles=("province_officer",)):
+        _uid, email = user_of_role(app, tenant_id, *roles)
+        return signed_in(app, slug, email)
+
+    return _sign_in

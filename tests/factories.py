@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import NamedTuple
 
 import factory
@@ -23,10 +24,12 @@ from sqlalchemy import select
 from app.certification.services import certificate_record
 from app.core import clock
 from app.documents.models import Document
+from app.evaluation import services as evaluation
 from app.extensions import db
 from app.planning.models import Policy
 from app.registry.models import Producer, Product, RegistryImport, TaxonomyNode
 from tenants.context import tenant_scope
+from tenants.models import Council
 
 PASSWORD = "Ocop-Test-2026"
 
@@ -282,3 +285,24 @@ def application_at(
         assert application.status == status
         db.session.commit()
         return ApplicationIds(application.id, producer_id, product_id, application.cycle_id)
+
+
+def council_with_members(app, tenant_id: int, roles=("chair", "vice_chair", "member", "member")):
+    """A province council (quorum 3/4, spread limit 10) with one new council-member user per role, in that
+    order: (council_id, [(user_id, email), …])."""
+    users = [user_of_role(app, tenant_id, "council_member") for _ in roles]
+    with app.app_context(), tenant_scope(tenant_id):
+        council = Council(
+            code=f"HD-{_short()}",
+            name="Hội đồng tỉnh",
+            level="province",
+            quorum_ratio=Decimal("0.75"),
+            max_score_spread=Decimal("10"),
+            dossier_lead_working_days=2,
+        )
+        db.session.add(council)
+        db.session.flush()
+        for role, (user_id, _email) in zip(roles, users, strict=True):
+            evaluation.council_member_add(council, user_id, role)
+        db.session.commit()
+        return council.id, users

@@ -20,7 +20,6 @@ from app.evaluation import services
 from app.extensions import db
 from app.registry.models import Product
 from tenants.context import tenant_scope
-from tenants.models import Council
 from tests import factories
 
 PRODUCTS = 200
@@ -33,26 +32,14 @@ def _user(email):
 
 def test_score_and_close_a_round_of_200_products(benchmark, app, fresh_tenant):
     tenant_id, _slug = fresh_tenant
-    scorers = [factories.user_of_role(app, tenant_id, "council_member") for _ in SHARES]
+    council_id, scorers = factories.council_with_members(app, tenant_id, ("chair", "member", "member"))
     _officer_id, officer_email = factories.user_of_role(app, tenant_id, "province_officer")
     application_ids = [
         factories.application_at(app, tenant_id, "ready_for_council").application_id for _ in range(PRODUCTS)
     ]
     with app.app_context(), tenant_scope(tenant_id):
-        council = Council(
-            code="HD-TINH",
-            name="Hội đồng tỉnh",
-            level="province",
-            quorum_ratio=D("0.75"),
-            max_score_spread=D("10"),
-            dossier_lead_working_days=2,
-        )
-        db.session.add(council)
-        db.session.flush()
-        for index, (user_id, _email) in enumerate(scorers):
-            services.council_member_add(council, user_id, "chair" if index == 0 else "member")
         council_round = services.round_create(
-            _user(officer_email), council.id, "Đợt 200", date.today() - timedelta(days=1)
+            _user(officer_email), council_id, "Đợt 200", date.today() - timedelta(days=1)
         )
         assert services.round_assign(council_round, application_ids) == PRODUCTS
         round_id = council_round.id

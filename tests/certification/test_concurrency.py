@@ -3,8 +3,6 @@ connections: one wins; the other gets "changed meanwhile" and nothing of theirs 
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date
 
 import pytest
@@ -16,6 +14,7 @@ from app.extensions import db
 from app.registry.models import Product
 from tenants.context import tenant_scope
 from tests.conftest import csrf_token
+from tests.race import at_once
 
 CHANGED = "Giấy chứng nhận đã được người khác thay đổi, vui lòng tải lại trang."
 
@@ -33,37 +32,17 @@ def certificate(app, tenants, new_product):
 
 
 def _race(app, tenant_id, certificate_id, actions):
-    """Each action(cert, expected_version) runs in its own thread, app context, session and connection.
-    Both read the certificate and its version (what the page showed), meet at a barrier, then act; the
-    one that gets the row lock holds it a moment before committing, so the other really waits on it."""
-    barrier = threading.Barrier(len(actions))
-    results = [None] * len(actions)
+    """Each action(cert, expected_version) acts on the certificate as its page showed it (tests/race.py)."""
 
-    def run(index, action):
-        with app.app_context(), tenant_scope(tenant_id):
-            cert = db.session.scalar(select(Certificate).where(Certificate.id == certificate_id))
-            version = services.certificate_version(cert)
-            db.session.commit()  # end the read transaction: each attempt starts from what the page showed
-            barrier.wait(timeout=10)
-            try:
-                action(cert, version)
-                db.session.flush()
-                time.sleep(0.5)
-                db.session.commit()
-                results[index] = "done"
-            except services.CertificateError as error:
-                db.session.rollback()
-                results[index] = (type(error).__name__, str(error))
-            finally:
-                db.session.remove()
+    def read(_action):
+        cert = db.session.scalar(select(Certificate).where(Certificate.id == certificate_id))
+        return cert, services.certificate_version(cert)
 
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert all(r is not None for r in results), results
-    return results
+    def act(action, shown):
+        action(*shown)
+        return "done"
+
+    return at_once(app, tenant_id, actions, read, act, services.CertificateError)
 
 
 def _stored(app, tenant_id, certificate_id):

@@ -17,6 +17,7 @@ from app.extensions import db
 from tenants.context import tenant_scope
 from tests.conftest import create_user, csrf_token, open_cycle_around_today
 from tests.factories import producer_with_product
+from tests.race import at_once
 
 CHANGED = "Hồ sơ đã được người khác thay đổi, vui lòng tải lại trang."
 
@@ -39,45 +40,29 @@ def screened(app, tenants):
 
 
 def _race(app, tenant_id, application_id, attempts):
-    """Each attempt (user_id, action, expected_status) runs in its own thread, app context, session and
-    connection. Both load the application, meet at a barrier, then act; the one that gets the row
-    holds its lock a moment before committing, so the other really waits on it."""
-    barrier = threading.Barrier(len(attempts))
-    results = [None] * len(attempts)
+    """Each attempt (user_id, action, expected_status) acts on the application as its page showed it
+    (tests/race.py)."""
 
-    def run(index, user_id, action, expected):
-        with app.app_context(), tenant_scope(tenant_id):
-            user = db.session.scalar(select(User).where(User.id == user_id))
-            application = db.session.scalar(select(Application).where(Application.id == application_id))
-            assert application.status == "screened"
-            db.session.commit()  # end the read transaction: each attempt starts from what the page showed
-            barrier.wait(timeout=10)
-            try:
-                services.application_act(
-                    application,
-                    action,
-                    user=user,
-                    today=clock.today(),
-                    reason="Thiếu phiếu kiểm nghiệm",
-                    expected_status=expected,
-                )
-                db.session.flush()
-                time.sleep(0.5)
-                db.session.commit()
-                results[index] = ("done", action)
-            except services.WorkflowError as error:
-                db.session.rollback()
-                results[index] = (type(error).__name__, str(error))
-            finally:
-                db.session.remove()
+    def read(attempt):
+        user = db.session.scalar(select(User).where(User.id == attempt[0]))
+        application = db.session.scalar(select(Application).where(Application.id == application_id))
+        assert application.status == "screened"
+        return user, application
 
-    threads = [threading.Thread(target=run, args=(i, *attempt)) for i, attempt in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert all(r is not None for r in results), results
-    return results
+    def act(attempt, shown):
+        _user_id, action, expected = attempt
+        user, application = shown
+        services.application_act(
+            application,
+            action,
+            user=user,
+            today=clock.today(),
+            reason="Thiếu phiếu kiểm nghiệm",
+            expected_status=expected,
+        )
+        return ("done", action)
+
+    return at_once(app, tenant_id, attempts, read, act, services.WorkflowError)
 
 
 def _history(app, tenant_id, application_id):

@@ -67,17 +67,3 @@ def add_certificate(product: Product, stars: int, decided: date, *, score=None, 
 
 
 __all__ = ["add_certificate", "add_product", "tenant_scope", "unit_id"]
-
-
-@pytest.fixture()
-def sign_in(app):
-    """A signed-in officer's client in a province given by (slug, tenant id)."""
-    from tests.conftest import create_user, login
-
-    def _sign_in(slug: str, tenant_id: int, roles=("province_officer",)):
-        _uid, email = create_user(app, tenant_id, roles=roles)
-        client = app.test_client()
-        assert login(client, f"/{slug}/login", email).status_code == 302
-        return client
-
-    return _sign_in

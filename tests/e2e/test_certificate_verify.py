@@ -24,7 +24,6 @@ from app.evaluation import services
 from app.extensions import db
 from app.registry.models import Product
 from tenants.context import tenant_scope
-from tenants.models import Council
 from tests import factories
 from tests.conftest import PASSWORD, checked_page
 
@@ -45,25 +44,16 @@ def _qr_urls(pdf_bytes: bytes) -> list[str]:
 def _round_with_one_product(app, tenant_id: int, product_name: str):
     """A council (chair and two members) and an open round holding one application ready for the council.
     Returns (round id, item id, {role: email}, officer email, the criteria)."""
-    scorers = {role: factories.user_of_role(app, tenant_id, "council_member") for role in SHARES}
+    council_id, users = factories.council_with_members(
+        app, tenant_id, tuple("chair" if r == "chair" else "member" for r in SHARES)
+    )
+    scorers = dict(zip(SHARES, users, strict=True))
     producer_id, product_id = factories.producer_with_product(app, tenant_id, name=product_name, set_code="I.1.1")
     ids = factories.application_at(app, tenant_id, "ready_for_council", producer_id=producer_id, product_id=product_id)
     _officer_id, officer_email = factories.user_of_role(app, tenant_id, "province_officer")
     with app.app_context(), tenant_scope(tenant_id):
-        council = Council(
-            code="HD-TINH",
-            name="Hội đồng tỉnh",
-            level="province",
-            quorum_ratio=D("0.75"),
-            max_score_spread=D("10"),
-            dossier_lead_working_days=2,
-        )
-        db.session.add(council)
-        db.session.flush()
-        for role, (user_id, _email) in scorers.items():
-            services.council_member_add(council, user_id, "chair" if role == "chair" else "member")
         officer = db.session.scalar(select(User).where(User.email == officer_email))
-        council_round = services.round_create(officer, council.id, "Đợt 1", date.today() - timedelta(days=1))
+        council_round = services.round_create(officer, council_id, "Đợt 1", date.today() - timedelta(days=1))
         assert services.round_assign(council_round, [ids.application_id]) == 1
         item = services.round_products(council_round)[0][0]
         product = db.session.scalar(select(Product).where(Product.id == product_id))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -13,8 +12,7 @@ from app.auth.models import User
 from app.evaluation import services
 from app.extensions import db
 from tenants.context import tenant_scope
-from tenants.models import Council
-from tests.factories import application_at, user_of_role
+from tests.factories import application_at, council_with_members, user_of_role
 
 
 @dataclass
@@ -32,23 +30,9 @@ class Setup:
 
 
 def council_for(app, tenant_id: int, scorers: int = 4) -> tuple[int, list, list]:
-    users = [user_of_role(app, tenant_id, "council_member") for _ in range(scorers)]
-    with app.app_context(), tenant_scope(tenant_id):
-        council = Council(
-            code="HD-TINH",
-            name="Hội đồng tỉnh",
-            level="province",
-            quorum_ratio=Decimal("0.75"),
-            max_score_spread=Decimal("10"),
-            dossier_lead_working_days=2,
-        )
-        db.session.add(council)
-        db.session.flush()
-        for index, (user_id, _email) in enumerate(users):
-            role = ("chair", "vice_chair")[index] if index < 2 else "member"
-            services.council_member_add(council, user_id, role)
-        db.session.commit()
-        return council.id, [u for u, _e in users], [e for _u, e in users]
+    roles = ("chair", "vice_chair", *["member"] * (scorers - 2))
+    council_id, users = council_with_members(app, tenant_id, roles)
+    return council_id, [u for u, _e in users], [e for _u, e in users]
 
 
 @pytest.fixture()
