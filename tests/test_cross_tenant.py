@@ -6,7 +6,6 @@ A new route fails this test until it is classified here: that is the point.
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -90,25 +89,14 @@ def _evaluation(key):
             from decimal import Decimal
 
             from app.evaluation.models import CouncilMember, CouncilRound, ReviewRequest, RoundProduct
-            from tenants.models import Council
 
-            member_user_id, _email = factories.user_of_role(app, tenant_id, "council_member")
+            council_id, [(member_user_id, _email)] = factories.council_with_members(app, tenant_id, ("chair",))
             with app.app_context(), tenant_scope(tenant_id):
-                council = Council(
-                    code=f"HD-{uuid.uuid4().hex[:6]}",
-                    name="Hội đồng thử",
-                    level="province",
-                    quorum_ratio=Decimal("0.75"),
-                    max_score_spread=Decimal(10),
-                    dossier_lead_working_days=2,
-                )
-                db.session.add(council)
-                db.session.flush()
-                member = CouncilMember(council_id=council.id, user_id=member_user_id, role="chair")
+                member = db.session.scalar(select(CouncilMember).where(CouncilMember.council_id == council_id))
                 council_round = CouncilRound(
-                    council_id=council.id, name="Đợt thử", meeting_on=date.today(), act="1489/QĐ-TTg", status="open"
+                    council_id=council_id, name="Đợt thử", meeting_on=date.today(), act="1489/QĐ-TTg", status="open"
                 )
-                db.session.add_all([member, council_round])
+                db.session.add(council_round)
                 db.session.flush()
                 item = RoundProduct(
                     round_id=council_round.id,
@@ -123,7 +111,7 @@ def _evaluation(key):
                 db.session.add(review)
                 db.session.commit()
                 _EVALUATION[tenant_id] = {
-                    "council_id": council.id,
+                    "council_id": council_id,
                     "member_id": member.id,
                     "round_id": council_round.id,
                     "item_id": item.id,

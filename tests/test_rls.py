@@ -42,7 +42,6 @@ def _seed_registry_and_cycle(app, tenant_id: int) -> None:
 def _seed_evaluation(app, tenant_id: int, base) -> None:
     """A council member, round, round product, conflict, score sheet, review request, criteria table, certificate."""
     from datetime import date
-    from decimal import Decimal
 
     from sqlalchemy import select
 
@@ -58,29 +57,16 @@ def _seed_evaluation(app, tenant_id: int, base) -> None:
     from app.extensions import db
     from app.registry.models import Product
     from tenants.context import tenant_scope
-    from tenants.models import Council
-    from tests.factories import certificate_recorded
+    from tests.factories import certificate_recorded, council_with_members
 
-    user_id, _email = create_user(app, tenant_id, roles=("council_member",))
+    council_id, [(user_id, _email)] = council_with_members(app, tenant_id, ("member",))
     certificate_recorded(app, tenant_id, base.product_id)
     with app.app_context(), tenant_scope(tenant_id):
-        council = db.session.scalar(select(Council).limit(1))
-        if council is None:
-            council = Council(
-                code="HD-RLS",
-                name="HĐ",
-                level="province",
-                quorum_ratio=Decimal("0.75"),
-                max_score_spread=Decimal(10),
-                dossier_lead_working_days=2,
-            )
-            db.session.add(council)
-            db.session.flush()
-        member = CouncilMember(council_id=council.id, user_id=user_id, role="member")
+        member = db.session.scalar(select(CouncilMember).where(CouncilMember.council_id == council_id))
         council_round = CouncilRound(
-            council_id=council.id, name="Đợt", meeting_on=date.today(), act="1489/QĐ-TTg", status="open"
+            council_id=council_id, name="Đợt", meeting_on=date.today(), act="1489/QĐ-TTg", status="open"
         )
-        db.session.add_all([member, council_round])
+        db.session.add(council_round)
         db.session.flush()
         product = db.session.scalar(select(Product).where(Product.id == base.product_id))
         item = RoundProduct(round_id=council_round.id, application_id=base.application_id, product_id=product.id)
