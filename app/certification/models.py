@@ -44,8 +44,11 @@ class Certificate(TenantScoped, db.Model):
     __table_args__ = (
         # One decision recognises a product once: recording it again is idempotent.
         UniqueConstraint("tenant_id", "product_id", "decision_number", "decision_date"),
-        # The code on the QR (/verify/<code>): random, unique across all provinces, never a sequence.
-        UniqueConstraint("public_code"),
+        # The code on the QR (/verify/<code>): random, never a sequence. Unique per province so the
+        # table stays distributable by tenant (Citus); across provinces its 128 random bits make a
+        # clash vanishingly rare, and the public lookup by code alone uses the plain index below.
+        UniqueConstraint("tenant_id", "public_code"),
+        Index("ix_certificates_public_code", "public_code"),
         tenant_fk("product_id", "products"),
         tenant_fk("superseded_by_id", "certificates"),
         CheckConstraint("stars BETWEEN 3 AND 5", name="stars"),
