@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test stop bench install translations e2e-deps clean
+.PHONY: run test stop bench install translations e2e-deps clean backup restore drill
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ test: install
 
 bench: install
 	$(PY) -m pytest tests/benchmarks -p no:cacheprovider -q --benchmark-enable --benchmark-columns=min,median,mean,max,ops
+
+# Backups (infra/backup.py): `make backup [TO=folder]`, `make restore FROM=folder DB=name BUCKET=name`,
+# `make drill FROM=folder` (restore into scratch, compare with the manifest, drop).
+backup: install
+	$(PY) -m infra.backup backup $(if $(TO),--to $(TO))
+
+restore: install
+	$(PY) -m infra.backup restore --from $(FROM) --database $(DB) --bucket $(BUCKET)
+
+drill: install
+	$(PY) -m infra.backup drill --from $(FROM)
 
 stop:
 	$(PY) -m infra.run stop
