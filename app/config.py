@@ -30,7 +30,9 @@ class Config:
     # the national office reads aggregates through its own role.
     SQLALCHEMY_DATABASE_URI = sqlalchemy_url(os.environ.get("DATABASE_URL", ""))
     NATIONAL_DATABASE_URL = sqlalchemy_url(os.environ.get("NATIONAL_DATABASE_URL", ""))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # pre_ping: connections that died while PostgreSQL restarted are replaced, not used; connect_timeout:
+    # an unreachable server gives a 503 in seconds, not a hung worker.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -99,7 +99,10 @@ def _init_extensions(app: Flask) -> None:
     install_isolation_hooks()
     install_audit_hook()
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
-    app.config["SESSION_REDIS"] = redis.Redis.from_url(app.config["REDIS_URL"])
+    # Timeouts so that a Redis that hangs gives a 503 in seconds rather than a request that never ends.
+    app.config["SESSION_REDIS"] = redis.Redis.from_url(
+        app.config["REDIS_URL"], socket_connect_timeout=3, socket_timeout=5
+    )
     server_session.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # the session id is rotated at login instead

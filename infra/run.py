@@ -86,6 +86,50 @@ def _wait_healthy(url: str, processes: dict[str, subprocess.Popen], timeout: flo
     raise SystemExit(f"{url} did not answer 200 within {timeout:.0f}s; see var/log/web.log")
 
 
+RESTART_WINDOW = 60.0  # seconds
+RESTART_LIMIT = 5  # restarts of one process within the window before the launcher gives up
+
+
+def _supervise(processes: dict[str, subprocess.Popen], commands: dict[str, list[str]], env) -> None:
+    """Restart any process that exits (a killed worker must not take the product down); give up only
+    on one that keeps dying, which is a bug to read in var/log/, not an outage to hide."""
+    restarts: dict[str, list[float]] = {name: [] for name in processes}
+    while True:
+        time.sleep(1)
+        for name, process in list(processes.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            now = time.monotonic()
+            restarts[name] = [t for t in restarts[name] if now - t < RESTART_WINDOW] + [now]
+            if len(restarts[name]) > RESTART_LIMIT:
+                print(f"{name} keeps exiting ({code}); giving up, see var/log/{name}.log", file=sys.stderr)
+                return
+            print(f"{name} exited ({code}); restarting it", file=sys.stderr, flush=True)
+            # Its orphans go too (gunicorn workers holding the port, a work-horse): a job they held is
+            # found abandoned and run again, and jobs are idempotent.
+            _kill_group(process.pid)
+            processes[name] = _start(name, commands[name], env)
+
+
+def _kill_group(pgid: int, grace: float = 5.0) -> None:
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def stop_processes() -> None:
     """Stop web, worker and cron (from their pid files), e.g. after a crash."""
     for name in PROCESS_NAMES:
@@ -117,24 +161,21 @@ def main() -> None:
     print(_flask(env, "tenants", "sync"), end="")
     logins = _flask(env, "demo", "seed")
     venv_bin = Path(sys.executable).parent
-    processes = {
-        "worker": _start("worker", [sys.executable, "-m", "jobs.worker"], env),
-        "cron": _start("cron", [str(venv_bin / "rq"), "cron", "jobs/cron_config.py", "-u", env["REDIS_URL"]], env),
-        "web": _start(
-            "web",
-            [
-                str(venv_bin / "gunicorn"),
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--access-logfile",
-                "-",
-                "wsgi:app",
-            ],
-            env,
-        ),
+    commands = {
+        "worker": [sys.executable, "-m", "jobs.worker"],
+        "cron": [str(venv_bin / "rq"), "cron", "jobs/cron_config.py", "-u", env["REDIS_URL"]],
+        "web": [
+            str(venv_bin / "gunicorn"),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "-",
+            "wsgi:app",
+        ],
     }
+    processes = {name: _start(name, command, env) for name, command in commands.items()}
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(f"{base}/healthz", processes)
@@ -142,10 +183,7 @@ def main() -> None:
         print("Demo logins (where, email, password):")
         print(logins)
         print("Logs in var/log/. Press Ctrl-C to stop everything.", flush=True)
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(1)
-        crashed = [name for name, p in processes.items() if p.poll() is not None]
-        print(f"stopped: {', '.join(crashed)} exited; see var/log/", file=sys.stderr)
+        _supervise(processes, commands, env)
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)
     finally:

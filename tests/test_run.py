@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -30,6 +31,17 @@ def _get(url: str) -> int:
         return error.code
     except OSError:
         return 0
+
+
+def _process(launcher, marker: str):
+    """The launcher's child process whose command line holds `marker` (the parent of a group)."""
+    for child in psutil.Process(launcher.pid).children():
+        try:
+            if marker in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
 
 
 def test_launcher_serves_and_stops_cleanly(app, app_env, tmp_path):
@@ -58,6 +70,21 @@ def test_launcher_serves_and_stops_cleanly(app, app_env, tmp_path):
         children = psutil.Process(launcher.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "gunicorn" in names and "jobs.worker" in names and "rq cron" in names
+
+        # A worker, then the web server, killed outright: the launcher restarts each, the product stays up.
+        for marker in ("jobs.worker", "gunicorn"):
+            killed = _process(launcher, marker)
+            killed.kill()
+            deadline = time.monotonic() + 60
+            while (replacement := _process(launcher, marker)) is None or replacement.pid == killed.pid:
+                assert time.monotonic() < deadline, f"{marker} was not restarted"
+                time.sleep(0.5)
+            assert launcher.poll() is None
+        deadline = time.monotonic() + 90
+        while _get(f"{base}/bac-giang/login") != 200:
+            assert time.monotonic() < deadline, "the restarted web server does not answer"
+            time.sleep(0.5)
+        children = psutil.Process(launcher.pid).children(recursive=True)
     finally:
         launcher.send_signal(signal.SIGTERM)
         rest, _ = launcher.communicate(timeout=60)
