@@ -84,6 +84,11 @@ class Config:
     RQ_QUEUE_PREFIX = ENV_NAME
     INVITE_VALID_DAYS = 7
 
+    # One JSON line per request and per security event on stderr (app/core/observability.py).
+    LOG_JSON = os.environ.get("LOG_JSON", "1") != "0"
+    # /metrics answers only a scraper that sends this bearer token; unset, it is a 404.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 
 class TestConfig(Config):
     TESTING = True
@@ -92,3 +97,4 @@ class TestConfig(Config):
     SESSION_KEY_PREFIX = "test:session:"
     RATELIMIT_KEY_PREFIX = "test:limits"
     RQ_QUEUE_PREFIX = "test"
+    LOG_JSON = False  # tests read the log through their own handler (tests/ops/test_observability.py)

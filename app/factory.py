@@ -25,6 +25,7 @@ from app.config import Config
 from app.core.access import IdConverter
 from app.core.errors import register_error_handlers
 from app.core.i18n import register_filters, select_locale
+from app.core.observability import init_observability
 from app.cycle.views import bp as cycle_bp
 from app.dashboard.views import bp as dashboard_bp
 from app.demo import register_demo_cli
@@ -41,6 +42,7 @@ from app.registry.views import bp as registry_bp
 from app.users.views import bp as users_bp
 from app.verify.views import bp as verify_bp
 from app.verify.views import documents_bp as certificate_pdf_bp
+from jobs.metrics import register_jobs_collector
 from tenants.cli import register_tenants_cli
 from tenants.context import reset_actor, set_actor
 from tenants.isolation import install_isolation_hooks
@@ -69,6 +71,8 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         raise RuntimeError("DATABASE_URL is not set (see README: `make run` sets it up for you)")
 
     app.url_map.converters["int"] = IdConverter  # before any rule is added: ids past bigint are just missing
+    init_observability(app)  # first: its request id and timing wrap every other hook
+    register_jobs_collector(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_request_hooks(app)

@@ -13,7 +13,7 @@ from app.config import sqlalchemy_url
 
 config = context.config
 if config.config_file_name:
-    fileConfig(config.config_file_name)
+    fileConfig(config.config_file_name, disable_existing_loggers=False)  # keep the app's request/security logs
 logger = logging.getLogger("alembic.env")
 
 target_metadata = current_app.extensions["migrate"].db.metadata

@@ -14,6 +14,7 @@ from app.auth.models import Account, User
 from app.auth.passwords import hash_password, password_problems, verify_password
 from app.auth.roles import GLOBAL_ROLES, PRODUCER, TENANT_ROLES
 from app.core import clock
+from app.core.observability import security_event
 from app.core.search import text_matches
 from app.core.text import nfc
 from app.extensions import db
@@ -130,6 +131,8 @@ def user_update(
             raise AuthError(_("Bạn không thể tự khóa hoặc bỏ quyền quản trị của chính mình."))
     if user.active and not active:
         user.session_version += 1
+    if sorted(user.roles or []) != sorted(roles):
+        security_event("roles_changed", target_user=user.id, before=sorted(user.roles or []), after=sorted(roles))
     user.full_name = nfc(full_name)
     user.roles = roles
     user.unit_id = unit_id

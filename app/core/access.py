@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
+from app.core.observability import security_event
 from app.extensions import db, login_manager
 
 MAX_ID = 2**63 - 1  # ids are bigint
@@ -26,6 +27,8 @@ def get_or_404(model, object_id: int):
     """The isolation hook limits the select to the current tenant, so a foreign id is simply missing."""
     obj = db.session.scalar(select(model).where(model.id == object_id))
     if obj is None:
+        # Missing or another province's: the same answer, and the same event (many in a row = probing).
+        security_event("id_not_found", model=model.__tablename__, id=object_id)
         abort(404)
     return obj
 

@@ -8,6 +8,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from app.core.observability import security_event
 from app.extensions import db
 
 # Failures of a service rather than of the request: the page says so, and the next request, once the
@@ -68,6 +69,7 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
+        security_event("csrf_failed", reason=error.description)
         return _page(400, "errors/400.html", csrf=True)
 
     @app.errorhandler(500)

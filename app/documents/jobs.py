@@ -24,6 +24,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from app.core import clock
+from app.core.observability import security_event
 from app.core.storage import s3_client
 from app.documents import verification
 from app.documents.models import Document
@@ -39,6 +40,7 @@ from app.documents.services import (
 )
 from app.extensions import db
 from jobs.fanout import fan_out
+from jobs.metrics import count_repairs
 from jobs.queues import redis_connection
 from jobs.wrapper import system_job, tenant_job
 from tenants.context import current_tenant_id
@@ -145,6 +147,7 @@ def _reject(document: Document, reason: str) -> None:
     """Rejected documents hold no storage (and count for nothing in the quota)."""
     document.status = "rejected"
     document.reject_reason = reason
+    security_event("upload_rejected", document=document.id, reason=reason)
     document.verified_at = clock.now()
     db.session.commit()
     delete_object(document.storage_key)
@@ -193,6 +196,7 @@ def requeue_stalled_documents(stalled_after_minutes: float | None = None) -> dic
         queue_verification(document)
         counts["requeued"] += 1
     db.session.commit()  # the jobs are sent now, after the rows that they verify
+    count_repairs("documents", counts["requeued"])
 
     for document_id in ids_to_reject:
         document = _document(document_id, lock=True)

@@ -12,6 +12,7 @@ from app.exchange.services import import_job_id, import_run
 from app.extensions import db
 from app.registry.models import RegistryImport
 from jobs.fanout import fan_out
+from jobs.metrics import count_repairs
 from jobs.queues import enqueue_now, redis_connection
 from jobs.wrapper import system_job, tenant_job
 from tenants.context import current_tenant_id
@@ -55,6 +56,7 @@ def requeue_stalled_imports() -> int:
         if not _job_alive(job_id):
             enqueue_now("reports", run_import, tenant_id, record.id, job_id=job_id)
             requeued += 1
+    count_repairs("imports", requeued)
     return requeued
 
 
