@@ -104,3 +104,17 @@ def test_deterministic_job_ids_make_the_fan_out_idempotent(app):
 def test_queues_are_prefixed_by_environment(app):
     with app.app_context():
         assert get_queue("reports").name == "test:reports"
+
+
+def test_a_worker_can_serve_chosen_queues_only(monkeypatch):
+    import pytest
+
+    from jobs.worker import queues_to_serve
+
+    monkeypatch.delenv("OCOP_QUEUES", raising=False)
+    assert queues_to_serve([]) == ["default", "documents", "scheduling", "notifications", "reports"]
+    assert queues_to_serve(["documents", "reports"]) == ["documents", "reports"]
+    monkeypatch.setenv("OCOP_QUEUES", "scheduling notifications")
+    assert queues_to_serve([]) == ["scheduling", "notifications"]
+    with pytest.raises(SystemExit, match="unknown queue"):
+        queues_to_serve(["documents", "evil"])
