@@ -16,6 +16,13 @@ from rq import Worker
 from jobs.queues import QUEUE_NAMES, get_queue, redis_connection
 from jobs.wrapper import worker_app
 
+# A job whose worker died (SIGKILL, a lost machine) stays "started" until its heartbeat expires
+# (job_monitoring_interval + 60 s), and is found by the next maintenance pass of any worker, which
+# retries it when it has retries left. RQ's defaults (30 s, 10 min) leave it up to 11.5 minutes;
+# these bring that under 2 minutes at the cost of one heartbeat every 10 s per running job.
+JOB_MONITORING_INTERVAL = 10
+MAINTENANCE_INTERVAL = 30
+
 
 def queues_to_serve(argv: list[str]) -> list[str]:
     names = argv or os.environ.get("OCOP_QUEUES", "").split() or list(QUEUE_NAMES)
@@ -29,7 +36,13 @@ def main(argv: list[str] | None = None) -> None:
     names = queues_to_serve(sys.argv[1:] if argv is None else argv)
     app = worker_app()
     with app.app_context():
-        Worker([get_queue(name) for name in names], connection=redis_connection()).work(with_scheduler=True)
+        worker = Worker(
+            [get_queue(name) for name in names],
+            connection=redis_connection(),
+            job_monitoring_interval=JOB_MONITORING_INTERVAL,
+            maintenance_interval=MAINTENANCE_INTERVAL,
+        )
+        worker.work(with_scheduler=True)
 
 
 if __name__ == "__main__":
