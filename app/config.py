@@ -82,6 +82,15 @@ class Config:
     RQ_QUEUE_PREFIX = ENV_NAME
     INVITE_VALID_DAYS = 7
 
+    # Notices by e-mail (app/notices/mail.py): without SMTP_HOST nothing is sent, the outbox page shows it.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 587))
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_FROM = os.environ.get("SMTP_FROM", "ocop@localhost")
+    SMTP_TLS = os.environ.get("SMTP_TLS", "starttls")  # starttls | ssl | none
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", 30))
+
 
 class TestConfig(Config):
     TESTING = True
@@ -90,3 +99,4 @@ class TestConfig(Config):
     SESSION_KEY_PREFIX = "test:session:"
     RATELIMIT_KEY_PREFIX = "test:limits"
     RQ_QUEUE_PREFIX = "test"
+    SMTP_HOST = ""  # tests deliver into the outbox unless one points SMTP at its own server
