@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import any_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app.auth.models import User
@@ -68,11 +68,23 @@ def _email(address: str) -> str:
         raise NoticeError(_("Địa chỉ thư điện tử không hợp lệ: %(address)s", address=str(address)[:80])) from None
 
 
+def _valid_emails(emails: Iterable[str]) -> set[str]:
+    """The usable addresses (a sweep skips a producer's malformed contact rather than fail the province)."""
+    valid = set()
+    for address in emails:
+        try:
+            valid.add(_email(address))
+        except NoticeError:
+            continue
+    return valid
+
+
 def _recipients(user_ids: Iterable[int], emails: Iterable[str], roles: Iterable[str]) -> tuple[list[int], list[str]]:
     ids = {int(i) for i in user_ids if i is not None}
     roles = tuple(roles)
     if roles:
-        ids |= set(db.session.scalars(select(User.id).where(User.active.is_(True), User.roles.overlap(list(roles)))))
+        holds = or_(*(literal(role) == any_(User.roles) for role in roles))
+        ids |= set(db.session.scalars(select(User.id).where(User.active.is_(True), holds)))
     if ids:  # only users of this province (the ORM scope), and only once each
         ids = set(db.session.scalars(select(User.id).where(User.id.in_(ids))))
     addresses = sorted({_email(e) for e in emails if e})
@@ -143,7 +155,7 @@ def notices_create_many(kind: str, drafts: Iterable[NoticeDraft], *, template: s
         subject_key = _key_part(draft.subject_key, "subject_key", 200)
         occasion = _key_part(draft.occasion, "occasion", 64)
         ids = sorted({int(i) for i in draft.user_ids if i is not None})
-        addresses = sorted({_email(e) for e in draft.emails if e})
+        addresses = sorted(_valid_emails(draft.emails))
         if not ids and not addresses:
             continue
         rows.append(
