@@ -29,12 +29,33 @@ BUILTIN = {
             "ngày %(valid_to)s, còn %(days_left)s ngày. Hãy chuẩn bị hồ sơ đánh giá lại trước khi hết hạn."
         ),
     ),
-    # params: product, round, outcome (text), stars, score
-    "evaluation_result": Message(
-        _l("Kết quả đánh giá OCOP của %(product)s"),
+    # Evaluation results, one template per outcome. params: product, round, decision_number, score, stars
+    "evaluation_recognised": Message(
+        _l("Kết quả đánh giá OCOP của %(product)s: được công nhận"),
         _l(
-            "Hội đồng đã có kết quả đánh giá sản phẩm %(product)s (%(round)s): %(outcome)s. "
-            "Điểm %(score)s, hạng %(stars)s sao. Xem chi tiết và quyền đề nghị phúc khảo trên cổng OCOP."
+            "Sản phẩm %(product)s được công nhận %(stars)s sao (điểm %(score)s) theo quyết định số "
+            "%(decision_number)s, đợt %(round)s. Xem chi tiết trên cổng OCOP."
+        ),
+    ),
+    "evaluation_not_recognised": Message(
+        _l("Kết quả đánh giá OCOP của %(product)s: chưa được công nhận"),
+        _l(
+            "Sản phẩm %(product)s chưa được công nhận (điểm %(score)s) theo quyết định số %(decision_number)s, "
+            "đợt %(round)s. Xem điểm từng tiêu chí và quyền đề nghị phúc khảo trên cổng OCOP."
+        ),
+    ),
+    "evaluation_failed_mandatory": Message(
+        _l("Kết quả đánh giá OCOP của %(product)s: chưa đạt tiêu chí bắt buộc"),
+        _l(
+            "Sản phẩm %(product)s chưa đạt tiêu chí bắt buộc nên chưa được công nhận (quyết định số "
+            "%(decision_number)s, đợt %(round)s). Xem chi tiết và quyền đề nghị phúc khảo trên cổng OCOP."
+        ),
+    ),
+    "evaluation_proposed_ministry": Message(
+        _l("Kết quả đánh giá OCOP của %(product)s: đề nghị Bộ công nhận 5 sao"),
+        _l(
+            "Sản phẩm %(product)s đạt %(score)s điểm và được đề nghị Bộ xem xét công nhận 5 sao (đợt %(round)s). "
+            "Bạn sẽ nhận thông báo khi có quyết định của Bộ."
         ),
     ),
     # params: product, due_on (ISO day), what
