@@ -185,3 +185,45 @@ def test_bad_notices_are_refused_with_a_message(app, fresh_tenant, kind, key, oc
             services.notice_create(kind, key, occasion, emails=emails)
         assert str(refused.value)
         db.session.rollback()
+
+
+def test_two_creations_of_the_same_notice_at_once_make_one_row(app, fresh_tenant, empty_notifications):
+    tenant_id, _slug = fresh_tenant
+
+    def create(_attempt, _shown):
+        notice = services.notice_create("certificate_expiry", "certificate:77", "60d", emails=["a@example.vn"])
+        return notice.id
+
+    first, second = at_once(app, tenant_id, ("a", "b"), read=lambda _a: None, act=create, errors=RuntimeError)
+    assert first == second
+    with app.app_context(), tenant_scope(tenant_id):
+        assert db.session.scalar(select(func.count()).select_from(Notice)) == 1
+        assert db.session.scalar(select(func.count()).select_from(NoticeRecipient)) == 1
+
+
+def test_a_notice_whose_job_was_lost_is_sent_by_the_sweep_once(app, fresh_tenant, empty_notifications):
+    """Redis flushed (or a worker killed) before the delivery ran: the province's sweep sends it, once."""
+    from jobs.queues import get_queue
+
+    tenant_id, _slug = fresh_tenant
+    notice_id = _create(app, tenant_id, emails=["lien.he@example.vn"])
+    with app.app_context():
+        get_queue("notifications").empty()  # the job is gone
+        assert deliver_pending_notices(tenant_id) == {"sent": 1, "skipped": 0, "failed": 0}
+        assert deliver_pending_notices(tenant_id) == {"sent": 0, "skipped": 0, "failed": 0}
+    assert _notice(app, tenant_id, notice_id).status == "sent"
+
+
+def test_the_cron_fans_out_one_sweep_and_one_delivery_job_per_province_a_slot(app, tenants, empty_notifications):
+    from app.notices.jobs import deliver_pending_notices_everywhere, run_daily_sweeps_everywhere
+    from jobs.queues import get_queue
+
+    with app.app_context():
+        queue = get_queue("notifications")
+        first = run_daily_sweeps_everywhere()
+        assert first >= len(tenants)
+        assert run_daily_sweeps_everywhere() == first
+        assert deliver_pending_notices_everywhere() == first
+        assert deliver_pending_notices_everywhere() == first
+        assert queue.count == 2 * first  # the second run in the same slot queued nothing (not even the same id)
+        assert len(set(queue.job_ids)) == 2 * first
