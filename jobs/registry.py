@@ -91,10 +91,14 @@ def _view(job: Job, queue: str, state: str) -> JobView:
     )
 
 
+# The newest ids read per queue and state: a page about recent jobs, bounded however busy RQ is.
+SCAN_LIMIT = 2000
+
+
 def _ids(queue, state: str) -> list[str]:
     if STATES[state] is None:
-        return queue.get_job_ids()
-    return STATES[state](queue=queue).get_job_ids()
+        return queue.get_job_ids(0, SCAN_LIMIT)
+    return STATES[state](queue=queue).get_job_ids(0, SCAN_LIMIT - 1, desc=True)
 
 
 def tenant_jobs(tenant_id: int, states: tuple[str, ...] = tuple(STATES)) -> list[JobView]:

@@ -53,7 +53,11 @@ def run_daily_sweeps() -> dict:
 
 @system_job
 def deliver_pending_notices_everywhere() -> int:
-    return fan_out("notifications", deliver_pending_notices, name="deliver-notices", every=DELIVER_EVERY)
+    # Every 5 minutes per province: its finished runs are kept 10 minutes, not a day, so that the jobs
+    # page shows what matters.
+    return fan_out(
+        "notifications", deliver_pending_notices, name="deliver-notices", every=DELIVER_EVERY, result_ttl=600
+    )
 
 
 @system_job

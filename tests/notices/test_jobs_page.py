@@ -14,38 +14,47 @@ from tests import factories
 from tests.conftest import csrf_token
 from tests.notices.sample_jobs import RUNS_KEY, always_fails, works
 
+# The sample jobs run on the notifications queue: other tests expect nothing failed on theirs.
+QUEUE = "notifications"
+
+
+def _clean(app):
+    with app.app_context():
+        queue = get_queue(QUEUE)
+        queue.empty()
+        failed = registry.FailedJobRegistry(queue=queue)
+        for job_id in failed.get_job_ids():
+            failed.remove(job_id, delete_job=True)
+
 
 @pytest.fixture()
 def empty_default(app):
-    with app.app_context():
-        queue = get_queue("default")
-        queue.empty()
-        for job_id in registry.FailedJobRegistry(queue=queue).get_job_ids():
-            registry.FailedJobRegistry(queue=queue).remove(job_id, delete_job=True)
+    _clean(app)
     yield
+    _clean(app)
 
 
 def _work(app):
     with app.app_context():
-        SimpleWorker([get_queue("default")], connection=redis_connection()).work(burst=True)
+        SimpleWorker([get_queue(QUEUE)], connection=redis_connection()).work(burst=True)
 
 
 def failed_job_of(app, tenant_id: int) -> str:
     """A job of the tenant in the failed list (after its one retry): its id."""
     tag = uuid.uuid4().hex[:8]
     with app.app_context():
-        job = enqueue_now("default", always_fails, tenant_id, tag, retry=Retry(max=1))
+        job = enqueue_now(QUEUE, always_fails, tenant_id, tag, retry=Retry(max=1))
     _work(app)
     return job.id
 
 
 def test_jobs_retry_with_backoff_by_default(app):
     with app.app_context():
-        job = enqueue_now("default", works, 1, "x")
+        job = enqueue_now(QUEUE, works, 1, "x")
         assert (job.retries_left, job.retry_intervals) == (3, [30, 120, 600])
         assert (job.result_ttl, job.failure_ttl) == (24 * 3600, 7 * 24 * 3600)
-        assert enqueue_now("default", works, 1, "y", retry=None).retries_left is None
-        get_queue("default").empty()
+        assert enqueue_now(QUEUE, works, 1, "y", retry=None).retries_left is None
+        get_queue(QUEUE).empty()
     assert default_retry().max == 3
 
 
@@ -56,7 +65,7 @@ def test_a_failing_job_is_retried_then_listed_failed_with_its_error_for_its_prov
     tenant_b = tenants["ha-tinh"]
     tag = uuid.uuid4().hex[:8]
     with app.app_context():
-        job = enqueue_now("default", always_fails, tenant_a, tag, retry=Retry(max=1))
+        job = enqueue_now(QUEUE, always_fails, tenant_a, tag, retry=Retry(max=1))
     _work(app)
     with app.app_context():
         assert int(redis_connection().get(RUNS_KEY.format(tag))) == 2  # the first run and its retry
@@ -96,7 +105,7 @@ def test_the_page_shows_the_provinces_failed_jobs_and_retries_them(app, fresh_te
     assert response.status_code == 302
     with app.app_context():
         assert [v.state for v in registry.tenant_jobs(tenant_a) if v.id == job_id] == ["queued"]
-        assert job_id in get_queue("default").get_job_ids()
+        assert job_id in get_queue(QUEUE).get_job_ids()
     # Retried again it fails again (the job is broken): back in the failed list, never lost.
     _work(app)
     with app.app_context():
