@@ -41,7 +41,7 @@ from app.evaluation.models import (
 )
 from app.evaluation.pdf import Line
 from app.extensions import db
-from app.notices.services import notice_create
+from app.notices.services import notice_create, valid_emails
 from app.registry.models import Producer, Product
 from tenants.models import COUNCIL_LEVELS, UI_COUNCIL_PREFIX, Council
 
@@ -597,7 +597,7 @@ def _notify_result(
     user_ids = db.session.scalars(
         select(User.id).where(User.producer_id == row.id, User.active.is_(True), any_(User.roles) == PRODUCER)
     ).all()
-    emails = [row.email] if row.email and "@" in row.email else []
+    emails = sorted(valid_emails([row.email] if row.email else []))  # a malformed contact is skipped
     if not user_ids and not emails:
         return  # a producer with no account and no address: its result is on the officers' pages only
     notice_create(

@@ -69,7 +69,7 @@ def _email(address: str) -> str:
         raise NoticeError(_("Địa chỉ thư điện tử không hợp lệ: %(address)s", address=str(address)[:80])) from None
 
 
-def _valid_emails(emails: Iterable[str]) -> set[str]:
+def valid_emails(emails: Iterable[str]) -> set[str]:
     """The usable addresses (a sweep skips a producer's malformed contact rather than fail the province)."""
     valid = set()
     for address in emails:
@@ -156,7 +156,7 @@ def notices_create_many(kind: str, drafts: Iterable[NoticeDraft], *, template: s
         subject_key = _key_part(draft.subject_key, "subject_key", 200)
         occasion = _key_part(draft.occasion, "occasion", 64)
         ids = sorted({int(i) for i in draft.user_ids if i is not None})
-        addresses = sorted(_valid_emails(draft.emails))
+        addresses = sorted(valid_emails(draft.emails))
         if not ids and not addresses:
             continue
         rows.append(
