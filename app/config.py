@@ -88,6 +88,14 @@ class Config:
     LOG_JSON = os.environ.get("LOG_JSON", "1") != "0"
     # /metrics answers only a scraper that sends this bearer token; unset, it is a 404.
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    # Notices by e-mail (app/notices/mail.py): without SMTP_HOST nothing is sent, the outbox page shows it.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 587))
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_FROM = os.environ.get("SMTP_FROM", "ocop@localhost")
+    SMTP_TLS = os.environ.get("SMTP_TLS", "starttls")  # starttls | ssl | none
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", 30))
 
 
 class TestConfig(Config):
@@ -98,3 +106,4 @@ class TestConfig(Config):
     RATELIMIT_KEY_PREFIX = "test:limits"
     RQ_QUEUE_PREFIX = "test"
     LOG_JSON = False  # tests read the log through their own handler (tests/ops/test_observability.py)
+    SMTP_HOST = ""  # tests deliver into the outbox unless one points SMTP at its own server

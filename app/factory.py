@@ -35,6 +35,8 @@ from app.exchange.views import bp as exchange_bp
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, server_session, talisman
 from app.home.views import bp as home_bp
 from app.national.views import bp as national_bp
+from app.notices.views import bp as notices_bp
+from app.notices.views import jobs_bp as tenant_jobs_bp
 from app.planning.views import bp as planning_bp
 from app.platform.views import bp as platform_bp
 from app.portal.views import bp as portal_bp
@@ -145,6 +147,8 @@ def _register_blueprints(app: Flask) -> None:
         cycle_bp,
         portal_bp,
         documents_bp,
+        notices_bp,
+        tenant_jobs_bp,
         verify_bp,
         certificate_pdf_bp,
     ):

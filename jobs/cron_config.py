@@ -10,6 +10,7 @@ from rq import cron
 from app.auth.jobs import expire_invitations_everywhere
 from app.documents.jobs import requeue_stalled_verifications
 from app.exchange.jobs import requeue_stalled_imports_everywhere
+from app.notices.jobs import deliver_pending_notices_everywhere, run_daily_sweeps_everywhere
 
 PREFIX = os.environ.get("OCOP_ENV", "dev")
 
@@ -18,3 +19,7 @@ cron.register(expire_invitations_everywhere, f"{PREFIX}:default", cron="15 1 * *
 cron.register(requeue_stalled_verifications, f"{PREFIX}:documents", cron="*/5 * * * *")
 # Excel imports whose job was lost run again (imports are atomic and idempotent).
 cron.register(requeue_stalled_imports_everywhere, f"{PREFIX}:reports", cron="*/10 * * * *")
+# Notices: the daily sweeps (expiry reminders, overdue alerts; 07:00 in Vietnam), and delivery of what a
+# lost job left pending (each notice is sent once: app/notices/services.py).
+cron.register(run_daily_sweeps_everywhere, f"{PREFIX}:notifications", cron="0 0 * * *")
+cron.register(deliver_pending_notices_everywhere, f"{PREFIX}:notifications", cron="*/5 * * * *")

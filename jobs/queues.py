@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from flask import current_app
 from redis import Redis
-from rq import Queue
+from rq import Queue, Retry
 from sqlalchemy import event
 
 from app.extensions import db
 
 QUEUE_NAMES = ("default", "documents", "scheduling", "notifications", "reports")
+
+# Every job retries with backoff unless its caller says otherwise (retry=None): a failure that outlives
+# the retries lands in the failed list with its error (the province's jobs page shows it, with a retry).
+DEFAULT_RETRY_INTERVALS = (30, 120, 600)
+# Finished jobs stay visible a day and failed ones a week on the jobs page (RQ's defaults are minutes).
+RESULT_TTL = 24 * 3600
+FAILURE_TTL = 7 * 24 * 3600
+
+
+def default_retry() -> Retry:
+    return Retry(max=len(DEFAULT_RETRY_INTERVALS), interval=list(DEFAULT_RETRY_INTERVALS))
 
 
 def redis_connection() -> Redis:
@@ -31,7 +42,14 @@ def get_queue(name: str) -> Queue:
 
 
 def enqueue_now(queue: str, func, *args, job_id: str | None = None, **kwargs):
-    """Enqueue immediately (for code that is not inside a database transaction, e.g. cron fan-out)."""
+    """Enqueue immediately (for code that is not inside a database transaction, e.g. cron fan-out).
+
+    Retries with backoff by default (`retry=None` to opt out); results and failures are kept long enough
+    to be seen on the jobs page.
+    """
+    kwargs.setdefault("retry", default_retry())
+    kwargs.setdefault("result_ttl", RESULT_TTL)
+    kwargs.setdefault("failure_ttl", FAILURE_TTL)
     return get_queue(queue).enqueue(func, *args, job_id=job_id, **kwargs)
 
 

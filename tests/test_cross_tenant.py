@@ -21,8 +21,9 @@ from tests.conftest import SUMMARY_LINES, csrf_token, unique_email
 # /verify/<code> is the public QR check: the code is global and names one certificate of any province.
 PUBLIC_RULES = {"/", "/healthz", "/lang/<code>", "/static/<path:filename>", "/verify/<path:code>"}
 AREA_PREFIXES = {"/<tenant_slug>": "tenant", "/national": "national", "/platform": "platform"}
-# Tenant URL arguments that are secrets resolved inside the tenant (an invitation token).
-TENANT_SECRET_ARGS = {"token"}
+# Tenant URL arguments that are secrets resolved inside the tenant (an invitation token), or string ids
+# of something kept outside PostgreSQL (an RQ job: its first argument names its province).
+TENANT_SECRET_ARGS = {"token", "job_id"}
 # Arguments that identify no tenant data.
 PLAIN_ARGS = {"tenant_slug", "code", "filename", "action", "kind"}
 # Platform admins manage every tenant by design: tenant ids are global there.
@@ -75,6 +76,23 @@ def _row(factory):
             return row.id
 
     return make
+
+
+def _notice(app, tenant_id, base):
+    """A notice of the province (to its producer's contact address)."""
+    from app.notices.services import notice_create
+
+    with app.app_context(), tenant_scope(tenant_id):
+        notice = notice_create("certificate_expiry", f"matrix:{base.product_id}", "90d", emails=["matrix@example.vn"])
+        db.session.commit()
+        return notice.id
+
+
+def _failed_job(app, tenant_id, base):
+    """A job of the province in RQ's failed list."""
+    from tests.notices.test_jobs_page import failed_job_of
+
+    return failed_job_of(app, tenant_id)
 
 
 _EVALUATION: dict[int, dict] = {}
@@ -139,9 +157,11 @@ ID_FACTORIES = {
     ),
     "certificate_id": lambda app, tenant_id, base: factories.certificate_recorded(app, tenant_id, base.product_id),
     "token": _invite_token,
+    "notice_id": _notice,
+    "job_id": _failed_job,
     **{key: _evaluation(key) for key in ("council_id", "member_id", "round_id", "item_id", "review_id")},
 }
-MISSING = {key: 10**12 for key in ID_FACTORIES} | {"token": "no-such-invitation-token"}
+MISSING = {key: 10**12 for key in ID_FACTORIES} | {"token": "no-such-invitation-token", "job_id": "no-such-job"}
 
 
 def classify(rule) -> str:

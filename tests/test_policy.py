@@ -49,6 +49,10 @@ EXPECTED = {
     "evaluation.score": {CM},
     "evaluation.results": {PA, PO, PR},
     "inspection.perform": {IN},
+    "notices.view": {PA, PO, CO, CM, IN, PR},
+    "notices.outbox": {PA},
+    "jobs.view": {PA},
+    "jobs.retry": {PA},
     "national.view": {NV},
     "platform.manage": {PL},
 }
@@ -63,7 +67,7 @@ def _person(role: str, producer_id: int | None = None):
 
 def test_the_table_declares_exactly_the_expected_actions():
     assert set(policy.PERMISSIONS) == set(EXPECTED)
-    assert len(policy.PERMISSIONS) == 31
+    assert len(policy.PERMISSIONS) == 35
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))

@@ -37,6 +37,19 @@ def _seed_registry_and_cycle(app, tenant_id: int) -> None:
         RegistryImportFactory()
         db.session.commit()
     _seed_evaluation(app, tenant_id, base)
+    _seed_notices(app, tenant_id)
+
+
+def _seed_notices(app, tenant_id: int) -> None:
+    """A notice to an address and the province's reminder days."""
+    from app.extensions import db
+    from app.notices.services import notice_create, notice_settings_save
+    from tenants.context import tenant_scope
+
+    with app.app_context(), tenant_scope(tenant_id):
+        notice_create("certificate_expiry", "rls:seed", "90d", emails=["rls@example.vn"])
+        notice_settings_save([90, 60, 30])
+        db.session.commit()
 
 
 def _seed_evaluation(app, tenant_id: int, base) -> None:

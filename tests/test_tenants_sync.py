@@ -149,7 +149,35 @@ def test_features_register_their_sections_of_the_province_file(app):
             "targets",
             "figures_and_budgets",
             "cycle",
+            "notices",
         ]
+
+
+def test_the_notices_section_sets_the_reminder_days_and_refuses_later_than_30(app, tmp_path):
+    from app.notices.services import expiry_reminder_days
+
+    source = (PROVINCES_DIR / "bac-kan.toml").read_text(encoding="utf-8")
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir(), bad.mkdir()
+    (good / "bac-kan.toml").write_text(source + "\n[notices]\nexpiry_reminder_days = [60, 45]\n", encoding="utf-8")
+    (bad / "bac-kan.toml").write_text(source + "\n[notices]\nexpiry_reminder_days = [60, 20]\n", encoding="utf-8")
+    try:
+        with app.app_context(), acting_as(Actor("system", None, "test")):
+            (report,) = sync_all(good)
+            assert report.error is None and report.changes == {"notices": 1}
+            tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == "bac-kan"))
+            with tenant_scope(tenant_id):
+                assert expiry_reminder_days() == (60, 45)
+            (report,) = sync_all(bad)
+            assert "expiry_reminder_days" in report.error and "30" in report.error
+            with tenant_scope(tenant_id):
+                assert expiry_reminder_days() == (60, 45)  # the broken file changed nothing
+    finally:
+        with app.app_context(), acting_as(Actor("system", None, "test")):
+            (restored,) = sync_all(_only(tmp_path, "bac-kan"))
+            assert restored.error is None and restored.changes == {"notices": 1}
+        with app.app_context(), tenant_scope(tenant_id):
+            assert expiry_reminder_days() == (90, 60, 30)
 
 
 def test_sync_keeps_councils_made_in_the_app_and_reads_optional_settings(app, tmp_path):

@@ -67,6 +67,12 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "evaluation.score": (COUNCIL_MEMBER,),
     "evaluation.results": (*OFFICERS, PRODUCER),
     "inspection.perform": (INSPECTOR,),
+    # Notices: everyone signed in to the province reads their own (the bell); the outbox (what was or
+    # would have been e-mailed) and the province's background jobs (recent, failed, retry) are the admin's.
+    "notices.view": (*PROVINCE_WIDE, PRODUCER),
+    "notices.outbox": (PROVINCE_ADMIN,),
+    "jobs.view": (PROVINCE_ADMIN,),
+    "jobs.retry": (PROVINCE_ADMIN,),
     # Global accounts
     "national.view": (NATIONAL_VIEWER,),
     "platform.manage": (PLATFORM_ADMIN,),

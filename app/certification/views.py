@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.auth.policy import permission_required
-from app.certification import services
+from app.certification import reminders, services
 from app.certification.forms import CertificateForm, CertificateSearchForm, RevokeForm
 from app.certification.models import Certificate
 from app.core import clock
 from app.core.access import get_or_404
 from app.core.forms import form_saved, show_on
 from app.extensions import db
+from app.notices.hooks import register_daily_sweep
 from app.registry.hooks import ProductPanel, registry_hooks
 from app.registry.models import Producer, Product
 from tenants.resolution import tenant_blueprint
@@ -34,6 +35,8 @@ def _register(state) -> None:
             "certification/_product_panel.html", {"certificates": services.product_certificate_rows(product)}
         )
     )
+    # Producers are reminded before their certificates expire (app/certification/reminders.py).
+    register_daily_sweep(state.app, reminders.KIND, reminders.expiry_reminders_sweep)
 
 
 PER_PAGE = 50

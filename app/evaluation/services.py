@@ -19,7 +19,7 @@ from sqlalchemy import any_, func, select
 
 from app.auth.models import User
 from app.auth.policy import OFFICERS
-from app.auth.roles import COUNCIL_MEMBER
+from app.auth.roles import COUNCIL_MEMBER, PRODUCER
 from app.certification.models import Certificate
 from app.certification.services import CertificateError, certificate_correct, certificate_record, certificate_revoke
 from app.core import clock
@@ -41,6 +41,7 @@ from app.evaluation.models import (
 )
 from app.evaluation.pdf import Line
 from app.extensions import db
+from app.notices.services import notice_create, valid_emails
 from app.registry.models import Producer, Product
 from tenants.models import COUNCIL_LEVELS, UI_COUNCIL_PREFIX, Council
 
@@ -580,6 +581,40 @@ def _decide(user, council_round: CouncilRound, council: Council, item: RoundProd
     elif result.outcome == "proposed_ministry":
         item.stars = result.stars
     _conclude(user, item, workflow.OUTCOME_ACTIONS[result.outcome], f"Quyết định số {number}")
+    _notify_result(council_round, item, number, f"attempt-{item.attempt}")
+
+
+def _notify_result(
+    council_round: CouncilRound, item: RoundProduct, number: str, occasion: str, outcome: str | None = None
+) -> None:
+    """The producer hears of the result (in-app and e-mail): its producer accounts and its contact address.
+    The notice key (round product, occasion) makes a repeat of the same decision tell nothing new."""
+    row = db.session.execute(
+        select(Product.name, Producer.id, Producer.email)
+        .join(Producer, Producer.id == Product.producer_id)
+        .where(Product.id == item.product_id)
+    ).one()
+    user_ids = db.session.scalars(
+        select(User.id).where(User.producer_id == row.id, User.active.is_(True), any_(User.roles) == PRODUCER)
+    ).all()
+    emails = sorted(valid_emails([row.email] if row.email else []))  # a malformed contact is skipped
+    if not user_ids and not emails:
+        return  # a producer with no account and no address: its result is on the officers' pages only
+    notice_create(
+        "evaluation_result",
+        f"round_product:{item.id}",
+        occasion,
+        template=f"evaluation_{outcome or item.outcome}",
+        params={
+            "product": row.name,
+            "round": council_round.name,
+            "decision_number": number,
+            "score": f"{item.mean_score:.2f}".rstrip("0").rstrip(".") if item.mean_score is not None else None,
+            "stars": item.stars,
+        },
+        user_ids=user_ids,
+        emails=emails,
+    )
 
 
 def _certify(item: RoundProduct, version, stars: int, number: str, day: date, authority: str) -> None:
@@ -656,6 +691,7 @@ def ministry_outcome_record(
         raise EvaluationError(_("Kết quả không hợp lệ."))
     item.ministry_outcome, item.ministry_decision_number, item.ministry_decision_date = outcome, number, day
     _conclude(user, item, "ministry_answer", f"Quyết định số {number}")
+    _notify_result(council_round, item, number, "ministry", outcome="recognised")
     db.session.flush()
 
 
@@ -837,5 +873,6 @@ def review_result_record(user, council_round: CouncilRound, item: RoundProduct, 
     for review in pending:
         review.outcome = "rescored"
     _conclude(user, item, workflow.OUTCOME_ACTIONS[result.outcome], f"Phúc khảo: quyết định số {number}")
+    _notify_result(council_round, item, number, f"review-{item.attempt}")
     db.session.flush()
     return item

@@ -1,6 +1,6 @@
 """Platform administrators manage provinces (tenants) and their admin accounts."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -9,9 +9,12 @@ from app.auth.policy import permission_required
 from app.auth.roles import PLATFORM_ADMIN
 from app.auth.services import AuthError
 from app.core.forms import form_saved, form_values, show_on
+from app.core.i18n import current_language
 from app.extensions import db
+from app.notices.services import OUTBOX_STATUSES, outbox_page
 from app.platform import services
 from app.platform.forms import TenantAdminForm, TenantForm
+from tenants.context import tenant_scope
 from tenants.models import Tenant
 
 bp = account_area_blueprint("platform", PLATFORM_ADMIN, __name__)
@@ -54,3 +57,16 @@ def tenant(tenant_id):
     flash(_("Đã mời quản trị tỉnh. Gửi đường dẫn kích hoạt này:"), "success")
     flash(url_for("auth.accept_invite", tenant_slug=tenant.slug, token=token, _external=True), "link")
     return redirect(url_for("platform.tenant", tenant_id=tenant.id))
+
+
+@bp.route("/tenants/<int:tenant_id>/outbox")
+@permission_required("platform.manage")
+def tenant_outbox(tenant_id):
+    """What a province's notices said and to whom (the outbox when no SMTP server is configured)."""
+    tenant = _tenant_or_404(tenant_id)
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < len(page) < 7 else 1
+    status = request.args.get("status") if request.args.get("status") in OUTBOX_STATUSES else None
+    with tenant_scope(tenant.id):
+        shown = outbox_page(page, status, 20, current_language())
+        return render_template("platform/outbox.html", tenant=tenant, page=shown, status=status)

@@ -1,0 +1,1 @@
+"""Notices: what the platform tells people (reminders, alerts, results), in-app and by e-mail, each sent once."""
