@@ -49,6 +49,9 @@ EXPECTED = {
     "evaluation.score": {CM},
     "evaluation.results": {PA, PO, PR},
     "inspection.perform": {IN},
+    "target.manage": {PA},
+    "reward.view": {PA, PO, CO},
+    "reward.manage": {PA, PO},
     "national.view": {NV},
     "platform.manage": {PL},
 }
@@ -63,7 +66,7 @@ def _person(role: str, producer_id: int | None = None):
 
 def test_the_table_declares_exactly_the_expected_actions():
     assert set(policy.PERMISSIONS) == set(EXPECTED)
-    assert len(policy.PERMISSIONS) == 31
+    assert len(policy.PERMISSIONS) == 34
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))

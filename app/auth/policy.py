@@ -67,6 +67,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "evaluation.score": (COUNCIL_MEMBER,),
     "evaluation.results": (*OFFICERS, PRODUCER),
     "inspection.perform": (INSPECTOR,),
+    # Targets (edited by the province admin, audited), rewards computed from certificates and policies.
+    "target.manage": (PROVINCE_ADMIN,),
+    "reward.view": STAFF,
+    "reward.manage": OFFICERS,  # approve and record payment
     # Global accounts
     "national.view": (NATIONAL_VIEWER,),
     "platform.manage": (PLATFORM_ADMIN,),

@@ -1,0 +1,239 @@
+"""Targets progress against independent SQL, and Hà Tĩnh's rewards against hand-computed amounts."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from app.auth.models import User
+from app.core import clock
+from app.extensions import db
+from app.planning.models import Policy, PolicyItem, Target
+from app.progress.models import Entitlement
+from app.progress.rewards import (
+    RewardChangedMeanwhile,
+    RewardError,
+    entitlement_approve,
+    entitlement_pay,
+    entitlements_sync,
+)
+from app.progress.targets import TargetError, indicator_values, target_update, targets_progress
+from tenants.context import tenant_scope
+from tests.factories import (
+    ProducerFactory,
+    certificate_recorded,
+    new_tenant,
+    producer_with_product,
+    user_of_role,
+)
+from tests.race import at_once
+
+TODAY = clock.today()
+
+
+@pytest.fixture(scope="module")
+def province(app):
+    """A province with 6 products: valid 3★/4★/5★, an upgraded one, an expired one, a tourism one."""
+    tenant_id, slug = new_tenant(app)
+    old = TODAY - timedelta(days=5 * 365)
+    recent = TODAY - timedelta(days=20)
+    with app.app_context(), tenant_scope(tenant_id):
+        htx = ProducerFactory(kind="htx").id
+        household = ProducerFactory(kind="household").id
+        enterprise = ProducerFactory(kind="enterprise").id
+        db.session.commit()
+    ids = {}
+    ids["a"] = producer_with_product(app, tenant_id, producer_id=htx, traceability="QR", set_code="I.1.1")[1]
+    ids["b"] = producer_with_product(app, tenant_id, producer_id=htx, set_code="I.1.1")[1]
+    ids["c"] = producer_with_product(app, tenant_id, producer_id=household, traceability="Mã vạch")[1]
+    ids["d"] = producer_with_product(app, tenant_id, producer_id=enterprise, export_countries=["JP"])[1]
+    ids["e"] = producer_with_product(app, tenant_id, producer_id=household)[1]
+    ids["t"] = producer_with_product(app, tenant_id, producer_id=enterprise, set_code="VI.1.1")[1]
+    certificate_recorded(app, tenant_id, ids["a"], stars=3, decision_date=recent)
+    certificate_recorded(app, tenant_id, ids["b"], stars=4, decision_date=recent)
+    certificate_recorded(app, tenant_id, ids["c"], stars=3, decision_date=TODAY - timedelta(days=400))
+    certificate_recorded(app, tenant_id, ids["c"], stars=5, decision_date=recent)  # an upgrade
+    certificate_recorded(app, tenant_id, ids["d"], stars=3, decision_date=TODAY - timedelta(days=300))
+    certificate_recorded(app, tenant_id, ids["e"], stars=3, decision_date=old)  # expired
+    certificate_recorded(app, tenant_id, ids["t"], stars=3, decision_date=recent)
+    return tenant_id, slug, ids
+
+
+def _sql(app, tenant_id, query, **params):
+    with app.app_context(), tenant_scope(tenant_id):
+        return db.session.execute(text(query), {"on": TODAY, **params}).scalar()
+
+
+VALID = """c.valid_from <= :on AND c.valid_to >= :on AND (c.revoked_on IS NULL OR c.revoked_on > :on)
+  AND (c.superseded_on IS NULL OR c.superseded_on > :on)"""
+
+
+def test_each_indicator_equals_an_independent_sql_count(app, province):
+    tenant_id, _slug, _ids = province
+    start = date(TODAY.year, 1, 1)
+    with app.app_context(), tenant_scope(tenant_id):
+        values = indicator_values(TODAY)
+    q = lambda sql, **p: _sql(app, tenant_id, sql, **p)  # noqa: E731
+    valid_products = f"SELECT DISTINCT c.product_id FROM certificates c WHERE {VALID}"
+    assert values["certified_products"] == q(f"SELECT count(*) FROM ({valid_products}) v") == 5
+    for stars, expected in ((3, 3), (4, 1), (5, 1)):
+        got = q(f"SELECT count(DISTINCT product_id) FROM certificates c WHERE {VALID} AND stars = :s", s=stars)
+        assert values[f"certified_products_{stars}_star"] == got == expected
+    new = q(
+        "SELECT count(*) FROM (SELECT product_id FROM certificates GROUP BY 1 HAVING min(decision_date) >= :s) x",
+        s=start,
+    )
+    assert values["new_products"] == new
+    upgraded = q(
+        "SELECT count(DISTINCT product_id) FROM certificates WHERE kind = 'upgrade' AND decision_date BETWEEN :s AND :on",
+        s=start,
+    )
+    assert values["upgraded_products"] == upgraded
+    producers = (
+        f"SELECT count(DISTINCT p.producer_id) FROM products p JOIN producers pr ON pr.id = p.producer_id"
+        f" WHERE p.id IN ({valid_products})"
+    )
+    assert values["producers"] == q(producers) == 3
+    assert values["producers_htx"] == q(producers + " AND pr.kind = 'htx'") == 1
+    assert values["producers_enterprise"] == q(producers + " AND pr.kind = 'enterprise'") == 1
+    assert values["producers_household"] == q(producers + " AND pr.kind = 'household'") == 1
+    assert str(values["producers_htx_sme_percent"]) == "66.7"
+    traced = q(f"SELECT count(*) FROM products WHERE id IN ({valid_products}) AND traceability <> ''")
+    assert traced == 2 and str(values["traceability_percent"]) == "40.0"
+    tourism = q(
+        f"SELECT count(*) FROM products p JOIN taxonomy_nodes s ON s.id = p.product_set_id"
+        f" JOIN taxonomy_nodes n ON n.id = s.parent_id JOIN taxonomy_nodes g ON g.id = n.parent_id"
+        f" WHERE p.id IN ({valid_products}) AND g.code = 'VI'"
+    )
+    assert values["tourism_products"] == tourism == 1
+    assert values["exporting_products"] == 1
+    assert values["green_value_chain_percent"] is None
+
+
+def test_targets_show_gap_and_progress_from_the_baseline(app, province):
+    tenant_id, _slug, _ids = province
+    with app.app_context(), tenant_scope(tenant_id):
+        db.session.add(
+            Target(
+                code="t-products",
+                title="10 sản phẩm",
+                metric="certified_products",
+                comparator=">=",
+                value=10,
+                unit="sản phẩm",
+                deadline=date(TODAY.year + 3, 12, 31),
+                baseline_value=0,
+            )
+        )
+        db.session.add(
+            Target(
+                code="t-green",
+                title="xanh",
+                metric="green_value_chain_percent",
+                comparator=">=",
+                value=30,
+                unit="%",
+                deadline=date(TODAY.year + 3, 12, 31),
+            )
+        )
+        db.session.flush()
+        rows = {p.target.code: p for p in targets_progress(TODAY)}
+        assert rows["t-products"].current == 5 and rows["t-products"].gap == 5
+        assert str(rows["t-products"].percent_done) == "50.0" and rows["t-products"].met is False
+        assert rows["t-green"].current is None  # not in the records: "no data", never 0
+        with pytest.raises(TargetError):
+            target_update(rows["t-products"].target, value="=1+1", deadline=TODAY)
+        with pytest.raises(TargetError):
+            target_update(rows["t-products"].target, value="1e99", deadline=TODAY)
+        db.session.rollback()
+
+
+# --------------------------------------------------------------------------- rewards (Hà Tĩnh's policy)
+
+
+def _ha_tinh_policy(app, tenant_id):
+    """Hà Tĩnh's planned 2026-2030 rewards (DOMAIN.md), as the province file declares them."""
+    lines = [
+        ("reward-3-star-first", 3, "first", 100_000_000, None),
+        ("reward-3-star-next", 3, "further", 50_000_000, 50),
+        ("reward-4-star", 4, "any", 150_000_000, None),
+        ("reward-5-star", 5, "any", 300_000_000, None),
+        ("reward-upgrade-difference", None, "upgrade", None, None),
+    ]
+    with app.app_context(), tenant_scope(tenant_id):
+        policy = Policy(code="thuong", title="Thưởng OCOP", valid_from=TODAY - timedelta(days=3000))
+        db.session.add(policy)
+        db.session.flush()
+        for code, stars, rule, amount, share in lines:
+            db.session.add(
+                PolicyItem(
+                    policy_id=policy.id,
+                    code=code,
+                    title=code,
+                    kind="reward",
+                    stars=stars,
+                    applies_to=rule,
+                    amount_vnd=amount,
+                    share_percent=share,
+                    budget_line="Thưởng OCOP",
+                )
+            )
+        db.session.commit()
+
+
+def test_ha_tinh_rewards_first_second_and_upgrade(app):
+    tenant_id, _slug = new_tenant(app)
+    _ha_tinh_policy(app, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id):
+        producer = ProducerFactory(kind="htx").id
+        db.session.commit()
+    first = producer_with_product(app, tenant_id, producer_id=producer)[1]
+    second = producer_with_product(app, tenant_id, producer_id=producer)[1]
+    c1 = certificate_recorded(app, tenant_id, first, stars=3, decision_date=TODAY - timedelta(days=60))
+    c2 = certificate_recorded(app, tenant_id, second, stars=3, decision_date=TODAY - timedelta(days=50))
+    c3 = certificate_recorded(app, tenant_id, first, stars=4, decision_date=TODAY - timedelta(days=10))
+    with app.app_context(), tenant_scope(tenant_id):
+        assert entitlements_sync() == 3
+        assert entitlements_sync() == 0  # idempotent
+        db.session.commit()
+        got = {e.certificate_id: (e.rule, e.amount_vnd) for e in db.session.scalars(select(Entitlement))}
+    # Hand-computed: first 3★ product 100 M; the producer's second 3★ product 50 % = 50 M;
+    # the first product upgraded to 4★: 150 M − 100 M already received = 50 M.
+    assert got == {c1: ("first", 100_000_000), c2: ("further", 50_000_000), c3: ("upgrade", 50_000_000)}
+
+
+def test_approval_and_payment_once_even_for_two_officers_at_once(app):
+    tenant_id, _slug = new_tenant(app)
+    _ha_tinh_policy(app, tenant_id)
+    product = producer_with_product(app, tenant_id)[1]
+    certificate_recorded(app, tenant_id, product, stars=5)
+    officer_a, _ = user_of_role(app, tenant_id, "province_officer")
+    officer_b, _ = user_of_role(app, tenant_id, "province_officer")
+    with app.app_context(), tenant_scope(tenant_id):
+        entitlements_sync()
+        db.session.commit()
+        ent_id = db.session.scalar(select(Entitlement.id))
+        assert db.session.scalar(select(Entitlement.amount_vnd)) == 300_000_000
+        with pytest.raises(RewardError):
+            entitlement_pay(db.session.get(User, (tenant_id, officer_a)), ent_id, reference="CT-1")  # not approved yet
+        with pytest.raises(RewardError):
+            entitlement_approve(db.session.get(User, (tenant_id, officer_a)), ent_id, reference="=HYPERLINK(1)")
+        db.session.rollback()
+
+    def read(user_id):
+        return None
+
+    def approve(user_id, _shown):
+        return entitlement_approve(db.session.get(User, (tenant_id, user_id)), ent_id, reference="QĐ-1").status
+
+    def pay(user_id, _shown):
+        return entitlement_pay(db.session.get(User, (tenant_id, user_id)), ent_id, reference="CT-1").status
+
+    for act, done in ((approve, "approved"), (pay, "paid")):
+        results = at_once(app, tenant_id, [officer_a, officer_b], read, act, RewardChangedMeanwhile)
+        assert sorted(map(str, results)) == sorted(
+            [done, str(("RewardChangedMeanwhile", "Khoản thưởng đã được người khác xử lý, vui lòng tải lại trang."))]
+        )
+    with app.app_context(), tenant_scope(tenant_id):
+        ent = db.session.scalar(select(Entitlement))
+        assert ent.status == "paid" and ent.amount_vnd == 300_000_000
