@@ -1,10 +1,14 @@
 """Targets progress against independent SQL, and Hà Tĩnh's rewards against hand-computed amounts."""
 
+import re
 from datetime import date, timedelta
+from io import BytesIO
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, text
 
+from app.audit.models import AuditEntry
 from app.auth.models import User
 from app.core import clock
 from app.extensions import db
@@ -19,6 +23,7 @@ from app.progress.rewards import (
 )
 from app.progress.targets import TargetError, indicator_values, target_update, targets_progress
 from tenants.context import tenant_scope
+from tests.conftest import csrf_token
 from tests.factories import (
     ProducerFactory,
     certificate_recorded,
@@ -237,3 +242,85 @@ def test_approval_and_payment_once_even_for_two_officers_at_once(app):
     with app.app_context(), tenant_scope(tenant_id):
         ent = db.session.scalar(select(Entitlement))
         assert ent.status == "paid" and ent.amount_vnd == 300_000_000
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def test_indicators_page_report_and_target_edit(app, province, sign_in):
+    tenant_id, slug, _ids = province
+    with app.app_context(), tenant_scope(tenant_id):
+        target = Target(
+            code="t-page",
+            title="Mục tiêu trang",
+            metric="certified_products_3_star",
+            comparator=">=",
+            value=8,
+            unit="sản phẩm",
+            deadline=date(TODAY.year + 2, 12, 31),
+        )
+        db.session.add(target)
+        db.session.commit()
+        target_id = target.id
+    client = sign_in(slug, tenant_id, roles=("province_admin",))
+    page = client.get(f"/{slug}/indicators").get_data(as_text=True)
+    assert "<svg" in page and 'data-code="t-page"' in page
+    assert re.search(r'data-metric="certified_products"><td>[^<]+</td><td class="num"><a href="[^"]+">5</a>', page)
+    assert client.get(f"/{slug}/indicators?on=31/02/2020").status_code == 400
+    workbook = load_workbook(BytesIO(client.get(f"/{slug}/indicators/export.xlsx").data))
+    assert workbook.active.max_row > 10
+    report = client.get(f"/{slug}/indicators/report?period=h&n=1&year={TODAY.year}")
+    assert report.status_code == 200 and report.data[:2] == b"PK"
+    pdf = client.get(f"/{slug}/indicators/report?period=y&n=1&year={TODAY.year}&format=pdf")
+    assert pdf.status_code == 200 and pdf.data[:4] == b"%PDF"
+    for bad in ("period=x", "period=q&n=5", "year=99999999999999999999", "n=%00"):
+        assert client.get(f"/{slug}/indicators/report?{bad}").status_code == 400, bad
+    url = f"/{slug}/targets/{target_id}/edit"
+    token = csrf_token(client, url)
+    for bad in ("=1+1", "\x00", "9" * 30, "-5"):
+        response = client.post(url, data={"csrf_token": token, "value": bad, "deadline": "31/12/2030"})
+        assert response.status_code == 400, bad
+    response = client.post(url, data={"csrf_token": token, "value": "12", "deadline": "31/12/2030"})
+    assert response.status_code == 302
+    with app.app_context(), tenant_scope(tenant_id):
+        assert db.session.get(Target, (tenant_id, target_id)).value == 12
+        entry = db.session.scalar(
+            select(AuditEntry).where(AuditEntry.entity == "targets").order_by(AuditEntry.id.desc())
+        )
+        assert (entry.action, entry.entity_id, entry.actor_kind) == ("update", target_id, "user")
+    officer = sign_in(slug, tenant_id, roles=("province_officer",))
+    assert officer.get(url).status_code == 403
+
+
+def test_rewards_page_approve_and_pay(app, sign_in):
+    tenant_id, slug = new_tenant(app)
+    _ha_tinh_policy(app, tenant_id)
+    product = producer_with_product(app, tenant_id)[1]
+    certificate_recorded(app, tenant_id, product, stars=4)
+    client = sign_in(slug, tenant_id, roles=("province_officer",))
+    page = client.get(f"/{slug}/rewards").get_data(as_text=True)
+    assert "150.000.000" in page
+    with app.app_context(), tenant_scope(tenant_id):
+        ent_id = db.session.scalar(select(Entitlement.id))
+    token = csrf_token(client, f"/{slug}/rewards")
+    assert (
+        client.post(f"/{slug}/rewards/{ent_id}/pay", data={"csrf_token": token, "reference": "CT"}).status_code == 400
+    )
+    bad = client.post(f"/{slug}/rewards/{ent_id}/approve", data={"csrf_token": token, "reference": "=cmd"})
+    assert bad.status_code == 400
+    assert (
+        client.post(f"/{slug}/rewards/{ent_id}/approve", data={"csrf_token": token, "reference": "QĐ 1"}).status_code
+        == 302
+    )
+    assert (
+        client.post(f"/{slug}/rewards/{ent_id}/pay", data={"csrf_token": token, "reference": "CT 7"}).status_code == 302
+    )
+    again = client.post(f"/{slug}/rewards/{ent_id}/pay", data={"csrf_token": token, "reference": "CT 8"})
+    assert again.status_code == 400  # never paid twice
+    with app.app_context(), tenant_scope(tenant_id):
+        ent = db.session.get(Entitlement, (tenant_id, ent_id))
+        assert (ent.status, ent.payment_ref) == ("paid", "CT 7")
+    rows = list(
+        load_workbook(BytesIO(client.get(f"/{slug}/rewards/export.xlsx").data)).active.iter_rows(values_only=True)
+    )
+    assert rows[1][5] == 150_000_000
