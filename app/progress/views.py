@@ -170,7 +170,8 @@ def target_edit(target_id):
             db.session.rollback()
             error = str(exc)
     page = render_template("progress/target_edit.html", target=target, error=error)
-    return (page, 400) if error else page
+    # 422: the form was read and refused (the matrix tells a refused form apart from a CSRF 400).
+    return (page, 422) if error else page
 
 
 def _form_day(text, *, required: bool):
@@ -244,5 +245,5 @@ def reward_step(entitlement_id, step):
         flash(_("Đã phê duyệt khoản thưởng.") if step == "approve" else _("Đã ghi nhận chi trả."))
     except RewardError as error:
         db.session.rollback()
-        return render_template("progress/rewards.html", error=str(error), page=None), 400
+        return render_template("progress/rewards.html", error=str(error), page=None), 422
     return redirect(url_for("progress.rewards"))

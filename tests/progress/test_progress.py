@@ -279,7 +279,8 @@ def test_indicators_page_report_and_target_edit(app, province, sign_in):
     token = csrf_token(client, url)
     for bad in ("=1+1", "\x00", "9" * 30, "-5"):
         response = client.post(url, data={"csrf_token": token, "value": bad, "deadline": "31/12/2030"})
-        assert response.status_code == 400, bad
+        assert response.status_code == 422, bad
+        assert "phải" in response.get_data(as_text=True)
     response = client.post(url, data={"csrf_token": token, "value": "12", "deadline": "31/12/2030"})
     assert response.status_code == 302
     with app.app_context(), tenant_scope(tenant_id):
@@ -304,10 +305,10 @@ def test_rewards_page_approve_and_pay(app, sign_in):
         ent_id = db.session.scalar(select(Entitlement.id))
     token = csrf_token(client, f"/{slug}/rewards")
     assert (
-        client.post(f"/{slug}/rewards/{ent_id}/pay", data={"csrf_token": token, "reference": "CT"}).status_code == 400
+        client.post(f"/{slug}/rewards/{ent_id}/pay", data={"csrf_token": token, "reference": "CT"}).status_code == 422
     )
     bad = client.post(f"/{slug}/rewards/{ent_id}/approve", data={"csrf_token": token, "reference": "=cmd"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert (
         client.post(f"/{slug}/rewards/{ent_id}/approve", data={"csrf_token": token, "reference": "QĐ 1"}).status_code
         == 302
@@ -316,7 +317,7 @@ def test_rewards_page_approve_and_pay(app, sign_in):
         client.post(f"/{slug}/rewards/{ent_id}/pay", data={"csrf_token": token, "reference": "CT 7"}).status_code == 302
     )
     again = client.post(f"/{slug}/rewards/{ent_id}/pay", data={"csrf_token": token, "reference": "CT 8"})
-    assert again.status_code == 400  # never paid twice
+    assert again.status_code == 422  # never paid twice
     with app.app_context(), tenant_scope(tenant_id):
         ent = db.session.get(Entitlement, (tenant_id, ent_id))
         assert (ent.status, ent.payment_ref) == ("paid", "CT 7")
