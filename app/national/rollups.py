@@ -69,7 +69,7 @@ SELECT t.slug, {columns},
   coalesce(sum(r.certificates) FILTER (WHERE r.recognised_on <= :on AND r.valid_from <= :on
     AND r.valid_until >= :on AND r.valid_until < :soon), 0) AS expiring
 FROM national.certificate_rollup r
-JOIN national.province_overview t ON t.tenant_id = r.tenant_id
+JOIN national.provinces t ON t.tenant_id = r.tenant_id
 WHERE {where}
 GROUP BY GROUPING SETS ((t.slug, {COLUMNS["province"]}), {sets}, ())
 """
@@ -89,7 +89,7 @@ def national_breakdown(on: date, *, stars: int | None = None, slug: str | None =
     with national_engine().connect() as conn:
         rows = conn.execute(text(_sql(dimensions, where)), params).mappings().all()
         refreshed_at = conn.execute(text("SELECT refreshed_at FROM national.rollup_state")).scalar()
-        names = dict(conn.execute(text("SELECT slug, name FROM national.province_overview ORDER BY name")).all())
+        names = dict(conn.execute(text("SELECT slug, name FROM national.provinces ORDER BY name")).all())
     result = Breakdown(on, stars, Cell(0, 0, 0), [], {d: [] for d in dimensions}, refreshed_at)
     per_province = {}
     for row in rows:
@@ -122,7 +122,7 @@ def suppressed(n: int) -> str | int:
 
 def province_slugs() -> dict[str, str]:
     with national_engine().connect() as conn:
-        return dict(conn.execute(text("SELECT slug, name FROM national.province_overview")).all())
+        return dict(conn.execute(text("SELECT slug, name FROM national.provinces")).all())
 
 
 @dataclass
@@ -151,7 +151,7 @@ SELECT t.slug, t.name, g.title, g.metric, g.value, g.deadline,
      AND (g.metric IN ('certified_products', 'valid_certificates')
           OR r.stars = CASE g.metric WHEN 'certified_products_3_star' THEN 3
             WHEN 'certified_products_4_star' THEN 4 WHEN 'certified_products_5_star' THEN 5 END)) AS current
-FROM national.target_list g JOIN national.province_overview t ON t.tenant_id = g.tenant_id
+FROM national.target_list g JOIN national.provinces t ON t.tenant_id = g.tenant_id
 WHERE g.metric = ANY(:metrics) AND g.deadline >= :on
 ORDER BY t.name, g.deadline, g.code
 """

@@ -71,6 +71,11 @@ ROLLUP_KEY = (
     " recognised_on, valid_from, valid_until, first_recognition"
 )
 
+# Names of the active provinces alone (province_overview counts users, units, … for every row it gives).
+PROVINCES = """
+SELECT t.id AS tenant_id, t.slug, t.name FROM public.tenants t WHERE t.is_active
+"""
+
 TARGET_LIST = """
 SELECT g.tenant_id, g.code, g.title, g.metric, g.comparator, g.value, g.unit, g.period_start, g.deadline,
   g.baseline_value, g.baseline_on
@@ -165,6 +170,8 @@ def upgrade():
     op.execute("CREATE TABLE national.rollup_state (refreshed_at timestamptz NOT NULL)")
     op.execute("INSERT INTO national.rollup_state VALUES (now())")
     op.execute(f"GRANT SELECT ON national.rollup_state TO {NATIONAL_ROLE}")
+    op.execute(f"CREATE OR REPLACE VIEW national.provinces AS {PROVINCES}")
+    op.execute(f"GRANT SELECT ON national.provinces TO {NATIONAL_ROLE}")
     op.execute(f"CREATE OR REPLACE VIEW national.target_list AS {TARGET_LIST}")
     op.execute(f"GRANT SELECT ON national.target_list TO {NATIONAL_ROLE}")
     op.execute(REFRESH)
@@ -179,6 +186,7 @@ def downgrade():
     op.execute(f"SET LOCAL ROLE {ROLLUP_ROLE}")
     op.execute("DROP FUNCTION IF EXISTS national.refresh_rollups()")
     op.execute("DROP VIEW IF EXISTS national.target_list")
+    op.execute("DROP VIEW IF EXISTS national.provinces")
     op.execute("DROP TABLE IF EXISTS national.rollup_state")
     op.execute("DROP MATERIALIZED VIEW IF EXISTS national.certificate_rollup")
     op.execute("RESET ROLE")
