@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from io import BytesIO
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import and_, func, select
 
 from app.certification.counts import certificate_counts
 from app.certification.models import Certificate
 from app.core.pdf import FONT, pdf_document
+from app.evaluation.models import CouncilRound, RoundProduct
 from app.extensions import db
 from app.planning.metrics import metric_label
 from app.progress.targets import indicator_values, targets_progress
@@ -132,25 +130,6 @@ def _fmt(value) -> str:
     return text.replace(",", "X").replace(".", ",").replace("X", ".")
 
 
-def report_xlsx(title: str, sections) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Báo cáo")[:31]
-    sheet.append([title])
-    sheet["A1"].font = Font(bold=True)
-    for heading, rows in sections:
-        sheet.append([])
-        sheet.append([heading])
-        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-        for label, value in rows:
-            sheet.append([str(label), value if isinstance(value, int | float) or value is None else str(value)])
-    sheet.column_dimensions["A"].width = 70
-    sheet.column_dimensions["B"].width = 18
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def report_pdf(title: str, province: str, sections) -> bytes:
     pdf = pdf_document(title)
     pdf.add_page()
@@ -166,3 +145,31 @@ def report_pdf(title: str, province: str, sections) -> bytes:
             shown = value if isinstance(value, str) else _fmt(value)
             pdf.multi_cell(0, 5.5, f"{label}: {shown}", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+@dataclass
+class RoundRow:
+    name: str
+    meeting_on: date
+    products: int
+    recognised: int
+    by_stars: dict[int, int]
+
+
+def rounds_trend(limit: int = 12) -> list[RoundRow]:
+    """The latest council rounds: products evaluated, recognised (incl. by the ministry) and by star (one query)."""
+    recognised = (RoundProduct.outcome == "recognised") | (RoundProduct.ministry_outcome == "recognised")
+    stmt = (
+        select(
+            CouncilRound.name,
+            CouncilRound.meeting_on,
+            func.count(RoundProduct.id),
+            func.count(RoundProduct.id).filter(recognised),
+            *(func.count(RoundProduct.id).filter(recognised, RoundProduct.stars == s) for s in (3, 4, 5)),
+        )
+        .outerjoin(RoundProduct, RoundProduct.round_id == CouncilRound.id)
+        .group_by(CouncilRound.tenant_id, CouncilRound.id)
+        .order_by(CouncilRound.meeting_on.desc(), CouncilRound.id.desc())
+        .limit(limit)
+    )
+    return [RoundRow(n, on, p, r, {3: s3, 4: s4, 5: s5}) for n, on, p, r, s3, s4, s5 in db.session.execute(stmt)]

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.planning.metrics import metric_label
 from app.planning.models import Target
 from app.progress.models import Entitlement
-from app.progress.reports import ReportError, period_parse, report_pdf, report_sections
+from app.progress.reports import ReportError, period_parse, report_pdf, report_sections, rounds_trend
 from app.progress.rewards import (
     RewardError,
     budget_years,
@@ -100,6 +100,7 @@ def indicators():
         progress=progress,
         counts=counts,
         budgets=budgets,
+        rounds=rounds_trend(),
         charts=charts,
         metric_label=metric_label,
         day=on.strftime("%d/%m/%Y"),
