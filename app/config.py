@@ -30,6 +30,8 @@ class Config:
     # the national office reads aggregates through its own role.
     SQLALCHEMY_DATABASE_URI = sqlalchemy_url(os.environ.get("DATABASE_URL", ""))
     NATIONAL_DATABASE_URL = sqlalchemy_url(os.environ.get("NATIONAL_DATABASE_URL", ""))
+    # Breakdown cells of the national statistics below this many products are shown as "<n".
+    NATIONAL_SMALL_CELL = int(os.environ.get("NATIONAL_SMALL_CELL", "3"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 

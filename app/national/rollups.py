@@ -38,7 +38,7 @@ EXPIRING_DAYS = 90
 
 
 def small_cell() -> int:
-    return int(current_app.config.get("NATIONAL_SMALL_CELL", 3))
+    return int(current_app.config["NATIONAL_SMALL_CELL"])
 
 
 @dataclass
