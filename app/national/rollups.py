@@ -11,6 +11,8 @@ number, since it could point at one producer; province totals are not suppressed
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -75,8 +77,37 @@ GROUP BY GROUPING SETS ((t.slug, {COLUMNS["province"]}), {sets}, ())
 """
 
 
+_CACHE_SIZE = 512
+_cache_lock = threading.Lock()
+
+
+def _cached(key: tuple, compute):
+    """The roll-up changes only when it is refreshed: a result is kept per (refresh time, arguments) and
+    computed again after the next refresh, so a cached page is never staler than the roll-up itself."""
+    with national_engine().connect() as conn:
+        refreshed_at = conn.execute(text("SELECT refreshed_at FROM national.rollup_state")).scalar()
+    cache = current_app.extensions.setdefault("ocop.national_cache", OrderedDict())
+    full_key = (refreshed_at, *key)
+    with _cache_lock:
+        if full_key in cache:
+            cache.move_to_end(full_key)
+            return cache[full_key]
+    value = compute()
+    with _cache_lock:
+        for stale in [k for k in cache if k[0] != refreshed_at]:
+            del cache[stale]
+        cache[full_key] = value
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return value
+
+
 def national_breakdown(on: date, *, stars: int | None = None, slug: str | None = None) -> Breakdown:
     """Totals per province and by star, group, producer type (and area for one province), in one query."""
+    return _cached(("breakdown", on, stars, slug), lambda: _breakdown(on, stars, slug))
+
+
+def _breakdown(on: date, stars: int | None, slug: str | None) -> Breakdown:
     dimensions = ["stars", "group", "kind"] + (["area"] if slug else [])
     where = "true"
     params = {"on": on, "soon": on + timedelta(days=EXPIRING_DAYS)}
@@ -159,6 +190,10 @@ ORDER BY t.name, g.deadline, g.code
 
 def national_targets(on: date) -> list[NationalTarget]:
     """Each province's open targets on products and stars against its valid products on `on` (one query)."""
+    return _cached(("targets", on), lambda: _targets(on))
+
+
+def _targets(on: date) -> list[NationalTarget]:
     with national_engine().connect() as conn:
         rows = conn.execute(text(TARGETS_SQL), {"on": on, "metrics": list(STAR_METRICS)}).all()
     return [NationalTarget(*row[:6], int(row[6])) for row in rows]

@@ -114,10 +114,11 @@ class TargetProgress:
     met: bool | None
 
 
-def targets_progress(on: date) -> list[TargetProgress]:
-    """Each target of the province with its live value on `on` (one indicator query per distinct period)."""
+def targets_progress(on: date, values: dict | None = None) -> list[TargetProgress]:
+    """Each target of the province with its live value on `on` (one indicator query per distinct period;
+    `values`: the indicators on `on` from the year's start, when the caller has them already)."""
     targets = db.session.scalars(select(Target).order_by(Target.deadline, Target.code)).all()
-    cache: dict[date | None, dict] = {}
+    cache: dict[date | None, dict] = {} if values is None else {None: values}
     out = []
     for target in targets:
         start = target.period_start if target.metric in ("new_products", "upgraded_products") else None

@@ -77,7 +77,7 @@ def indicators():
     except CountsError as error:
         return render_template("progress/indicators.html", error=str(error), on=None), 400
     values = indicator_values(on)
-    progress = targets_progress(on)
+    progress = targets_progress(on, values)
     counts = certificate_counts(on)
     budgets = budget_years()
     charts = [

@@ -46,15 +46,14 @@ SELECT c.tenant_id, c.stars,
   coalesce(CASE WHEN u.kind = 'district' THEN u.name WHEN pu.kind = 'district' THEN pu.name ELSE u.name END, '')
     AS area,
   c.kind AS decision_kind,
-  c.decision_date AS recognised_on, c.valid_from,
-  LEAST(c.valid_to, c.revoked_on - 1, c.superseded_on - 1) AS valid_until,
-  NOT EXISTS (
-    SELECT 1 FROM public.certificates e
-    WHERE e.tenant_id = c.tenant_id AND e.product_id = c.product_id
-      AND (e.decision_date, e.id) < (c.decision_date, c.id)
-  ) AS first_recognition,
+  c.decision_date AS recognised_on, c.valid_from, c.valid_until, c.first_recognition,
   count(*) AS certificates
-FROM public.certificates c
+FROM (
+  SELECT tenant_id, product_id, stars, kind, decision_date, valid_from,
+    LEAST(valid_to, revoked_on - 1, superseded_on - 1) AS valid_until,
+    row_number() OVER (PARTITION BY tenant_id, product_id ORDER BY decision_date, id) = 1 AS first_recognition
+  FROM public.certificates
+) c
 JOIN public.tenants t ON t.id = c.tenant_id AND t.is_active
 JOIN public.products p ON p.tenant_id = c.tenant_id AND p.id = c.product_id
 JOIN public.producers pr ON pr.tenant_id = p.tenant_id AND pr.id = p.producer_id
