@@ -325,3 +325,57 @@ def test_rewards_page_approve_and_pay(app, sign_in):
         load_workbook(BytesIO(client.get(f"/{slug}/rewards/export.xlsx").data)).active.iter_rows(values_only=True)
     )
     assert rows[1][5] == 150_000_000
+
+
+def test_reward_rules_by_group_producer_kind_percentage_and_cap(app):
+    """A line for group I products of cooperatives pays 10 % of the first-product amount within a cap; an
+    enterprise's product of another group gets nothing from it."""
+    tenant_id, _slug = new_tenant(app)
+    with app.app_context(), tenant_scope(tenant_id):
+        policy = Policy(code="nhom-i", title="Thưởng nhóm I cho HTX")
+        db.session.add(policy)
+        db.session.flush()
+        db.session.add_all(
+            [
+                PolicyItem(
+                    policy_id=policy.id,
+                    code="first",
+                    title="first",
+                    kind="reward",
+                    stars=3,
+                    applies_to="first",
+                    amount_vnd=80_000_000,
+                    product_group="I",
+                    producer_kinds="htx",
+                ),
+                PolicyItem(
+                    policy_id=policy.id,
+                    code="next",
+                    title="next",
+                    kind="reward",
+                    stars=3,
+                    applies_to="further",
+                    share_percent=10,
+                    cap_vnd=5_000_000,
+                    product_group="I",
+                    producer_kinds="htx",
+                ),
+            ]
+        )
+        htx = ProducerFactory(kind="htx").id
+        enterprise = ProducerFactory(kind="enterprise").id
+        db.session.commit()
+    first = producer_with_product(app, tenant_id, producer_id=htx, set_code="I.1.1")[1]
+    second = producer_with_product(app, tenant_id, producer_id=htx, set_code="I.1.1")[1]
+    other = producer_with_product(app, tenant_id, producer_id=enterprise, set_code="I.1.1")[1]
+    drink = producer_with_product(app, tenant_id, producer_id=htx, set_code="II.1.1")[1]
+    c1 = certificate_recorded(app, tenant_id, first, decision_date=TODAY - timedelta(days=40))
+    c2 = certificate_recorded(app, tenant_id, second, decision_date=TODAY - timedelta(days=30))
+    certificate_recorded(app, tenant_id, other, decision_date=TODAY - timedelta(days=20))
+    certificate_recorded(app, tenant_id, drink, decision_date=TODAY - timedelta(days=10))
+    with app.app_context(), tenant_scope(tenant_id):
+        assert entitlements_sync() == 2
+        got = {e.certificate_id: (e.rule, e.amount_vnd) for e in db.session.scalars(select(Entitlement))}
+        db.session.rollback()
+    # 10 % of 80 M is 8 M, capped at 5 M.
+    assert got == {c1: ("first", 80_000_000), c2: ("further", 5_000_000)}
