@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 
@@ -84,8 +84,11 @@ _cache_lock = threading.Lock()
 def _cached(key: tuple, compute):
     """The roll-up changes only when it is refreshed: a result is kept per (refresh time, arguments) and
     computed again after the next refresh, so a cached page is never staler than the roll-up itself."""
-    with national_engine().connect() as conn:
-        refreshed_at = conn.execute(text("SELECT refreshed_at FROM national.rollup_state")).scalar()
+    refreshed_at = g.get("national_refreshed_at")
+    if refreshed_at is None:  # once per request: a page reads several cached results
+        with national_engine().connect() as conn:
+            refreshed_at = conn.execute(text("SELECT refreshed_at FROM national.rollup_state")).scalar()
+        g.national_refreshed_at = refreshed_at
     cache = current_app.extensions.setdefault("ocop.national_cache", OrderedDict())
     full_key = (refreshed_at, *key)
     with _cache_lock:
@@ -119,9 +122,8 @@ def _breakdown(on: date, stars: int | None, slug: str | None) -> Breakdown:
         params["slug"] = slug
     with national_engine().connect() as conn:
         rows = conn.execute(text(_sql(dimensions, where)), params).mappings().all()
-        refreshed_at = conn.execute(text("SELECT refreshed_at FROM national.rollup_state")).scalar()
         names = dict(conn.execute(text("SELECT slug, name FROM national.provinces ORDER BY name")).all())
-    result = Breakdown(on, stars, Cell(0, 0, 0), [], {d: [] for d in dimensions}, refreshed_at)
+    result = Breakdown(on, stars, Cell(0, 0, 0), [], {d: [] for d in dimensions}, g.get("national_refreshed_at"))
     per_province = {}
     for row in rows:
         cell = Cell(int(row["valid"]), int(row["ever"]), int(row["expiring"]))
@@ -152,6 +154,10 @@ def suppressed(n: int) -> str | int:
 
 
 def province_slugs() -> dict[str, str]:
+    return _cached(("slugs",), _slugs)
+
+
+def _slugs() -> dict[str, str]:
     with national_engine().connect() as conn:
         return dict(conn.execute(text("SELECT slug, name FROM national.provinces")).all())
 
