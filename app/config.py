@@ -33,6 +33,8 @@ class Config:
     # pre_ping: connections that died while PostgreSQL restarted are replaced, not used; connect_timeout:
     # an unreachable server gives a 503 in seconds, not a hung worker.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+    # Breakdown cells of the national statistics below this many products are shown as "<n".
+    NATIONAL_SMALL_CELL = int(os.environ.get("NATIONAL_SMALL_CELL", "3"))
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -40,6 +40,7 @@ from app.notices.views import jobs_bp as tenant_jobs_bp
 from app.planning.views import bp as planning_bp
 from app.platform.views import bp as platform_bp
 from app.portal.views import bp as portal_bp
+from app.progress.views import bp as progress_bp
 from app.registry.views import bp as registry_bp
 from app.users.views import bp as users_bp
 from app.verify.views import bp as verify_bp
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
         users_bp,
         audit_bp,
         planning_bp,
+        progress_bp,
         registry_bp,
         exchange_bp,
         certification_bp,

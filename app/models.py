@@ -8,5 +8,6 @@ from app.documents import models as document_models  # noqa: F401
 from app.evaluation import models as evaluation_models  # noqa: F401
 from app.notices import models as notice_models  # noqa: F401
 from app.planning import models as planning_models  # noqa: F401
+from app.progress import models as progress_models  # noqa: F401
 from app.registry import models as registry_models  # noqa: F401
 from tenants import models as tenant_models  # noqa: F401

@@ -10,7 +10,9 @@ from rq import cron
 from app.auth.jobs import expire_invitations_everywhere
 from app.documents.jobs import requeue_stalled_verifications
 from app.exchange.jobs import requeue_stalled_imports_everywhere
+from app.national.jobs import refresh_rollups
 from app.notices.jobs import deliver_pending_notices_everywhere, run_daily_sweeps_everywhere
+from app.progress.jobs import sync_entitlements_everywhere
 
 PREFIX = os.environ.get("OCOP_ENV", "dev")
 
@@ -23,3 +25,7 @@ cron.register(requeue_stalled_imports_everywhere, f"{PREFIX}:reports", cron="*/1
 # lost job left pending (each notice is sent once: app/notices/services.py).
 cron.register(run_daily_sweeps_everywhere, f"{PREFIX}:notifications", cron="0 0 * * *")
 cron.register(deliver_pending_notices_everywhere, f"{PREFIX}:notifications", cron="*/5 * * * *")
+# The national office's roll-up (a materialized view): refreshed every minute, so a change shows within one.
+cron.register(refresh_rollups, f"{PREFIX}:reports", cron="* * * * *")
+# Rewards a new certificate earns under the province's policies (app/progress/rewards.py).
+cron.register(sync_entitlements_everywhere, f"{PREFIX}:reports", cron="* * * * *")

@@ -25,13 +25,13 @@ AREA_PREFIXES = {"/<tenant_slug>": "tenant", "/national": "national", "/platform
 # of something kept outside PostgreSQL (an RQ job: its first argument names its province).
 TENANT_SECRET_ARGS = {"token", "job_id"}
 # Arguments that identify no tenant data.
-PLAIN_ARGS = {"tenant_slug", "code", "filename", "action", "kind"}
+PLAIN_ARGS = {"tenant_slug", "code", "filename", "action", "kind", "step", "slug"}
 # Platform admins manage every tenant by design: tenant ids are global there.
 PLATFORM_GLOBAL_ARGS = {"tenant_id"}
 # Tenant endpoints reachable without signing in.
 TENANT_PUBLIC_ENDPOINTS = {"auth.login", "auth.accept_invite", "auth.switch_language", "auth.logout"}
 # The value of plain arguments in the matrix (an action the application at "idea_submitted" allows; a format).
-PLAIN_VALUES = {"action": "accept_idea", "kind": "pdf"}
+PLAIN_VALUES = {"action": "accept_idea", "kind": "pdf", "step": "approve"}
 INT_ARG_RE = re.compile(r"<int(?:\([^)]*\))?:(\w+)>")
 
 
@@ -66,6 +66,46 @@ def _policy(app, tenant_id, base):
             policy_id = factories.PolicyFactory().id
             db.session.commit()
         return policy_id
+
+
+def _target(app, tenant_id, base):
+    from datetime import date
+
+    from app.planning.models import Target
+
+    with app.app_context(), tenant_scope(tenant_id):
+        target = Target(
+            code=f"t-{unique_email()[:8]}",
+            title="Mục tiêu thử",
+            metric="certified_products",
+            comparator=">=",
+            value=10,
+            unit="sản phẩm",
+            deadline=date(2030, 12, 31),
+        )
+        db.session.add(target)
+        db.session.commit()
+        return target.id
+
+
+def _entitlement(app, tenant_id, base):
+    """A computed reward of a certificate of the base product."""
+    from app.planning.models import PolicyItem
+    from app.progress.models import Entitlement
+    from app.progress.rewards import entitlements_sync
+
+    certificate_id = factories.certificate_recorded(app, tenant_id, base.product_id, stars=5)
+    with app.app_context(), tenant_scope(tenant_id):
+        policy = factories.PolicyFactory()
+        db.session.add(
+            PolicyItem(
+                policy_id=policy.id, code="r5", title="5 sao", kind="reward", stars=5, applies_to="any", amount_vnd=1000
+            )
+        )
+        db.session.flush()
+        entitlements_sync()
+        db.session.commit()
+        return db.session.scalar(select(Entitlement.id).where(Entitlement.certificate_id == certificate_id))
 
 
 def _row(factory):
@@ -159,6 +199,8 @@ ID_FACTORIES = {
     "token": _invite_token,
     "notice_id": _notice,
     "job_id": _failed_job,
+    "target_id": _target,
+    "entitlement_id": _entitlement,
     **{key: _evaluation(key) for key in ("council_id", "member_id", "round_id", "item_id", "review_id")},
 }
 MISSING = {key: 10**12 for key in ID_FACTORIES} | {"token": "no-such-invitation-token", "job_id": "no-such-job"}

@@ -53,6 +53,9 @@ EXPECTED = {
     "notices.outbox": {PA},
     "jobs.view": {PA},
     "jobs.retry": {PA},
+    "target.manage": {PA},
+    "reward.view": {PA, PO, CO},
+    "reward.manage": {PA, PO},
     "national.view": {NV},
     "platform.manage": {PL},
 }
@@ -67,7 +70,7 @@ def _person(role: str, producer_id: int | None = None):
 
 def test_the_table_declares_exactly_the_expected_actions():
     assert set(policy.PERMISSIONS) == set(EXPECTED)
-    assert len(policy.PERMISSIONS) == 35
+    assert len(policy.PERMISSIONS) == 38
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))

@@ -73,7 +73,8 @@ def _seed_evaluation(app, tenant_id: int, base) -> None:
     from tests.factories import certificate_recorded, council_with_members
 
     council_id, [(user_id, _email)] = council_with_members(app, tenant_id, ("member",))
-    certificate_recorded(app, tenant_id, base.product_id)
+    certificate_id = certificate_recorded(app, tenant_id, base.product_id)
+    _seed_entitlement(app, tenant_id, base, certificate_id)
     with app.app_context(), tenant_scope(tenant_id):
         member = db.session.scalar(select(CouncilMember).where(CouncilMember.council_id == council_id))
         council_round = CouncilRound(
@@ -94,6 +95,37 @@ def _seed_evaluation(app, tenant_id: int, base) -> None:
                 ReviewRequest(round_product_id=item.id, requested_by=user_id, reason="x"),
                 CriteriaTemplate(act="1489/QĐ-TTg", product_group=f"RLS{tenant_id}", name="x", criteria=[]),
             ]
+        )
+        db.session.commit()
+
+
+def _seed_entitlement(app, tenant_id: int, base, certificate_id: int) -> None:
+    """A reward of the certificate under the province's first policy (no new policy row in a file's province)."""
+    from sqlalchemy import func, select
+    from sqlalchemy.dialects.postgresql import insert
+
+    from app.extensions import db
+    from app.planning.models import Policy
+    from app.progress.models import Entitlement
+    from tenants.context import tenant_scope
+
+    with app.app_context(), tenant_scope(tenant_id):
+        policy_id = db.session.scalar(select(func.min(Policy.id)))
+        db.session.execute(
+            insert(Entitlement)
+            .values(
+                tenant_id=tenant_id,
+                certificate_id=certificate_id,
+                product_id=base.product_id,
+                producer_id=base.producer_id,
+                policy_id=policy_id,
+                rule="any",
+                stars=3,
+                amount_vnd=1,
+                budget_year=2026,
+                status="computed",
+            )
+            .on_conflict_do_nothing()
         )
         db.session.commit()
 

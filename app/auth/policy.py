@@ -73,6 +73,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "notices.outbox": (PROVINCE_ADMIN,),
     "jobs.view": (PROVINCE_ADMIN,),
     "jobs.retry": (PROVINCE_ADMIN,),
+    # Targets (edited by the province admin, audited), rewards computed from certificates and policies.
+    "target.manage": (PROVINCE_ADMIN,),
+    "reward.view": STAFF,
+    "reward.manage": OFFICERS,  # approve and record payment
     # Global accounts
     "national.view": (NATIONAL_VIEWER,),
     "platform.manage": (PLATFORM_ADMIN,),

@@ -49,6 +49,13 @@ class PolicyItem(TenantScoped, db.Model):
     share_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     quantity: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     unit: Mapped[str | None] = mapped_column(String(64))
+    # Reward rules (kind "reward"): which certificates the line pays for and how much.
+    stars: Mapped[int | None] = mapped_column(Integer)  # the star it rewards (NULL: any)
+    product_group: Mapped[str | None] = mapped_column(String(32))  # QĐ 148 group code (I…VI), NULL: any
+    producer_kinds: Mapped[str | None] = mapped_column(String(200))  # "htx,enterprise", NULL: any
+    applies_to: Mapped[str | None] = mapped_column(String(16))  # first | further | any | upgrade
+    cap_vnd: Mapped[int | None] = mapped_column(BigInteger)  # ceiling of a percentage-priced line
+    budget_line: Mapped[str | None] = mapped_column(String(200))
 
 
 class Target(TenantScoped, db.Model):

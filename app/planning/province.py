@@ -11,7 +11,22 @@ from tenants.sync import SyncReport, entry_fields, register_section, sync_by_cod
 
 def _sync_policies(data: dict, report: SyncReport) -> None:
     row = entry_fields("title", optional=("act", "issued_on", "valid_from", "valid_to", "budget_vnd"), summary="")
-    item_row = entry_fields("title", "kind", optional=("amount_vnd", "share_percent", "quantity", "unit"))
+    item_row = entry_fields(
+        "title",
+        "kind",
+        optional=(
+            "amount_vnd",
+            "share_percent",
+            "quantity",
+            "unit",
+            "stars",
+            "product_group",
+            "producer_kinds",
+            "applies_to",
+            "cap_vnd",
+            "budget_line",
+        ),
+    )
     policies = sync_by_code(Policy, data.get("policies", []), row, report, "policies")
     db.session.flush()
     for entry in data.get("policies", []):

@@ -14,6 +14,8 @@ PAGES = [
     "/nam-dinh/products",
     "/nam-dinh/cycles",
     "/nam-dinh/targets",
+    "/nam-dinh/indicators",
+    "/nam-dinh/rewards",
     "/nam-dinh/policies",
     "/nam-dinh/units",
     "/nam-dinh/councils",
