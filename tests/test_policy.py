@@ -48,7 +48,11 @@ EXPECTED = {
     "evaluation.view": {PA, PO, CM},
     "evaluation.score": {CM},
     "evaluation.results": {PA, PO, PR},
-    "inspection.perform": {IN},
+    "inspection.view": {PA, PO, CO, IN, PR},
+    "inspection.record": {PA, PO, IN},
+    "inspection.manage": {PA, PO},
+    "inspection.policy.edit": {PA},
+    "corrective_action.respond": {PR},
     "national.view": {NV},
     "platform.manage": {PL},
 }
@@ -63,7 +67,7 @@ def _person(role: str, producer_id: int | None = None):
 
 def test_the_table_declares_exactly_the_expected_actions():
     assert set(policy.PERMISSIONS) == set(EXPECTED)
-    assert len(policy.PERMISSIONS) == 31
+    assert len(policy.PERMISSIONS) == 35
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))

@@ -66,7 +66,16 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "evaluation.view": (*OFFICERS, COUNCIL_MEMBER),
     "evaluation.score": (COUNCIL_MEMBER,),
     "evaluation.results": (*OFFICERS, PRODUCER),
-    "inspection.perform": (INSPECTOR,),
+    # Post-certification inspections (app/inspection): the queue, lists and calendar (a producer: its own
+    # products' inspections and corrective actions, scoped by the services); recording a visit (checklist,
+    # photos, samples, outcome, corrective actions, revocation proposal); planning them (assigning
+    # inspectors, ad hoc inspections, cancelling, closing corrective actions, deciding proposals); the
+    # province's inspection policy; a producer answering a corrective action with its evidence.
+    "inspection.view": (*STAFF, INSPECTOR, PRODUCER),
+    "inspection.record": (*OFFICERS, INSPECTOR),
+    "inspection.manage": OFFICERS,
+    "inspection.policy.edit": (PROVINCE_ADMIN,),
+    "corrective_action.respond": (PRODUCER,),
     # Global accounts
     "national.view": (NATIONAL_VIEWER,),
     "platform.manage": (PLATFORM_ADMIN,),
