@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from rq.job import Job
 from sqlalchemy import select
 
 from app.core import clock
 from app.extensions import db
-from jobs.queues import enqueue_now
+from jobs.queues import enqueue_now, redis_connection
 from tenants.models import Tenant
 
 
@@ -35,5 +36,9 @@ def fan_out(queue: str, func, *args, name: str, every: timedelta, **kwargs) -> i
     slot = time_slot(every)
     tenant_ids = db.session.scalars(select(Tenant.id).where(Tenant.is_active.is_(True)).order_by(Tenant.id)).all()
     for tenant_id in tenant_ids:
-        enqueue_now(queue, func, tenant_id, *args, job_id=f"{name}-{tenant_id}-{slot}", **kwargs)
+        job_id = f"{name}-{tenant_id}-{slot}"
+        # RQ enqueues an existing id again (and would run it twice): this slot's job exists, so skip.
+        if Job.exists(job_id, connection=redis_connection()):
+            continue
+        enqueue_now(queue, func, tenant_id, *args, job_id=job_id, **kwargs)
     return len(tenant_ids)

@@ -224,6 +224,8 @@ def inspection_schedule_later() -> None:
 
 
 def _after_commit(session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the real commit is still to come
     for tenant_id in sorted(session.info.pop(PENDING, ())):
         try:
             inspection_schedule_enqueue(tenant_id)

@@ -7,12 +7,14 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app.certification.services import certificate_record
+from app.certification.models import Certificate
+from app.certification.services import certificate_correct, certificate_record, certificate_revoke
 from app.core import clock
 from app.extensions import db
-from app.inspection.models import Inspection
+from app.inspection.models import Inspection, InspectionPolicy
 from app.inspection.policy import rules_parse
-from app.inspection.scheduling import inspection_schedule
+from app.inspection.scheduling import ScheduleReport, inspection_schedule
+from app.inspection.services import inspection_policy_update
 from app.registry.models import Product
 from tenants.context import tenant_scope
 from tests.factories import _short, producer_with_product
@@ -113,3 +115,162 @@ def test_each_policy_rule_by_star_band_and_group(app, fresh_tenant):
         ("expiry_review", "expiry", date(2028, 10, 12), date(2028, 11, 11)),
         ("sampling", "6m:1", date(2026, 1, 10), date(2026, 7, 9)),
     ]
+
+
+def test_a_second_run_changes_nothing(app, fresh_tenant):
+    tenant_id, _slug = fresh_tenant
+    for _ in range(3):
+        _certify(app, tenant_id, set_code="I.1.1", score=65)
+    assert _schedule(app, tenant_id).created == 9
+    assert _schedule(app, tenant_id) == ScheduleReport(created=0, moved=0, cancelled=0)
+    assert len(_rows(app, tenant_id)) == 9
+
+
+def test_the_next_period_is_planned_once_the_current_one_is_done(app, fresh_tenant):
+    tenant_id, _slug = fresh_tenant
+    cert = _certify(app, tenant_id, score=65)
+    _schedule(app, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id):
+        routine = db.session.scalar(select(Inspection).where(Inspection.kind == "routine"))
+        routine.status, routine.outcome, routine.visited_on = "done", "pass", DAY
+        db.session.commit()
+    assert _schedule(app, tenant_id).created == 1
+    assert [r[:5] for r in _rows(app, tenant_id, cert) if r[0] == "routine"] == [
+        ("routine", "12m:1", date(2026, 1, 10), date(2027, 1, 9), "done"),
+        ("routine", "12m:2", date(2027, 1, 10), date(2028, 1, 9), "planned"),
+    ]
+
+
+def test_an_undone_inspection_stays_open_when_its_period_is_over(app, fresh_tenant):
+    tenant_id, _slug = fresh_tenant
+    cert = _certify(app, tenant_id, score=65)
+    _schedule(app, tenant_id)
+    later = date(2027, 2, 1)  # in the second period: the first one is overdue, not forgotten
+    assert _schedule(app, tenant_id, today=later) == ScheduleReport(created=1, moved=0, cancelled=0)
+    assert [r[1] for r in _rows(app, tenant_id, cert, status="planned") if r[0] == "routine"] == ["12m:1", "12m:2"]
+
+
+def test_revoking_cancels_what_is_open_and_keeps_what_is_done(app, fresh_tenant):
+    tenant_id, _slug = fresh_tenant
+    cert_id = _certify(app, tenant_id, set_code="I.1.1", score=65)
+    _schedule(app, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id), clock.frozen(DAY):
+        sampling = db.session.scalar(select(Inspection).where(Inspection.kind == "sampling"))
+        sampling.status, sampling.outcome, sampling.visited_on = "done", "major", DAY
+        cert = db.session.get(Certificate, (tenant_id, cert_id))
+        certificate_revoke(cert, "Vi phạm an toàn thực phẩm", "12/QĐ-THU", DAY)
+        db.session.commit()
+    report = _schedule(app, tenant_id)
+    assert (report.created, report.cancelled) == (0, 2)
+    assert [(r[0], r[4], r[5]) for r in _rows(app, tenant_id, cert_id)] == [
+        ("expiry_review", "cancelled", "revoked"),
+        ("routine", "cancelled", "revoked"),
+        ("sampling", "done", None),
+    ]
+
+
+def test_a_new_decision_supersedes_the_old_plan_and_plans_its_own(app, fresh_tenant):
+    tenant_id, _slug = fresh_tenant
+    old = _certify(app, tenant_id, score=65)
+    _schedule(app, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id), clock.frozen(DAY):
+        product_id = db.session.get(Certificate, (tenant_id, old)).product_id
+        product = db.session.get(Product, (tenant_id, product_id))
+        new, _ = certificate_record(product, stars=4, score=80, decision_number="UP/QĐ", decision_date=date(2026, 3, 1))
+        db.session.commit()
+        new_id = new.id
+    report = _schedule(app, tenant_id)
+    assert (report.created, report.moved, report.cancelled) == (2, 0, 2)
+    assert {(r[0], r[5]) for r in _rows(app, tenant_id, old)} == {
+        ("routine", "superseded"),
+        ("expiry_review", "superseded"),
+    }
+    assert [r[:4] for r in _rows(app, tenant_id, new_id)] == [
+        ("expiry_review", "expiry", date(2028, 11, 1), date(2028, 12, 1)),
+        ("routine", "12m:1", date(2026, 3, 1), date(2027, 2, 28)),
+    ]
+
+
+def test_expiry_cancels_the_open_inspections(app, fresh_tenant):
+    tenant_id, _slug = fresh_tenant
+    cert = _certify(app, tenant_id, score=65, decided=date(2023, 1, 5))  # valid to 05/01/2026
+    assert _schedule(app, tenant_id, today=date(2025, 12, 1)).created == 2
+    report = _schedule(app, tenant_id, today=date(2026, 1, 6))
+    assert (report.created, report.cancelled) == (0, 2)
+    assert {(r[0], r[5]) for r in _rows(app, tenant_id, cert)} == {("routine", "expired"), ("expiry_review", "expired")}
+
+
+def test_a_corrected_validity_moves_the_expiry_review(app, fresh_tenant):
+    tenant_id, _slug = fresh_tenant
+    cert_id = _certify(app, tenant_id, score=65)
+    _schedule(app, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id), clock.frozen(DAY):
+        certificate_correct(db.session.get(Certificate, (tenant_id, cert_id)), valid_to=date(2028, 12, 31))
+        db.session.commit()
+    report = _schedule(app, tenant_id)
+    assert (report.created, report.moved, report.cancelled) == (0, 1, 0)
+    assert [r[:4] for r in _rows(app, tenant_id, cert_id) if r[0] == "expiry_review"] == [
+        ("expiry_review", "expiry", date(2028, 9, 2), date(2028, 10, 2))
+    ]
+
+
+def test_a_period_an_officer_cancelled_is_not_planned_again(app, fresh_tenant):
+    tenant_id, _slug = fresh_tenant
+    cert = _certify(app, tenant_id, score=65)
+    _schedule(app, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id):
+        routine = db.session.scalar(select(Inspection).where(Inspection.kind == "routine"))
+        routine.status, routine.cancel_reason = "cancelled", "manual"
+        db.session.commit()
+    assert _schedule(app, tenant_id).created == 0
+    assert [r[4] for r in _rows(app, tenant_id, cert) if r[0] == "routine"] == ["cancelled"]
+
+
+def test_a_policy_change_replans_what_is_not_done(app, fresh_tenant):
+    tenant_id, _slug = fresh_tenant
+    done_cert = _certify(app, tenant_id, set_code="I.1.1", score=65)
+    open_cert = _certify(app, tenant_id, set_code="I.1.1", score=65)
+    _schedule(app, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id):
+        done = db.session.scalar(
+            select(Inspection).where(Inspection.certificate_id == done_cert, Inspection.kind == "routine")
+        )
+        done.status, done.outcome, done.visited_on = "done", "pass", DAY
+        db.session.commit()
+        # The admin: routine every 6 months, food no longer sampled, review 60 days before expiry.
+        inspection_policy_update(
+            None, {"default_months": 6, "sampling_groups": [], "expiry_review_days": 60}, expected_version=0
+        )
+        db.session.commit()
+        assert db.session.scalar(select(InspectionPolicy.version)) == 1
+    report = _schedule(app, tenant_id)
+    # open_cert: 12m:1 → 6m:1, its sampling cancelled; done_cert: its done 12m:1 stays and 6m:1 is new
+    # (another scheme's period), its sampling cancelled; both expiry reviews move.
+    assert (report.created, report.moved, report.cancelled) == (2, 2, 3)
+    assert [r[:2] + r[4:] for r in _rows(app, tenant_id, open_cert)] == [
+        ("expiry_review", "expiry", "planned", None),
+        ("routine", "12m:1", "cancelled", "replanned"),
+        ("routine", "6m:1", "planned", None),
+        ("sampling", "12m:1", "cancelled", "replanned"),
+    ]
+    assert [r[:2] + r[4:] for r in _rows(app, tenant_id, done_cert)] == [
+        ("expiry_review", "expiry", "planned", None),
+        ("routine", "12m:1", "done", None),
+        ("routine", "6m:1", "planned", None),
+        ("sampling", "12m:1", "cancelled", "replanned"),
+    ]
+    assert _schedule(app, tenant_id) == ScheduleReport(0, 0, 0)
+
+
+def test_scheduling_one_tenant_leaves_the_others_alone(app, fresh_tenant):
+    from tests.factories import new_tenant
+
+    tenant_id, _slug = fresh_tenant
+    other_id, _other = new_tenant(app)
+    for _ in range(4):
+        _certify(app, tenant_id, score=65)
+    _certify(app, other_id, score=65)
+    assert _schedule(app, tenant_id).created == 8
+    assert _rows(app, other_id) == []
+    assert _schedule(app, other_id).created == 2
+    assert len(_rows(app, tenant_id)) == 8
