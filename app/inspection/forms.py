@@ -7,6 +7,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, IntegerField, SelectMultipleField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -109,7 +110,7 @@ class InspectionPolicyForm(BaseForm):
     )
     sampling_groups = SelectMultipleField(
         _l("Nhóm sản phẩm phải lấy mẫu kiểm nghiệm"),
-        choices=[(g, g) for g in GROUPS],
+        choices=[SelectChoice(g, g) for g in GROUPS],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )

@@ -156,14 +156,15 @@ def _number(value: Decimal) -> int | float:
 
 def _int(data: dict, key: str, low: int, high: int, where: str = "") -> int:
     value = data[key]
+    field_name = "rules" if where else key
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PolicyError(_l("%(f)s phải là một số nguyên.", f=where + key), key)
+        raise PolicyError(_l("%(f)s phải là một số nguyên.", f=where + key), field_name)
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise PolicyError(_l("%(f)s phải là một số nguyên.", f=where + key), key) from None
+        raise PolicyError(_l("%(f)s phải là một số nguyên.", f=where + key), field_name) from None
     if not low <= number <= high:
-        raise PolicyError(_l("%(f)s phải từ %(lo)s đến %(hi)s.", f=where + key, lo=low, hi=high), key)
+        raise PolicyError(_l("%(f)s phải từ %(lo)s đến %(hi)s.", f=where + key, lo=low, hi=high), field_name)
     return number
 
 
@@ -171,15 +172,17 @@ def _score(value, key: str, where: str) -> Decimal:
     try:
         number = Decimal(str(value).strip().replace(",", "."))
     except (InvalidOperation, ValueError):
-        raise PolicyError(_l("%(f)s phải là một điểm số.", f=where + key), key) from None
+        raise PolicyError(_l("%(f)s phải là một điểm số.", f=where + key), "rules") from None
     if isinstance(value, bool) or not number.is_finite() or not 0 <= number <= 100:
-        raise PolicyError(_l("%(f)s phải từ %(lo)s đến %(hi)s.", f=where + key, lo=0, hi=100), key)
+        raise PolicyError(_l("%(f)s phải từ %(lo)s đến %(hi)s.", f=where + key, lo=0, hi=100), "rules")
     return number
 
 
 def _groups(value, key: str, where: str = "") -> tuple[str, ...]:
     if not isinstance(value, list) or any(g not in GROUPS for g in value):
-        raise PolicyError(_l("%(f)s: nhóm sản phẩm phải trong %(g)s.", f=where + key, g=", ".join(GROUPS)), key)
+        raise PolicyError(
+            _l("%(f)s: nhóm sản phẩm phải trong %(g)s.", f=where + key, g=", ".join(GROUPS)), "rules" if where else key
+        )
     return tuple(dict.fromkeys(value))
 
 
