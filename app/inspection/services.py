@@ -24,6 +24,7 @@ from tenants.context import current_tenant_id
 
 SCHEDULE_JOB = "app.inspection.jobs.schedule_inspections"
 log = logging.getLogger(__name__)
+RETRY_INTERVALS = (5, 30, 120, 600, 1800)  # seconds; app.config["INSPECTION_RETRY_INTERVALS"] overrides
 
 
 class PolicyChangedMeanwhile(PolicyError):
@@ -184,9 +185,11 @@ def _status(job_id: str) -> str | None:
 def schedule_retry():
     """Backoff for the scheduling jobs: a database blink or a Redis restart is over in seconds, a longer
     outage in minutes; after that the job lands in the failed list and the daily reconciler plans anyway."""
+    from flask import current_app
     from rq import Retry
 
-    return Retry(max=5, interval=[5, 30, 120, 600, 1800])
+    intervals = current_app.config.get("INSPECTION_RETRY_INTERVALS", RETRY_INTERVALS)
+    return Retry(max=len(intervals), interval=list(intervals))
 
 
 def inspection_schedule_enqueue(tenant_id: int | None = None):
