@@ -68,17 +68,25 @@ _SECTORS = " ".join(f"WHEN '{code}' THEN '{group}'" for code, group in SECTOR_10
 _GROUP = f"""CASE WHEN t.act = '1048/QĐ-TTg' THEN (CASE t.code {_SECTORS} END)
                   WHEN t.code IS NULL THEN NULL ELSE split_part(t.code, '.', 1) END"""
 
+# A certificate valid on :today (the same rule as app/certification/services.certificate_status).
+_VALID_TODAY = """(c.valid_from <= :today AND c.valid_to >= :today
+      AND (c.revoked_on IS NULL OR c.revoked_on > :today)
+      AND (c.superseded_on IS NULL OR c.superseded_on > :today))"""
+
 _STATEMENT = """
-WITH valid AS (
+WITH valid AS MATERIALIZED (
     SELECT c.id, c.product_id, c.stars, c.score, c.valid_from, c.valid_to, {group} AS grp,
-           (extract(year FROM age(:today, c.valid_from)) * 12 + extract(month FROM age(:today, c.valid_from)))::integer
-               AS elapsed
+           (extract(year FROM a.age) * 12 + extract(month FROM a.age))::integer AS elapsed  -- whole months
     FROM certificates c
     JOIN products p ON p.tenant_id = c.tenant_id AND p.id = c.product_id
     LEFT JOIN taxonomy_nodes t ON t.id = p.product_set_id
-    WHERE c.tenant_id = :tenant_id AND c.valid_from <= :today AND c.valid_to >= :today
-      AND (c.revoked_on IS NULL OR c.revoked_on > :today)
-      AND (c.superseded_on IS NULL OR c.superseded_on > :today)
+    CROSS JOIN LATERAL (SELECT age(:today, c.valid_from) AS age) a
+    WHERE c.tenant_id = :tenant_id AND {valid_today}
+),
+live AS MATERIALIZED (  -- the tenant's inspections that count: not cancelled, or cancelled by hand
+    SELECT i.id, i.certificate_id, i.kind, i.period_key, i.status, i.window_start, i.due_on, i.policy_version
+    FROM inspections i
+    WHERE i.tenant_id = :tenant_id AND (i.status <> 'cancelled' OR i.cancel_reason = 'manual')
 ),
 periodic AS (
     SELECT v.id, v.product_id, v.valid_from, v.valid_to, 'routine'::text AS kind, {months} AS months, v.elapsed
@@ -92,14 +100,12 @@ current AS (
 ),
 next AS (  -- the current period, or the one after it when the current one is done
     SELECT c.id, c.product_id, c.valid_from, c.valid_to, c.kind, c.months, c.scheme,
-           c.k + CASE WHEN EXISTS (
-               SELECT 1 FROM inspections i
-               WHERE i.tenant_id = :tenant_id AND i.certificate_id = c.id AND i.kind = c.kind
-                 AND i.period_key = c.scheme || ':' || c.k AND i.status = 'done'
-           ) THEN 1 ELSE 0 END AS k
+           c.k + (d.id IS NOT NULL)::integer AS k
     FROM current c
+    LEFT JOIN live d
+      ON d.certificate_id = c.id AND d.kind = c.kind AND d.period_key = c.scheme || ':' || c.k AND d.status = 'done'
 ),
-targets AS (
+targets AS MATERIALIZED (  -- at most one per certificate and kind
     SELECT n.id AS certificate_id, n.product_id, n.kind, n.scheme, n.k,
            n.scheme || ':' || n.k AS period_key,
            (n.valid_from + make_interval(months => (n.k - 1) * n.months))::date AS window_start,
@@ -120,46 +126,53 @@ ended AS (  -- open inspections of certificates not valid today, with the reason
             WHEN c.superseded_on IS NOT NULL AND c.superseded_on <= :today THEN 'superseded'
             WHEN c.valid_to < :today THEN 'expired'
             ELSE 'replanned' END
-    FROM certificates c
-    WHERE i.tenant_id = :tenant_id AND i.status IN ('planned', 'assigned')
-      AND c.tenant_id = i.tenant_id AND c.id = i.certificate_id
-      AND NOT EXISTS (SELECT 1 FROM valid v WHERE v.id = i.certificate_id)
+    FROM (
+        SELECT o.id, o.certificate_id FROM live o
+        LEFT JOIN valid v ON v.id = o.certificate_id
+        WHERE o.status IN ('planned', 'assigned') AND v.id IS NULL
+    ) e
+    JOIN certificates c ON c.tenant_id = :tenant_id AND c.id = e.certificate_id
+    WHERE i.tenant_id = :tenant_id AND i.id = e.id
     RETURNING 1
 ),
-stale AS (  -- the scheduler's open rows the policy no longer asks for
+stale AS (  -- the scheduler's open rows the policy no longer asks for: no target of their kind, another
+            -- scheme, or a later period than the target's (earlier ones stay open: overdue, not forgotten)
     UPDATE inspections i
     SET status = 'cancelled', cancel_reason = 'replanned', cancelled_at = now(), updated_at = now()
-    WHERE i.tenant_id = :tenant_id AND i.status IN ('planned', 'assigned') AND i.policy_version IS NOT NULL
-      AND i.kind IN ('routine', 'sampling', 'expiry_review')
-      AND EXISTS (SELECT 1 FROM valid v WHERE v.id = i.certificate_id)
-      AND NOT EXISTS (
-          SELECT 1 FROM targets t
-          WHERE t.certificate_id = i.certificate_id AND t.kind = i.kind
-            AND split_part(i.period_key, ':', 1) = t.scheme
-            AND coalesce(NULLIF(split_part(i.period_key, ':', 2), ''), '1')::integer <= t.k
-      )
+    FROM (
+        SELECT o.id
+        FROM live o
+        JOIN valid v ON v.id = o.certificate_id
+        LEFT JOIN targets t ON t.certificate_id = o.certificate_id AND t.kind = o.kind
+        WHERE o.status IN ('planned', 'assigned') AND o.policy_version IS NOT NULL
+          AND o.kind IN ('routine', 'sampling', 'expiry_review')
+          AND (t.certificate_id IS NULL OR split_part(o.period_key, ':', 1) <> t.scheme
+               OR coalesce(NULLIF(split_part(o.period_key, ':', 2), ''), '1')::integer > t.k)
+    ) gone
+    WHERE i.tenant_id = :tenant_id AND i.id = gone.id
     RETURNING 1
 ),
-moved AS (
+moved AS (  -- same period, other dates (validity corrected, review days changed)
     UPDATE inspections i
-    SET window_start = t.window_start, due_on = t.due_on, policy_version = :policy_version, updated_at = now()
-    FROM targets t
-    WHERE i.tenant_id = :tenant_id AND i.status IN ('planned', 'assigned') AND i.policy_version IS NOT NULL
-      AND i.certificate_id = t.certificate_id AND i.kind = t.kind AND i.period_key = t.period_key
-      AND (i.window_start, i.due_on) IS DISTINCT FROM (t.window_start, t.due_on)
+    SET window_start = m.window_start, due_on = m.due_on, policy_version = :policy_version, updated_at = now()
+    FROM (
+        SELECT o.id, t.window_start, t.due_on
+        FROM live o
+        JOIN targets t ON t.certificate_id = o.certificate_id AND t.kind = o.kind AND t.period_key = o.period_key
+        WHERE o.status IN ('planned', 'assigned') AND o.policy_version IS NOT NULL
+          AND (o.window_start, o.due_on) IS DISTINCT FROM (t.window_start, t.due_on)
+    ) m
+    WHERE i.tenant_id = :tenant_id AND i.id = m.id
     RETURNING 1
 ),
-created AS (
+created AS (  -- targets with no live row (nor one an officer cancelled by hand); ON CONFLICT covers a race
     INSERT INTO inspections (tenant_id, certificate_id, product_id, kind, period_key, window_start, due_on,
                              status, notes, policy_version)
     SELECT :tenant_id, t.certificate_id, t.product_id, t.kind, t.period_key, t.window_start, t.due_on,
            'planned', '', :policy_version
     FROM targets t
-    WHERE NOT EXISTS (  -- an officer cancelled this period by hand: not planned again
-        SELECT 1 FROM inspections i
-        WHERE i.tenant_id = :tenant_id AND i.certificate_id = t.certificate_id AND i.kind = t.kind
-          AND i.period_key = t.period_key AND i.cancel_reason = 'manual'
-    )
+    LEFT JOIN live l ON l.certificate_id = t.certificate_id AND l.kind = t.kind AND l.period_key = t.period_key
+    WHERE l.id IS NULL
     ON CONFLICT (tenant_id, certificate_id, kind, period_key) WHERE status <> 'cancelled' DO NOTHING
     RETURNING 1
 )
@@ -188,6 +201,13 @@ def inspection_schedule(
         "review_days": rules.expiry_review_days,
         "policy_version": policy_version,
     }
-    statement = _STATEMENT.format(group=_GROUP, months=_months_case(rules, params))
+    statement = _STATEMENT.format(group=_GROUP, months=_months_case(rules, params), valid_today=_VALID_TODAY)
+    # Every join here is between whole sets of one tenant: hash joins are linear whatever the statistics say
+    # (right after a bulk insert they say "empty", and a nested loop over thousands of rows is quadratic).
+    # Set for this statement only, then put back.
+    # (A failed statement aborts the transaction, whose rollback undoes the setting too.)
+    previous = db.session.execute(text("SELECT current_setting('enable_nestloop')")).scalar()
+    db.session.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
     created, moved, cancelled = db.session.execute(text(statement), params).one()
+    db.session.execute(text("SELECT set_config('enable_nestloop', :previous, true)"), {"previous": previous})
     return ScheduleReport(created=created, moved=moved, cancelled=cancelled)
