@@ -34,6 +34,7 @@ from app.evaluation.views import bp as evaluation_bp
 from app.exchange.views import bp as exchange_bp
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, server_session, talisman
 from app.home.views import bp as home_bp
+from app.inspection.views import bp as inspection_bp
 from app.national.views import bp as national_bp
 from app.notices.views import bp as notices_bp
 from app.notices.views import jobs_bp as tenant_jobs_bp
@@ -146,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
         exchange_bp,
         certification_bp,
         evaluation_bp,
+        inspection_bp,
         cycle_bp,
         portal_bp,
         documents_bp,

@@ -10,6 +10,7 @@ from rq import cron
 from app.auth.jobs import expire_invitations_everywhere
 from app.documents.jobs import requeue_stalled_verifications
 from app.exchange.jobs import requeue_stalled_imports_everywhere
+from app.inspection.jobs import schedule_inspections_everywhere
 from app.national.jobs import refresh_rollups
 from app.notices.jobs import deliver_pending_notices_everywhere, run_daily_sweeps_everywhere
 from app.progress.jobs import sync_entitlements_everywhere
@@ -29,3 +30,5 @@ cron.register(deliver_pending_notices_everywhere, f"{PREFIX}:notifications", cro
 cron.register(refresh_rollups, f"{PREFIX}:reports", cron="* * * * *")
 # Rewards a new certificate earns under the province's policies (app/progress/rewards.py).
 cron.register(sync_entitlements_everywhere, f"{PREFIX}:reports", cron="* * * * *")
+# Every valid certificate has its next inspections, none twice; expired ones leave the plan (app/inspection/jobs.py).
+cron.register(schedule_inspections_everywhere, f"{PREFIX}:scheduling", cron="*/30 * * * *")

@@ -69,6 +69,8 @@ def enqueue_after_commit(queue: str, func, *args, job_id: str | None = None, **k
 
 
 def _flush_pending(session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released (begin_nested): the real commit is still to come
     for queue, func, args, job_id, kwargs in session.info.pop("jobs_after_commit", []):
         enqueue_now(queue, func, *args, job_id=job_id, **kwargs)
 

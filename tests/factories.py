@@ -306,3 +306,80 @@ def council_with_members(app, tenant_id: int, roles=("chair", "vice_chair", "mem
             evaluation.council_member_add(council, user_id, role)
         db.session.commit()
         return council.id, users
+
+
+def inspection_planned(app, tenant_id: int, certificate_id: int, **fields) -> int:
+    """A planned routine inspection of the certificate (due in 30 days unless told); returns its id."""
+    from app.certification.models import Certificate
+    from app.inspection.models import Inspection
+
+    with app.app_context(), tenant_scope(tenant_id):
+        certificate = db.session.scalar(select(Certificate).where(Certificate.id == certificate_id))
+        values = {
+            "certificate_id": certificate.id,
+            "product_id": certificate.product_id,
+            "kind": "routine",
+            "period_key": f"test:{_short()}",
+            "window_start": clock.today(),
+            "due_on": clock.today() + timedelta(days=30),
+            "status": "planned",
+        } | fields
+        inspection = Inspection(**values)
+        db.session.add(inspection)
+        db.session.commit()
+        return inspection.id
+
+
+def inspection_with_records(app, tenant_id: int, certificate_id: int, user_id: int) -> int:
+    """A done inspection with one of everything: policy, answer, photo, sample with a lab result,
+    corrective action, revocation proposal (the RLS seed needs a row in every table)."""
+    from app.inspection.models import (
+        CorrectiveAction,
+        Inspection,
+        InspectionAnswer,
+        InspectionAttachment,
+        InspectionPolicy,
+        InspectionSample,
+        LabResult,
+        RevocationProposal,
+    )
+
+    inspection_id = inspection_planned(
+        app,
+        tenant_id,
+        certificate_id,
+        status="done",
+        inspector_id=user_id,
+        visited_on=clock.today(),
+        outcome="major",
+    )
+    with app.app_context(), tenant_scope(tenant_id):
+        inspection = db.session.scalar(select(Inspection).where(Inspection.id == inspection_id))
+        product = db.session.scalar(select(Product).where(Product.id == inspection.product_id))
+        document = DocumentFactory(
+            producer_id=product.producer_id, product_id=product.id, requirement="inspection_photo"
+        )
+        if db.session.scalar(select(InspectionPolicy.id)) is None:
+            db.session.add(InspectionPolicy(rules={}, version=1, source="default"))
+        sample = InspectionSample(inspection_id=inspection_id, code="M1", taken_on=clock.today(), status="taken")
+        db.session.add_all(
+            [
+                InspectionAnswer(inspection_id=inspection_id, item_code="label", item_text="Nhãn", answer="yes"),
+                InspectionAttachment(inspection_id=inspection_id, document_id=document.id, role="photo"),
+                sample,
+                CorrectiveAction(
+                    inspection_id=inspection_id, description="Bổ sung nhãn", due_on=clock.today(), status="open"
+                ),
+                RevocationProposal(
+                    inspection_id=inspection_id,
+                    certificate_id=certificate_id,
+                    grounds="records",
+                    reason="Thiếu hồ sơ",
+                    proposed_by=user_id,
+                ),
+            ]
+        )
+        db.session.flush()
+        db.session.add(LabResult(sample_id=sample.id, parameter="Coliforms", value="< 10", passed=True))
+        db.session.commit()
+        return inspection_id

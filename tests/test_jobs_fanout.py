@@ -37,3 +37,30 @@ def test_one_job_per_active_tenant_with_deterministic_ids(app):
         assert {job.func_name for job in queue.jobs} == {"app.exchange.jobs.requeue_stalled_imports"}
         assert [job.args[0] for job in sorted(queue.jobs, key=lambda j: j.args[0])] == sorted(active)
         queue.empty()
+
+
+def test_a_second_fan_out_in_the_same_slot_queues_nothing(app):
+    with app.app_context():
+        queue = get_queue("scheduling")
+        queue.empty()
+        every = timedelta(days=1)
+        first = fan_out("scheduling", "app.exchange.jobs.requeue_stalled_imports", name="test-twice", every=every)
+        fan_out("scheduling", "app.exchange.jobs.requeue_stalled_imports", name="test-twice", every=every)
+        assert queue.count == first
+        queue.empty()
+
+
+def test_a_job_queued_after_commit_waits_for_the_outer_commit_not_a_savepoint(app):
+    from jobs.queues import enqueue_after_commit
+
+    with app.app_context():
+        queue = get_queue("scheduling")
+        queue.empty()
+        db.session.rollback()
+        enqueue_after_commit("scheduling", "app.exchange.jobs.requeue_stalled_imports", 1, job_id="test-savepoint")
+        with db.session.begin_nested():
+            db.session.execute(select(1))
+        assert queue.job_ids == []  # the savepoint's release is not the commit
+        db.session.commit()
+        assert queue.job_ids == ["test-savepoint"]
+        queue.empty()

@@ -48,7 +48,6 @@ EXPECTED = {
     "evaluation.view": {PA, PO, CM},
     "evaluation.score": {CM},
     "evaluation.results": {PA, PO, PR},
-    "inspection.perform": {IN},
     "notices.view": {PA, PO, CO, CM, IN, PR},
     "notices.outbox": {PA},
     "jobs.view": {PA},
@@ -56,6 +55,11 @@ EXPECTED = {
     "target.manage": {PA},
     "reward.view": {PA, PO, CO},
     "reward.manage": {PA, PO},
+    "inspection.view": {PA, PO, CO, IN, PR},
+    "inspection.record": {PA, PO, IN},
+    "inspection.manage": {PA, PO},
+    "inspection.policy.edit": {PA},
+    "corrective_action.respond": {PR},
     "national.view": {NV},
     "platform.manage": {PL},
 }
@@ -70,7 +74,7 @@ def _person(role: str, producer_id: int | None = None):
 
 def test_the_table_declares_exactly_the_expected_actions():
     assert set(policy.PERMISSIONS) == set(EXPECTED)
-    assert len(policy.PERMISSIONS) == 38
+    assert len(policy.PERMISSIONS) == 42
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))

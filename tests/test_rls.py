@@ -70,11 +70,12 @@ def _seed_evaluation(app, tenant_id: int, base) -> None:
     from app.extensions import db
     from app.registry.models import Product
     from tenants.context import tenant_scope
-    from tests.factories import certificate_recorded, council_with_members
+    from tests.factories import certificate_recorded, council_with_members, inspection_with_records
 
     council_id, [(user_id, _email)] = council_with_members(app, tenant_id, ("member",))
     certificate_id = certificate_recorded(app, tenant_id, base.product_id)
     _seed_entitlement(app, tenant_id, base, certificate_id)
+    inspection_with_records(app, tenant_id, certificate_id, user_id)
     with app.app_context(), tenant_scope(tenant_id):
         member = db.session.scalar(select(CouncilMember).where(CouncilMember.council_id == council_id))
         council_round = CouncilRound(

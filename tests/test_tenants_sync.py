@@ -148,6 +148,7 @@ def test_features_register_their_sections_of_the_province_file(app):
             "policies",
             "targets",
             "figures_and_budgets",
+            "inspection",
             "cycle",
             "notices",
         ]

@@ -66,7 +66,6 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "evaluation.view": (*OFFICERS, COUNCIL_MEMBER),
     "evaluation.score": (COUNCIL_MEMBER,),
     "evaluation.results": (*OFFICERS, PRODUCER),
-    "inspection.perform": (INSPECTOR,),
     # Notices: everyone signed in to the province reads their own (the bell); the outbox (what was or
     # would have been e-mailed) and the province's background jobs (recent, failed, retry) are the admin's.
     "notices.view": (*PROVINCE_WIDE, PRODUCER),
@@ -77,6 +76,16 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "target.manage": (PROVINCE_ADMIN,),
     "reward.view": STAFF,
     "reward.manage": OFFICERS,  # approve and record payment
+    # Post-certification inspections (app/inspection): the queue, lists and calendar (a producer: its own
+    # products' inspections and corrective actions, scoped by the services); recording a visit (checklist,
+    # photos, samples, outcome, corrective actions, revocation proposal); planning them (assigning
+    # inspectors, ad hoc inspections, cancelling, closing corrective actions, deciding proposals); the
+    # province's inspection policy; a producer answering a corrective action with its evidence.
+    "inspection.view": (*STAFF, INSPECTOR, PRODUCER),
+    "inspection.record": (*OFFICERS, INSPECTOR),
+    "inspection.manage": OFFICERS,
+    "inspection.policy.edit": (PROVINCE_ADMIN,),
+    "corrective_action.respond": (PRODUCER,),
     # Global accounts
     "national.view": (NATIONAL_VIEWER,),
     "platform.manage": (PLATFORM_ADMIN,),

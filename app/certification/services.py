@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exc, func, literal_column, or_, select
 
+from app.certification.hooks import certificate_changed
 from app.certification.models import KINDS, SOURCES, Certificate
 from app.core import clock
 from app.core.acts import ACTS, DEFAULT_CRITERIA_ACT, act_in_force
@@ -509,6 +510,7 @@ def certificate_record(
     if new_product:  # the caller's savepoint holds the whole row; a unique clash cannot be a repeat here
         db.session.add(cert)
         db.session.flush()
+        certificate_changed(cert)
         return cert, True
     try:
         with db.session.begin_nested():
@@ -521,6 +523,7 @@ def certificate_record(
             raise
         return existing, False
     _chain_refresh(product.id)
+    certificate_changed(cert)
     return cert, True
 
 
@@ -578,6 +581,7 @@ def certificate_correct(
         if getattr(cert, key) != value:
             setattr(cert, key, value)
     _chain_refresh(cert.product_id)
+    certificate_changed(cert)
     return cert
 
 
@@ -613,6 +617,7 @@ def certificate_revoke(
         )
     cert.revoked_on, cert.revoke_reason, cert.revoke_decision_number = revoked_on, reason, number
     db.session.flush()
+    certificate_changed(cert)
     return cert
 
 
