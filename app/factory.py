@@ -33,6 +33,7 @@ from app.evaluation.views import bp as evaluation_bp
 from app.exchange.views import bp as exchange_bp
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, server_session, talisman
 from app.home.views import bp as home_bp
+from app.inspection.work_views import bp as inspection_work_bp
 from app.national.views import bp as national_bp
 from app.planning.views import bp as planning_bp
 from app.platform.views import bp as platform_bp
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
         documents_bp,
         verify_bp,
         certificate_pdf_bp,
+        inspection_work_bp,
     ):
         app.register_blueprint(bp)
 
