@@ -132,10 +132,11 @@ def clean_day(value, field: str, *, required: bool = True, not_after: date | Non
     if isinstance(value, date):
         day = value
     else:
-        text = clean_text(value, field, required=required, max_length=20)
+        text = clean_text(value, field, required=required, max_length=10_000)
         if not text:
             return None
         day = None
+        text = text if len(text) <= 20 else ""  # no day is written that long: refused below
         for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
             try:
                 day = datetime.strptime(text.replace("-", "/") if fmt == "%d/%m/%Y" else text, fmt).date()
