@@ -2,7 +2,7 @@
 _notes/INSPECTIONS.md, so the inspection work pages (work.py) run and are tested on their own branch.
 
 At merge, take insp's version of this file: work.py uses only `inspection_rules`, `inspectors_eligible`,
-`inspector_allowed`, `inspection_overdue` and `corrective_action_overdue`.
+`inspector_allowed`, `inspection_overdue`, `corrective_action_overdue` and `inspection_schedule_later`.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _commune_of(inspection: Inspection) -> int | None:
 
 
 def inspector_allowed(inspection: Inspection, user: User) -> bool:
-    if not user.has_role("inspector", "province_admin", "province_officer"):
+    if not user.is_active or not user.has_role("inspector", "province_officer"):
         return False
     if not inspection_rules().outside_commune:
         return True
@@ -71,7 +71,7 @@ def inspector_allowed(inspection: Inspection, user: User) -> bool:
 def inspectors_eligible(inspection: Inspection) -> list[User]:
     users = db.session.scalars(
         select(User)
-        .where(or_(*(any_(User.roles) == role for role in ("inspector", "province_officer", "province_admin"))))
+        .where(or_(*(any_(User.roles) == role for role in ("inspector", "province_officer"))))
         .order_by(User.full_name)
     ).all()
     return [u for u in users if inspector_allowed(inspection, u)]
@@ -85,3 +85,7 @@ def inspection_overdue(today: date | None = None):
 def corrective_action_overdue(today: date | None = None):
     today = today or clock.today()
     return and_(CorrectiveAction.status == "open", CorrectiveAction.due_on < today)
+
+
+def inspection_schedule_later() -> None:
+    """insp's enqueues the tenant's scheduling after commit; nothing to plan without its scheduler."""

@@ -52,6 +52,7 @@ from app.inspection.services import (
     corrective_action_overdue,
     inspection_overdue,
     inspection_rules,
+    inspection_schedule_later,
     inspector_allowed,
     inspectors_eligible,
 )
@@ -87,6 +88,13 @@ PROPOSAL_LABELS = {
     "accepted": _l("Đã chấp nhận (thu hồi)"),
     "rejected": _l("Không chấp nhận"),
     "withdrawn": _l("Đã rút"),
+}
+DOCUMENT_STATUS_LABELS = {
+    "awaiting_upload": _l("Đang tải lên"),
+    "pending": _l("Đang chờ kiểm tra"),
+    "verifying": _l("Đang kiểm tra tệp"),
+    "accepted": _l("Đã kiểm tra"),
+    "rejected": _l("Bị từ chối"),
 }
 PHOTO_REQUIREMENT, DOCUMENT_REQUIREMENT = "inspection_photo", "inspection_document"
 ROLE_BY_REQUIREMENT = {PHOTO_REQUIREMENT: "photo", DOCUMENT_REQUIREMENT: "document"}
@@ -572,7 +580,7 @@ def inspection_assign(user, inspection: Inspection, inspector_id, expected_versi
     _lock(inspection, expected_version)
     if inspection.status not in OPEN_STATUSES:
         raise InspectionError(_("Chỉ phân công được lượt kiểm tra chưa thực hiện."))
-    if not inspector.has_role("inspector", "province_officer", "province_admin"):
+    if not inspector.has_role("inspector", "province_officer"):
         raise InspectionError(_("Người này không phải cán bộ kiểm tra."), "inspector_id")
     if not inspector_allowed(inspection, inspector):
         raise InspectionError(
@@ -641,6 +649,7 @@ def inspection_record_visit(
             inspection.inspector_id = user.id
         inspection.status, inspection.outcome = "done", outcome
         inspection.completed_at, inspection.completed_by = clock.now(), user.id
+        inspection_schedule_later()  # the next period's inspection appears at once, not at the next sweep
     _touch(inspection)
     db.session.flush()
     return inspection
