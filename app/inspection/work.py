@@ -97,6 +97,7 @@ DOCUMENT_STATUS_LABELS = {
     "rejected": _l("Bị từ chối"),
 }
 PHOTO_REQUIREMENT, DOCUMENT_REQUIREMENT = "inspection_photo", "inspection_document"
+EVIDENCE_REQUIREMENT = "corrective_evidence"  # the producer's answer to a corrective action
 ROLE_BY_REQUIREMENT = {PHOTO_REQUIREMENT: "photo", DOCUMENT_REQUIREMENT: "document"}
 EXPIRY_WINDOWS = (30, 60, 90)
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # days a record may name
@@ -513,6 +514,7 @@ class InspectionRecord:
     actions: list[CorrectiveAction]
     proposals: list[RevocationProposal]
     overdue: bool
+    evidence: dict  # document id -> Document, for the corrective actions' evidence
 
 
 def inspection_record(inspection: Inspection, today: date | None = None) -> InspectionRecord:
@@ -554,6 +556,12 @@ def inspection_record(inspection: Inspection, today: date | None = None) -> Insp
         .where(RevocationProposal.inspection_id == inspection.id)
         .order_by(RevocationProposal.id)
     ).all()
+    evidence_ids = [a.evidence_document_id for a in actions if a.evidence_document_id]
+    evidence = (
+        {d.id: d for d in db.session.scalars(select(Document).where(Document.id.in_(evidence_ids)))}
+        if evidence_ids
+        else {}
+    )
     return InspectionRecord(
         inspection,
         product,
@@ -566,6 +574,7 @@ def inspection_record(inspection: Inspection, today: date | None = None) -> Insp
         list(actions),
         list(proposals),
         inspection.status in OPEN_STATUSES and inspection.due_on < today,
+        evidence,
     )
 
 
@@ -819,28 +828,60 @@ def corrective_action_add(user, inspection: Inspection, *, description, due_on, 
 def corrective_action_close(
     user, action: CorrectiveAction, *, evidence_note, evidence_document_id=None
 ) -> CorrectiveAction:
-    """An officer closes an open corrective action on its evidence (a note of what was seen, and/or a
-    verified document of the producer)."""
+    """An officer closes an open corrective action on its evidence: a note of what was seen, and/or a
+    verified document of the product (one the producer sent in answer, or one chosen on the page)."""
     _require_manage(user)
     evidence_note = clean_text(evidence_note, "evidence_note", max_length=2000)
-    document_id = clean_id(evidence_document_id) if evidence_document_id not in (None, "") else None
-    if evidence_document_id not in (None, "") and document_id is None:
+    chosen = evidence_document_id not in (None, "")
+    document_id = clean_id(evidence_document_id) if chosen else None
+    if chosen and document_id is None:
         raise InspectionError(_("Tài liệu minh chứng không hợp lệ."), "evidence_document_id")
-    if document_id is not None:
-        inspection = db.session.scalar(select(Inspection).where(Inspection.id == action.inspection_id))
-        document = db.session.scalar(select(Document).where(Document.id == document_id))
-        if document is None or document.product_id != inspection.product_id or document.status != "accepted":
-            raise InspectionError(_("Tài liệu minh chứng không hợp lệ."), "evidence_document_id")
-    if not evidence_note and document_id is None:
-        raise InspectionError(_("Hãy ghi minh chứng khắc phục."), "evidence_note")
     db.session.refresh(action, with_for_update=True)
     if action.status != "open":
         raise InspectionError(_("Hành động khắc phục này đã được đóng."))
+    document_id = document_id or action.evidence_document_id  # the producer's answer, when there is one
+    if document_id is not None:
+        inspection = db.session.scalar(select(Inspection).where(Inspection.id == action.inspection_id))
+        document = db.session.scalar(select(Document).where(Document.id == document_id))
+        usable = document is not None and document.product_id == inspection.product_id
+        if chosen and not (usable and document.status == "accepted"):
+            raise InspectionError(_("Tài liệu minh chứng không hợp lệ."), "evidence_document_id")
+        if not (usable and document.status == "accepted"):
+            document_id = None  # the producer's file is not verified (yet): it is no evidence
+    if not evidence_note and document_id is None:
+        raise InspectionError(_("Hãy ghi minh chứng khắc phục."), "evidence_note")
     action.status, action.closed_at, action.closed_by = "closed", clock.now(), user.id
     action.evidence_note = evidence_note
     action.evidence_document_id = document_id
     db.session.flush()
     return action
+
+
+def corrective_action_respond(user, action: CorrectiveAction, data: dict) -> tuple[Document, dict]:
+    """The producer answers its open corrective action with evidence (a photo, a paper), uploaded through
+    the documents service as any evidence of its product; an officer then closes the action on it."""
+    if not can(user, "corrective_action.respond"):
+        raise InspectionError(_("Chỉ chủ thể được gửi minh chứng khắc phục."))
+    db.session.refresh(action, with_for_update=True)
+    if action.status != "open":
+        raise InspectionError(_("Hành động khắc phục này đã được đóng."))
+    inspection = db.session.scalar(select(Inspection).where(Inspection.id == action.inspection_id))
+    try:
+        document, post = document_presign(
+            producer_id=_producer_of(inspection),
+            product_id=inspection.product_id,
+            requirement=EVIDENCE_REQUIREMENT,
+            filename=data.get("filename"),
+            content_type=data.get("content_type"),
+            size=data.get("size"),
+            uploaded_by=user.id,
+            title=clean_text(data.get("title"), "title", max_length=300),
+        )
+    except DocumentError as error:
+        raise InspectionError(str(error)) from None
+    action.evidence_document_id = document.id  # the latest answer is the one the officer sees
+    db.session.flush()
+    return document, post
 
 
 # ----------------------------------------------------------------------------- revocation proposals

@@ -436,3 +436,29 @@ def attachment_confirm():
         status_url=url_for("documents.status", document_id=document.id),
         download_url=url_for("documents.download", document_id=document.id),
     ), 202
+
+
+@bp.route("/actions/evidence/presign", methods=["POST"])
+@permission_required("corrective_action.respond")
+def evidence_presign():
+    """upload.js's presign step for the producer's evidence of a corrective action (`?action=<id>`); the
+    confirmation and the status are the documents service's own (a producer may upload its documents)."""
+    action_id = work.clean_id(request.args.get("action"))
+    if action_id is None:
+        abort(404)
+    action = work.corrective_action_get(current_user, action_id)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return _json_error(_("Yêu cầu không hợp lệ."))
+    try:
+        document, post = work.corrective_action_respond(current_user, action, data)
+    except InspectionError as error:
+        return _json_error(str(error))
+    db.session.commit()
+    return jsonify(
+        id=document.id,
+        upload=post,
+        status_url=url_for("documents.status", document_id=document.id),
+        confirm_url=url_for("documents.confirm", document_id=document.id),
+        download_url=url_for("documents.download", document_id=document.id),
+    ), 201

@@ -487,3 +487,34 @@ def test_two_inspectors_record_the_same_visit_at_once_one_outcome(app, world):
             select(func.count()).select_from(InspectionAnswer).where(InspectionAnswer.inspection_id == inspection_id)
         )
         assert db.session.scalar(answers) == len(inspection_rules().checklist("routine"))
+
+
+def test_the_producer_answers_with_evidence_and_the_officer_closes_on_it(app, world, scope):
+    from app.documents.models import Document
+
+    inspection = _assigned(app, world)
+    action = work.corrective_action_add(_user(world.inspector_id), inspection, description="Dán nhãn phụ", due_on=TODAY)
+    db.session.commit()
+    producer_id, _ = factories.user_of_role(app, world.tenant_id, "producer", producer_id=world.producer_id)
+    data = {"filename": "nhan-phu.jpg", "content_type": "image/jpeg", "size": 2000}
+    with pytest.raises(work.InspectionError, match="Chỉ chủ thể"):
+        work.corrective_action_respond(_user(world.officer_id), action, data)
+    document, _post = work.corrective_action_respond(_user(producer_id), action, data)
+    db.session.commit()
+    assert (action.evidence_document_id, document.requirement, document.producer_id) == (
+        document.id,
+        "corrective_evidence",
+        world.producer_id,
+    )
+    officer = _user(world.officer_id)
+    # Not verified yet: no evidence on its own.
+    with pytest.raises(work.InspectionError, match="minh chứng"):
+        work.corrective_action_close(officer, action, evidence_note="")
+    db.session.rollback()
+    db.session.scalar(select(Document).where(Document.id == document.id)).status = "accepted"
+    db.session.commit()
+    work.corrective_action_close(officer, action, evidence_note="")
+    db.session.commit()
+    assert (action.status, action.evidence_document_id) == ("closed", document.id)
+    with pytest.raises(work.InspectionError, match="đã được đóng"):
+        work.corrective_action_respond(_user(producer_id), action, data)

@@ -226,3 +226,29 @@ def test_upload_endpoints_answer_foreign_ids_like_missing_ones(app, world, tenan
     assert bad.status_code == 400 and bad.json["error"]
     bad = client.post(f"{presign}?inspection={inspection_id}", data="not json", headers=headers)
     assert bad.status_code == 400
+
+
+def test_the_producer_sends_evidence_from_the_portal(app, world, tenants):
+    inspection_id = _assigned(app, world)
+    with app.app_context(), tenant_scope(world.tenant_id):
+        action = CorrectiveAction(inspection_id=inspection_id, description="Dán nhãn phụ", due_on=TODAY, status="open")
+        db.session.add(action)
+        db.session.commit()
+        action_id = action.id
+    owner, _uid = _client(app, world, "producer", producer_id=world.producer_id)
+    body = owner.get(f"/{world.slug}/portal/").get_data(as_text=True)
+    presign = f"/{world.slug}/inspections/actions/evidence/presign"
+    assert f"{presign}?action={action_id}" in body
+    headers = {"X-CSRFToken": csrf_token(owner, f"/{world.slug}/portal/")}
+    data = {"requirement": "corrective_evidence", "filename": "a.pdf", "content_type": "application/pdf", "size": 10}
+    response = owner.post(f"{presign}?action={action_id}", json=data, headers=headers)
+    assert response.status_code == 201 and response.json["confirm_url"].endswith("/confirm")
+    # Another producer, another province, no such action: 404 alike; an officer may not answer.
+    other_producer, _product = factories.producer_with_product(app, world.tenant_id)
+    stranger, _uid = _client(app, world, "producer", producer_id=other_producer)
+    token = {"X-CSRFToken": csrf_token(stranger, f"/{world.slug}/portal/")}
+    for value in (action_id, 10**12, "x"):
+        assert stranger.post(f"{presign}?action={value}", json=data, headers=token).status_code == 404
+    officer, _uid = _client(app, world, "province_officer")
+    token = {"X-CSRFToken": csrf_token(officer, f"/{world.slug}/account")}
+    assert officer.post(f"{presign}?action={action_id}", json=data, headers=token).status_code == 403
