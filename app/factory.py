@@ -35,6 +35,7 @@ from app.exchange.views import bp as exchange_bp
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, server_session, talisman
 from app.home.views import bp as home_bp
 from app.inspection.views import bp as inspection_bp
+from app.inspection.work_views import bp as inspection_work_bp
 from app.national.views import bp as national_bp
 from app.notices.views import bp as notices_bp
 from app.notices.views import jobs_bp as tenant_jobs_bp
@@ -155,6 +156,7 @@ def _register_blueprints(app: Flask) -> None:
         tenant_jobs_bp,
         verify_bp,
         certificate_pdf_bp,
+        inspection_work_bp,
     ):
         app.register_blueprint(bp)
 

@@ -181,6 +181,33 @@ def _evaluation(key):
     return make
 
 
+_INSPECTION: dict[int, dict] = {}
+
+
+def _inspection(key):
+    """A done inspection (major) with one of every record: answer, photo, sample, lab result, corrective action,
+    revocation proposal (once per tenant)."""
+
+    def make(app, tenant_id, base):
+        if tenant_id not in _INSPECTION:
+            from app.inspection.models import CorrectiveAction, InspectionSample, RevocationProposal
+
+            certificate_id = factories.certificate_recorded(app, tenant_id, base.product_id)
+            inspector_id, _email = factories.user_of_role(app, tenant_id, "inspector")
+            inspection_id = factories.inspection_with_records(app, tenant_id, certificate_id, inspector_id)
+            with app.app_context(), tenant_scope(tenant_id):
+                of_it = {"inspection_id": inspection_id}
+                _INSPECTION[tenant_id] = {
+                    "inspection_id": inspection_id,
+                    "sample_id": db.session.scalar(select(InspectionSample.id).filter_by(**of_it)),
+                    "action_id": db.session.scalar(select(CorrectiveAction.id).filter_by(**of_it)),
+                    "proposal_id": db.session.scalar(select(RevocationProposal.id).filter_by(**of_it)),
+                }
+        return _INSPECTION[tenant_id][key]
+
+    return make
+
+
 # How to make, in a tenant, the row each id argument of a tenant URL names: (app, tenant_id, base) -> id,
 # where base is an application at "idea_submitted" with its producer, product and cycle. A rule added
 # later is picked up from the url_map by itself; only a new argument name needs an entry here.
@@ -203,6 +230,7 @@ ID_FACTORIES = {
     "target_id": _target,
     "entitlement_id": _entitlement,
     **{key: _evaluation(key) for key in ("council_id", "member_id", "round_id", "item_id", "review_id")},
+    **{key: _inspection(key) for key in ("inspection_id", "sample_id", "action_id", "proposal_id")},
 }
 MISSING = {key: 10**12 for key in ID_FACTORIES} | {"token": "no-such-invitation-token", "job_id": "no-such-job"}
 

@@ -7,6 +7,7 @@ from app.auth.policy import permission_required
 from app.certification.services import current_stars_by_product, producer_certificates
 from app.core import clock
 from app.cycle.workflow import KIND_LABELS, STATUS_LABELS
+from app.inspection.work import producer_inspections
 from app.portal.services import portal_producer_id, producer_overview
 from tenants.resolution import tenant_blueprint
 
@@ -20,6 +21,7 @@ def home():
     producer, products, summaries, messages = producer_overview(producer_id, clock.today())
     # Read-only: the producer's own certificates with their status today.
     certificates = producer_certificates(producer_id)
+    inspections, actions = producer_inspections(producer_id)
     return render_template(
         "portal/home.html",
         producer=producer,
@@ -30,4 +32,6 @@ def home():
         messages=messages,
         statuses=STATUS_LABELS,
         kinds=KIND_LABELS,
+        inspections=inspections,
+        corrective_actions=actions,
     )

@@ -23,6 +23,10 @@ PAGES = [
     "/nam-dinh/audit/",
     "/nam-dinh/producers/import/",
     "/nam-dinh/users/new",
+    "/nam-dinh/inspections/",
+    "/nam-dinh/inspections/calendar",
+    "/nam-dinh/inspections/overdue",
+    "/nam-dinh/inspections/expiring",
 ]
 
 
