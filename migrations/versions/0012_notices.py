@@ -2,7 +2,7 @@
 recipients (in-app list and e-mail) and delivery state; the province's reminder settings.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 
 Holds its own SQL (no live helpers): the grants and RLS policies below are those every tenant table has.
 """
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
