@@ -9,7 +9,7 @@ import logging
 from datetime import date
 
 from redis.exceptions import RedisError
-from sqlalchemy import and_, event, select
+from sqlalchemy import and_, event, or_, select
 from sqlalchemy.exc import NoResultFound
 
 from app.auth.models import User
@@ -147,7 +147,9 @@ def inspectors_eligible(inspection: Inspection) -> list[User]:
     """Every user who may be assigned to this inspection, by name."""
     rules = inspection_rules()
     users = db.session.scalars(
-        select(User).where(User.roles.overlap([INSPECTOR, PROVINCE_OFFICER])).order_by(User.full_name, User.id)
+        select(User)
+        .where(or_(User.roles.any(INSPECTOR), User.roles.any(PROVINCE_OFFICER)))
+        .order_by(User.full_name, User.id)
     ).all()
     return [user for user in users if inspector_allowed(inspection, user, rules)]
 
