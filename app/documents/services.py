@@ -41,9 +41,8 @@ log = logging.getLogger(__name__)
 PRESIGN_EXPIRES_SECONDS = 15 * 60
 DOWNLOAD_EXPIRES_SECONDS = 60
 MAX_VERIFY_ATTEMPTS = 5
-# Object metadata (x-amz-meta-ocop-sha256) written by the verification job. A presigned POST cannot
-# set it (storage refuses fields outside the policy), so an object replaced after verification is
-# recognised at download time.
+# Object metadata (x-amz-meta-ocop-sha256) written by the verification job on the verified copy
+# (Document.verified_key, which no presigned form covers); checked again at download time.
 VERIFIED_SHA256_META = "ocop-sha256"
 # pg_advisory_xact_lock(namespace, tenant): presigns of one tenant are checked against the quota in turn.
 QUOTA_LOCK_NAMESPACE = 0x0C0D0C
@@ -311,11 +310,11 @@ def document_confirm(document_id: int) -> Document:
 def document_download_url(document: Document) -> str:
     """A one-minute presigned GET of an accepted document, always downloaded, with its own type.
 
-    Refused when the stored object is not the one that was verified (replaced afterwards).
+    Only the verified copy is ever handed out, never the upload key (its form may still be valid).
     """
     if document.status != "accepted":
         raise DocumentError(_("Tệp chưa được kiểm tra xong."))
-    head = _head(document.storage_key)
+    head = _head(document.verified_key)
     if (
         head is None
         or head["ContentLength"] != document.size
@@ -328,7 +327,7 @@ def document_download_url(document: Document) -> str:
         "get_object",
         Params={
             "Bucket": current_app.config["S3_BUCKET"],
-            "Key": document.storage_key,
+            "Key": document.verified_key,
             "ResponseContentDisposition": disposition,
             "ResponseContentType": document.content_type,
             "ResponseCacheControl": "private, no-store",

@@ -122,7 +122,7 @@ def test_a_confirmed_upload_survives_a_worker_killed_mid_verification(app, fresh
     document = load(app, tenant_id, document_id)
     assert document.status == "accepted"
     assert (document.size, document.sha256) == (len(data), sha256(data))
-    assert sha256(stored_bytes(app, document.storage_key)) == document.sha256
+    assert sha256(stored_bytes(app, document.verified_key)) == document.sha256
 
 
 def _old(minutes=60):
