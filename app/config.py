@@ -75,9 +75,15 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     # A moving window: no burst of twice the limit across a fixed window's boundary.
     RATELIMIT_STRATEGY = "moving-window"
-    # Wrong passwords allowed per account and window before login is throttled.
-    LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "10 per 15 minutes")
-    LOGIN_IP_LIMIT = os.environ.get("LOGIN_IP_LIMIT", "60 per 15 minutes")
+    # Login throttling (app/auth/throttle.py), failed attempts per window: per account and address
+    # (then refused for that address), per account from all addresses (then each attempt waits a
+    # growing delay), per address across every login page (then one attempt per delay).
+    LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", 15 * 60))
+    LOGIN_PAIR_FAILURES = int(os.environ.get("LOGIN_PAIR_FAILURES", 10))
+    LOGIN_ACCOUNT_SOFT_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_SOFT_FAILURES", 20))
+    LOGIN_ACCOUNT_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", 60))
+    LOGIN_ADDRESS_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FAILURES", 60))
+    LOGIN_ADDRESS_DELAY_SECONDS = int(os.environ.get("LOGIN_ADDRESS_DELAY_SECONDS", 30))
 
     RQ_QUEUE_PREFIX = ENV_NAME
     INVITE_VALID_DAYS = 7
