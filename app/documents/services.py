@@ -23,7 +23,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
-from app.auth.policy import own_producer_id, reach_or_404
+from app.auth.policy import own_producer_id
 from app.core import clock
 from app.core.access import get_or_404
 from app.core.storage import s3_client
@@ -118,9 +118,8 @@ def _as_id(value) -> int | None:
 
 def document_get(user, document_id: int, action: str = "documents.view") -> Document:
     """One document the user may reach; another producer's (for a producer user) is as missing as a foreign one."""
-    document = get_or_404(Document, document_id)
-    reach_or_404(user, action, document.producer_id)
-    return document
+    own = own_producer_id(user, action)
+    return get_or_404(Document, document_id, *(() if own is None else (Document.producer_id == own,)))
 
 
 def uploader_producer_id(user, requested):
