@@ -50,6 +50,9 @@ class Config:
     # A verification still pending after this long is re-queued by the reconciler (worker killed).
     DOCUMENT_VERIFY_STALLED_MINUTES = int(os.environ.get("DOCUMENT_VERIFY_STALLED_MINUTES", 15))
     UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 50 * 1024**2))  # one evidence file
+    # Presigned uploads per user: how many forms a minute window allows, and how many may wait unconfirmed.
+    PRESIGN_RATE_LIMIT = os.environ.get("PRESIGN_RATE_LIMIT", "30 per 10 minutes")
+    PRESIGN_OPEN_PER_USER = int(os.environ.get("PRESIGN_OPEN_PER_USER", 20))
 
     # Sessions live in Redis so that login can rotate the id and logout really ends them.
     SESSION_TYPE = "redis"

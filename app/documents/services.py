@@ -13,7 +13,7 @@ import logging
 import re
 import unicodedata
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -21,7 +21,7 @@ from dateutil.relativedelta import relativedelta
 from flask import abort, current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 
 from app.auth.policy import own_producer_id
 from app.core import clock
@@ -95,14 +95,34 @@ def tenant_quota_bytes(tenant_id: int) -> int:
     return quota if quota is not None else current_app.config["STORAGE_QUOTA_BYTES"]
 
 
+def _reserving():
+    """A presign reserves its declared size only while its form can still be used: an abandoned one
+    (nothing uploaded) stops blocking the province's uploads when the form expires."""
+    return or_(
+        Document.status != "awaiting_upload",
+        Document.created_at > clock.now() - timedelta(seconds=PRESIGN_EXPIRES_SECONDS),
+    )
+
+
 def tenant_storage_used() -> int:
     """Bytes held or reserved by the current tenant's documents (a rejected one holds nothing)."""
     used = db.session.scalar(
         select(func.coalesce(func.sum(func.coalesce(Document.size, Document.declared_size)), 0)).where(
-            Document.status.in_(ACTIVE_STATUSES)
+            Document.status.in_(ACTIVE_STATUSES), _reserving()
         )
     )
     return int(used)
+
+
+def open_presigns(uploaded_by: int) -> int:
+    """The user's presigns whose forms are still valid and not confirmed."""
+    return db.session.scalar(
+        select(func.count()).where(
+            Document.uploaded_by == uploaded_by,
+            Document.status == "awaiting_upload",
+            Document.created_at > clock.now() - timedelta(seconds=PRESIGN_EXPIRES_SECONDS),
+        )
+    )
 
 
 def _as_id(value) -> int | None:
@@ -197,6 +217,10 @@ def document_presign(
         raise DocumentError(_("Tệp rỗng."))
     if size > cfg["UPLOAD_MAX_BYTES"]:
         raise DocumentError(_("Tệp quá lớn: tối đa %(limit)s mỗi tệp.", limit=human_size(cfg["UPLOAD_MAX_BYTES"])))
+    if uploaded_by is not None and open_presigns(uploaded_by) >= cfg["PRESIGN_OPEN_PER_USER"]:
+        raise DocumentError(
+            _("Bạn có quá nhiều tệp đang chờ tải lên; hãy tải xong các tệp đó hoặc đợi 15 phút rồi thử lại.")
+        )
     owner_id, product_id = document_hooks().owner(_as_id(producer_id), _as_id(product_id))
     issued_on, valid_until = document_validity(requirement, issued_on, valid_until)
 
