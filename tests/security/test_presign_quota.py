@@ -49,7 +49,7 @@ def _age(app, tenant_id, seconds):
 
 def test_abandoned_presigns_stop_counting_when_their_form_expires(app, fresh_tenant):
     tenant_id, _slug = fresh_tenant
-    with app.app_context():
+    with app.app_context(), tenant_scope(tenant_id):
         db.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(storage_quota_bytes=100 * MIB))
         db.session.commit()
     producer_id, _product = producer_with_product(app, tenant_id)
