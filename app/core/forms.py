@@ -26,6 +26,8 @@ class BaseForm(FlaskForm):
         valid = super().validate(extra_validators)
         # No field may carry NUL (PostgreSQL text cannot): said under the field, like any other rule.
         for field in self:
+            if field.type == "HiddenField":  # set by the page, not typed: what it is compared to refuses it
+                continue
             if any(isinstance(raw, str) and "\x00" in raw for raw in (field.raw_data or ())):
                 field.errors = [*field.errors, _l("Không được chứa ký tự NUL.")]
                 valid = False

@@ -69,8 +69,8 @@ def _kill_tree(pid: int) -> None:
 
 
 def _large_pdf(megabytes: int) -> bytes:
-    body = os.urandom(1024 * 1024)
-    return b"%PDF-1.7\n" + body * megabytes + b"\n%%EOF\n"
+    """A real PDF (verification parses it) padded to about `megabytes`."""
+    return pdf_bytes(padding=megabytes * 1024 * 1024)
 
 
 def _kill_a_worker_mid_verification(app, tenant_id, document_id) -> str:
