@@ -54,6 +54,9 @@ class Config:
     # A verification still pending after this long is re-queued by the reconciler (worker killed).
     DOCUMENT_VERIFY_STALLED_MINUTES = int(os.environ.get("DOCUMENT_VERIFY_STALLED_MINUTES", 15))
     UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 50 * 1024**2))  # one evidence file
+    # Presigned uploads per user: how many forms a minute window allows, and how many may wait unconfirmed.
+    PRESIGN_RATE_LIMIT = os.environ.get("PRESIGN_RATE_LIMIT", "30 per 10 minutes")
+    PRESIGN_OPEN_PER_USER = int(os.environ.get("PRESIGN_OPEN_PER_USER", 20))
 
     # Sessions live in Redis so that login can rotate the id and logout really ends them.
     SESSION_TYPE = "redis"
@@ -79,9 +82,15 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     # A moving window: no burst of twice the limit across a fixed window's boundary.
     RATELIMIT_STRATEGY = "moving-window"
-    # Wrong passwords allowed per account and window before login is throttled.
-    LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "10 per 15 minutes")
-    LOGIN_IP_LIMIT = os.environ.get("LOGIN_IP_LIMIT", "60 per 15 minutes")
+    # Login throttling (app/auth/throttle.py), failed attempts per window: per account and address
+    # (then refused for that address), per account from all addresses (then each attempt waits a
+    # growing delay), per address across every login page (then one attempt per delay).
+    LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", 15 * 60))
+    LOGIN_PAIR_FAILURES = int(os.environ.get("LOGIN_PAIR_FAILURES", 10))
+    LOGIN_ACCOUNT_SOFT_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_SOFT_FAILURES", 20))
+    LOGIN_ACCOUNT_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", 60))
+    LOGIN_ADDRESS_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FAILURES", 60))
+    LOGIN_ADDRESS_DELAY_SECONDS = int(os.environ.get("LOGIN_ADDRESS_DELAY_SECONDS", 30))
 
     RQ_QUEUE_PREFIX = ENV_NAME
     INVITE_VALID_DAYS = 7

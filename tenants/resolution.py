@@ -13,6 +13,8 @@ TENANT_PREFIX = "/<tenant_slug>"
 
 
 def tenant_by_slug(slug: str) -> Tenant | None:
+    if "\x00" in slug:  # /bac-giang%00/… names no province (and PostgreSQL text cannot hold NUL)
+        return None
     return db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.is_active.is_(True)))
 
 

@@ -5,8 +5,11 @@ migrations/versions/0001_foundation.py), so editing this file never changes an o
 as the template for a new revision's SQL; infra/database.py takes the role names from here.
 
 Roles (names overridable by environment for shared clusters):
-- owner   (the migration user): owns the tables; RLS is FORCED so even it sees no foreign rows.
-- app     web and workers: not owner, not superuser, NOBYPASSRLS; DML on public tables.
+- owner   (the migration user): owns the tables; RLS is FORCED so even it sees no foreign rows. It is
+          a member of the roll-up role (to create its views), so the roll-up policy excludes sessions
+          it opened (session_user), even after SET ROLE (migration 0013).
+- app     web and workers: not owner, not superuser, NOBYPASSRLS; DML on public tables; on accounts it
+          updates no role or email; on tenants (RLS) it updates only the current tenant's row.
 - rollup  NOLOGIN: owns the `national` schema views; a SELECT-only policy lets it read all tenants.
 - national the national office's login: may read `national` views, nothing in `public`.
 """
@@ -58,7 +61,9 @@ def enable_tenant_rls_sql(table: str) -> list[str]:
         f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
         f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE})",
         f"DROP POLICY IF EXISTS national_rollup_read ON {table}",
-        f"CREATE POLICY national_rollup_read ON {table} FOR SELECT TO {ROLLUP_ROLE} USING (true)",
+        # Not for sessions the migration user opened (it is a member of the roll-up role).
+        "DO $$ BEGIN EXECUTE format('CREATE POLICY national_rollup_read ON "
+        f"{table} FOR SELECT TO {ROLLUP_ROLE} USING (session_user <> %L)', current_user); END $$",
         f"GRANT SELECT ON {table} TO {ROLLUP_ROLE}",
     ]
 

@@ -222,11 +222,16 @@ def sync_file(path: Path, *, force: bool = False) -> SyncReport:
         return report
     values = {k: data.get(k) for k in TENANT_FIELDS}
     values["criteria_act"] = data.get("criteria_act") or DEFAULT_CRITERIA_ACT
-    if _assign(tenant, values) and not report.created:
-        report.count("tenant")
-    tenant.definition_sha256 = digest
-    db.session.flush()
-    with tenant_scope(tenant.id):
+    if report.created:
+        _assign(tenant, values)
+        tenant.definition_sha256 = digest
+        db.session.flush()
+    with tenant_scope(tenant.id):  # an existing tenant row is updated only inside its own scope (RLS)
+        if not report.created:
+            if _assign(tenant, values):
+                report.count("tenant")
+            tenant.definition_sha256 = digest
+            db.session.flush()
         for section in province_sections():
             section.sync(tenant, data, report)
         db.session.flush()

@@ -197,7 +197,7 @@ def document_accepted(app, tenant_id: int, producer_id: int, product_id=None, *,
         if stored:
             s3_client().put_object(
                 Bucket=app.config["S3_BUCKET"],
-                Key=document.storage_key,
+                Key=document.verified_key,
                 Body=data,
                 ContentType=document.content_type,
                 Metadata={VERIFIED_SHA256_META: document.sha256},

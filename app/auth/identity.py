@@ -17,7 +17,7 @@ from app.auth.forms import LoginForm
 from app.auth.models import Account, User
 from app.auth.roles import NATIONAL_VIEWER, PLATFORM_ADMIN
 from app.auth.throttle import FAILED_LOGIN_STATUS
-from app.core.i18n import safe_local_path
+from app.core.redirects import safe_next_path
 from app.extensions import db, login_manager
 from tenants.context import Actor
 
@@ -87,7 +87,7 @@ def actor_for(identity) -> Actor:
 
 
 def safe_next(default: str) -> str:
-    return safe_local_path(request.args.get("next"), default)
+    return safe_next_path(request.args.get("next"), default)
 
 
 def login_page(authenticate: Callable[[str, str], User | Account | None], home_url: str):

@@ -23,9 +23,13 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def get_or_404(model, object_id: int):
-    """The isolation hook limits the select to the current tenant, so a foreign id is simply missing."""
-    obj = db.session.scalar(select(model).where(model.id == object_id))
+def get_or_404(model, object_id: int, *scope):
+    """The isolation hook limits the select to the current tenant, so a foreign id is simply missing.
+
+    `scope` narrows it further in the same query (e.g. a producer's own records): a record out of scope
+    costs exactly what a missing one does, so timing tells them apart no better than the answer does.
+    """
+    obj = db.session.scalar(select(model).where(model.id == object_id, *scope))
     if obj is None:
         # Missing or another province's: the same answer, and the same event (many in a row = probing).
         security_event("id_not_found", model=model.__tablename__, id=object_id)

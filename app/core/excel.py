@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 
 from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-# Text starting with these is read by Excel (or a sheet it is pasted into) as a formula: formula injection.
-FORMULA_STARTS = ("=", "+", "-", "@")
+# Text starting with these is read by Excel (or a sheet it is pasted into, or a CSV saved from it) as a
+# formula: formula injection. Tab and CR/LF lead some importers to drop them and read what follows.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def _cell(sheet, value):
@@ -24,6 +26,8 @@ def _cell(sheet, value):
         return value.replace(tzinfo=None)  # Excel has no timezones; values are shown as stored
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(v) for v in value)
+    if value is not None and not isinstance(value, (str, int, float, datetime, date, time, Decimal)):
+        value = str(value)  # lazy translations, enums: as the text they show
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return text_cell(sheet, value)
     return value
@@ -44,7 +48,7 @@ def xlsx_response(filename: str, sheet_title: str, headers: Sequence[str], rows:
     bold = Font(bold=True)
     header_cells = []
     for title in headers:
-        cell = WriteOnlyCell(sheet, value=str(title))
+        cell = text_cell(sheet, str(title))  # headers may carry names (criteria parts, units): text too
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)

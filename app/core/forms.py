@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field
 
@@ -20,6 +21,17 @@ class BaseForm(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             filters = list(unbound_field.kwargs.get("filters", ())) + [nfc]
             return unbound_field.bind(form=form, filters=filters, **options)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # No field may carry NUL (PostgreSQL text cannot): said under the field, like any other rule.
+        for field in self:
+            if field.type == "HiddenField":  # set by the page, not typed: what it is compared to refuses it
+                continue
+            if any(isinstance(raw, str) and "\x00" in raw for raw in (field.raw_data or ())):
+                field.errors = [*field.errors, _l("Không được chứa ký tự NUL.")]
+                valid = False
+        return valid
 
 
 def form_values(form: FlaskForm) -> dict:

@@ -9,6 +9,7 @@ from flask import current_app, has_request_context, redirect, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
+from app.core.redirects import safe_next_path
 from app.extensions import db
 
 
@@ -63,14 +64,6 @@ def register_filters(app) -> None:
     app.jinja_env.globals.update(current_language=current_language)
 
 
-def safe_local_path(candidate: str | None, default: str) -> str:
-    """Only same-site relative paths are followed (no open redirects)."""
-    target = candidate or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
-
-
 def language_switch_response(code: str):
     """Keep the choice in the session, and on the signed-in person so it follows them everywhere.
 
@@ -81,4 +74,4 @@ def language_switch_response(code: str):
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    return redirect(safe_local_path(request.form.get("next"), "/"))
+    return redirect(safe_next_path(request.form.get("next"), "/"))

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, text, true
 from sqlalchemy.exc import OperationalError
 
-from app.auth.policy import bound_by_windows, own_producer_id, own_unit_id, reach_or_404, reaches
+from app.auth.policy import bound_by_windows, own_producer_id, own_unit_id, reaches
 from app.certification.services import product_certificates, product_current_certificate
 from app.core.access import get_or_404
 from app.core.i18n import format_day
@@ -180,12 +180,11 @@ def _check_producer(user, product: Product, action: str) -> None:
 def application_get(user, application_id: int, action: str = "application.view") -> Application:
     """One application the user may reach: another producer's (for a producer user) answers the same
     404 as a missing or foreign id."""
-    application = get_or_404(Application, application_id)
-    if own_producer_id(user, action) is not None:
-        reach_or_404(
-            user, action, db.session.scalar(select(Product.producer_id).where(Product.id == application.product_id))
-        )
-    return application
+    own = own_producer_id(user, action)
+    scope = ()
+    if own is not None:  # in the one query: another producer's id costs what a missing one does
+        scope = (Application.product_id.in_(select(Product.id).where(Product.producer_id == own)),)
+    return get_or_404(Application, application_id, *scope)
 
 
 def application_parties(application: Application) -> tuple[Product, Producer]:

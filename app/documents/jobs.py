@@ -108,15 +108,18 @@ def _finish_accepted(
     if document is None or document.status != "verifying":
         return document.status if document else "missing"
     metadata = {VERIFIED_SHA256_META: outcome.sha256}
+    # The verified bytes go to a key no presigned form covers: the upload form stays valid for its
+    # lifetime, and a replay must not replace what was accepted.
+    target = document.verified_key
     if outcome.replacement is not None:
         with outcome.replacement.open("rb") as reencoded:
-            s3.put_object(Bucket=bucket, Key=key, Body=reencoded, ContentType=content_type, Metadata=metadata)
+            s3.put_object(Bucket=bucket, Key=target, Body=reencoded, ContentType=content_type, Metadata=metadata)
     else:
-        # Stamp the bytes that were read, and only those: a copy onto itself if the object is unchanged.
+        # Copy the bytes that were read, and only those (the upload may have been replaced meanwhile).
         try:
             s3.copy_object(
                 Bucket=bucket,
-                Key=key,
+                Key=target,
                 CopySource={"Bucket": bucket, "Key": key},
                 CopySourceIfMatch=etag,
                 MetadataDirective="REPLACE",
@@ -132,7 +135,9 @@ def _finish_accepted(
     document.sha256 = outcome.sha256
     document.reject_reason = None
     document.verified_at = clock.now()
-    return document.status
+    db.session.commit()
+    delete_object(key)  # the upload is no longer needed (a replay may put it back: it is never served)
+    return "accepted"
 
 
 def _finish_rejected(document_id: int, reason: str) -> str:
@@ -151,6 +156,7 @@ def _reject(document: Document, reason: str) -> None:
     document.verified_at = clock.now()
     db.session.commit()
     delete_object(document.storage_key)
+    delete_object(document.verified_key)
 
 
 def _last_sign_of_life(document: Document, tenant_id: int) -> datetime | None:

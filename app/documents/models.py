@@ -42,3 +42,13 @@ class Document(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def verified_key(self) -> str:
+        """Where the verified bytes live: a key no presigned form names (each form names exactly its
+        `storage_key`), so replaying the upload form cannot replace what was accepted."""
+        return verified_key(self.storage_key)
+
+
+def verified_key(storage_key: str) -> str:
+    return f"verified/{storage_key}"

@@ -13,7 +13,7 @@ import logging
 import re
 import unicodedata
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -21,9 +21,9 @@ from dateutil.relativedelta import relativedelta
 from flask import abort, current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 
-from app.auth.policy import own_producer_id, reach_or_404
+from app.auth.policy import own_producer_id
 from app.core import clock
 from app.core.access import get_or_404
 from app.core.storage import s3_client
@@ -41,9 +41,8 @@ log = logging.getLogger(__name__)
 PRESIGN_EXPIRES_SECONDS = 15 * 60
 DOWNLOAD_EXPIRES_SECONDS = 60
 MAX_VERIFY_ATTEMPTS = 5
-# Object metadata (x-amz-meta-ocop-sha256) written by the verification job. A presigned POST cannot
-# set it (storage refuses fields outside the policy), so an object replaced after verification is
-# recognised at download time.
+# Object metadata (x-amz-meta-ocop-sha256) written by the verification job on the verified copy
+# (Document.verified_key, which no presigned form covers); checked again at download time.
 VERIFIED_SHA256_META = "ocop-sha256"
 # pg_advisory_xact_lock(namespace, tenant): presigns of one tenant are checked against the quota in turn.
 QUOTA_LOCK_NAMESPACE = 0x0C0D0C
@@ -96,14 +95,34 @@ def tenant_quota_bytes(tenant_id: int) -> int:
     return quota if quota is not None else current_app.config["STORAGE_QUOTA_BYTES"]
 
 
+def _reserving():
+    """A presign reserves its declared size only while its form can still be used: an abandoned one
+    (nothing uploaded) stops blocking the province's uploads when the form expires."""
+    return or_(
+        Document.status != "awaiting_upload",
+        Document.created_at > clock.now() - timedelta(seconds=PRESIGN_EXPIRES_SECONDS),
+    )
+
+
 def tenant_storage_used() -> int:
     """Bytes held or reserved by the current tenant's documents (a rejected one holds nothing)."""
     used = db.session.scalar(
         select(func.coalesce(func.sum(func.coalesce(Document.size, Document.declared_size)), 0)).where(
-            Document.status.in_(ACTIVE_STATUSES)
+            Document.status.in_(ACTIVE_STATUSES), _reserving()
         )
     )
     return int(used)
+
+
+def open_presigns(uploaded_by: int) -> int:
+    """The user's presigns whose forms are still valid and not confirmed."""
+    return db.session.scalar(
+        select(func.count()).where(
+            Document.uploaded_by == uploaded_by,
+            Document.status == "awaiting_upload",
+            Document.created_at > clock.now() - timedelta(seconds=PRESIGN_EXPIRES_SECONDS),
+        )
+    )
 
 
 def _as_id(value) -> int | None:
@@ -119,9 +138,8 @@ def _as_id(value) -> int | None:
 
 def document_get(user, document_id: int, action: str = "documents.view") -> Document:
     """One document the user may reach; another producer's (for a producer user) is as missing as a foreign one."""
-    document = get_or_404(Document, document_id)
-    reach_or_404(user, action, document.producer_id)
-    return document
+    own = own_producer_id(user, action)
+    return get_or_404(Document, document_id, *(() if own is None else (Document.producer_id == own,)))
 
 
 def uploader_producer_id(user, requested):
@@ -199,6 +217,10 @@ def document_presign(
         raise DocumentError(_("Tệp rỗng."))
     if size > cfg["UPLOAD_MAX_BYTES"]:
         raise DocumentError(_("Tệp quá lớn: tối đa %(limit)s mỗi tệp.", limit=human_size(cfg["UPLOAD_MAX_BYTES"])))
+    if uploaded_by is not None and open_presigns(uploaded_by) >= cfg["PRESIGN_OPEN_PER_USER"]:
+        raise DocumentError(
+            _("Bạn có quá nhiều tệp đang chờ tải lên; hãy tải xong các tệp đó hoặc đợi 15 phút rồi thử lại.")
+        )
     owner_id, product_id = document_hooks().owner(_as_id(producer_id), _as_id(product_id))
     issued_on, valid_until = document_validity(requirement, issued_on, valid_until)
 
@@ -311,11 +333,11 @@ def document_confirm(document_id: int) -> Document:
 def document_download_url(document: Document) -> str:
     """A one-minute presigned GET of an accepted document, always downloaded, with its own type.
 
-    Refused when the stored object is not the one that was verified (replaced afterwards).
+    Only the verified copy is ever handed out, never the upload key (its form may still be valid).
     """
     if document.status != "accepted":
         raise DocumentError(_("Tệp chưa được kiểm tra xong."))
-    head = _head(document.storage_key)
+    head = _head(document.verified_key)
     if (
         head is None
         or head["ContentLength"] != document.size
@@ -328,7 +350,7 @@ def document_download_url(document: Document) -> str:
         "get_object",
         Params={
             "Bucket": current_app.config["S3_BUCKET"],
-            "Key": document.storage_key,
+            "Key": document.verified_key,
             "ResponseContentDisposition": disposition,
             "ResponseContentType": document.content_type,
             "ResponseCacheControl": "private, no-store",

@@ -11,16 +11,26 @@ translated when shown; `N_` only marks them for the catalogue.
 from __future__ import annotations
 
 import hashlib
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from app.core.zipcheck import ZipBomb, check_inflation
+
 CHUNK_BYTES = 1024 * 1024
 HEAD_BYTES = 64  # enough for every signature below, and to recognise markup
 # A decoded image costs width × height × 4 bytes; larger photographs are refused, not decoded.
 MAX_IMAGE_PIXELS = 50_000_000
+# What a DOCX/XLSX may inflate to, all parts together (a real one is a few times its size).
+MAX_OOXML_INFLATED = 256 * 1024 * 1024
+# Markup after a "%PDF-" header: a browser sniffing the bytes would render it as a page.
+PDF_MARKUP = re.compile(rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>]|script|iframe|svg[\s>]|object[\s>])", re.I)
+# PDF names that run something: JavaScript (also as an /OpenAction or /AA), launching programs.
+PDF_ACTIVE_NAMES = {b"JS", b"JavaScript", b"Launch"}
+MAX_PDF_OBJECTS = 200_000
 
 
 def N_(message: str) -> str:  # noqa: N802  (gettext's conventional name for "mark, don't translate")
@@ -36,6 +46,9 @@ REASON_IMAGE_BROKEN = N_("Ảnh bị hỏng hoặc không đọc được")
 REASON_MISSING = N_("Không tìm thấy tệp trên kho lưu trữ")
 REASON_GAVE_UP = N_("Không kiểm tra được tệp sau nhiều lần thử; vui lòng tải lên lại")
 REASON_NOT_UPLOADED = N_("Tệp chưa được tải lên trong thời hạn")
+REASON_PDF_SCRIPT = N_("Tệp PDF chứa mã JavaScript hoặc lệnh chạy chương trình, không được chấp nhận")
+REASON_PDF_ENCRYPTED = N_("Tệp PDF được mã hóa nên không kiểm tra được; hãy lưu lại bản không mã hóa")
+REASON_INFLATES = N_("Tệp nén giải nén ra quá lớn, không được chấp nhận")
 
 
 @dataclass(frozen=True)
@@ -126,8 +139,9 @@ def inspect_upload(
     the rest. `workdir` holds the spooled container or image and the re-encoded image.
     """
     kind = KINDS[content_type]
+    is_pdf = content_type == "application/pdf"
     spool_path = workdir / "upload"
-    spool: BinaryIO | None = spool_path.open("wb") if (kind.image_format or kind.zip_parts) else None
+    spool: BinaryIO | None = spool_path.open("wb") if (kind.image_format or kind.zip_parts or is_pdf) else None
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -153,6 +167,8 @@ def inspect_upload(
 
     if kind.zip_parts:
         _check_ooxml(spool_path, kind)
+    if is_pdf:
+        _check_pdf(spool_path)
     if kind.image_format:
         return _reencode_image(spool_path, kind, workdir / "reencoded")
     return Outcome(size=size, sha256=digest.hexdigest())
@@ -169,6 +185,68 @@ def _check_ooxml(path: Path, kind: Kind) -> None:
         raise Rejected(kind.not_this)
     if any(name.lower().endswith("vbaproject.bin") for name in names):
         raise Rejected(REASON_MACROS)
+    try:
+        check_inflation(str(path), max_total=MAX_OOXML_INFLATED)
+    except ZipBomb:
+        raise Rejected(REASON_INFLATES) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        raise Rejected(kind.not_this) from None
+
+
+def _check_pdf(path: Path) -> None:
+    """No markup after the header (in the bytes as written); no JavaScript or launch actions in any object
+    pypdf resolves, object streams included (names are read decoded: /J#61vaScript is /JavaScript). The
+    raw bytes are not searched for names: compressed image data holds "/JS" by chance."""
+    overlap = b""
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            window = overlap + chunk
+            if PDF_MARKUP.search(window):
+                raise Rejected(REASON_MARKUP)
+            overlap = window[-256:]
+    _check_pdf_objects(path)
+
+
+def _check_pdf_objects(path: Path) -> None:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+    try:
+        reader = PdfReader(str(path), strict=False)
+        todo: list = [reader.trailer]
+        seen: set[tuple[int, int]] = set()
+        visited = 0
+        while todo:
+            item = todo.pop()
+            if isinstance(item, IndirectObject):
+                key = (item.idnum, item.generation)
+                if key in seen:
+                    continue
+                seen.add(key)
+                item = item.get_object()
+            visited += 1
+            if visited > MAX_PDF_OBJECTS:
+                raise Rejected(KINDS["application/pdf"].not_this)
+            if isinstance(item, DictionaryObject):
+                for name, value in item.items():
+                    if name.lstrip("/").encode() in PDF_ACTIVE_NAMES:
+                        raise Rejected(REASON_PDF_SCRIPT)
+                    if (
+                        name == "/S"
+                        and isinstance(value, NameObject)
+                        and value.lstrip("/").encode() in PDF_ACTIVE_NAMES
+                    ):
+                        raise Rejected(REASON_PDF_SCRIPT)
+                    todo.append(value)
+            elif isinstance(item, ArrayObject):
+                todo.extend(item)
+    except Rejected:
+        raise
+    except (DependencyError, FileNotDecryptedError):
+        raise Rejected(REASON_PDF_ENCRYPTED) from None
+    except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise Rejected(KINDS["application/pdf"].not_this) from None
 
 
 def _reencode_image(path: Path, kind: Kind, target: Path) -> Outcome:
@@ -191,6 +269,7 @@ def _reencode_image(path: Path, kind: Kind, target: Path) -> Outcome:
             picture = ImageOps.exif_transpose(image)
             options = _save_options(kind.image_format, picture, icc_profile, transparency)
             picture = options.pop("_image")
+            picture.info = {}  # Pillow writes info back (a JPEG's comment, a WebP's XMP): keep none of it
             picture.save(target, format=kind.image_format, **options)
     except Rejected:
         raise

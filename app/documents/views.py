@@ -6,14 +6,14 @@ scope (its own documents only) is applied by the services, answering 404 exactly
 
 from __future__ import annotations
 
-from flask import abort, jsonify, redirect, request, url_for
+from flask import abort, current_app, g, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.policy import permission_required
 from app.documents import services
 from app.documents.models import Document
-from app.extensions import db
+from app.extensions import db, limiter
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("documents", __name__, url_prefix="/documents", template_folder="templates")
@@ -32,8 +32,13 @@ def _error(error: services.DocumentError, status: int = 400):
     return jsonify(error=str(error)), status
 
 
+def _presigner() -> str:
+    return f"presign:{g.tenant.slug}:{current_user.get_id()}"
+
+
 @bp.route("/presign", methods=["POST"])
 @permission_required("documents.upload")
+@limiter.limit(lambda: current_app.config["PRESIGN_RATE_LIMIT"], key_func=_presigner)
 def presign():
     data = request.get_json(silent=True)
     if not isinstance(data, dict):

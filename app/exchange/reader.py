@@ -11,11 +11,15 @@ from flask_babel import gettext as _
 from openpyxl import load_workbook
 
 from app.core.text import one_line
+from app.core.zipcheck import ZipBomb, check_inflation
 from app.exchange.columns import COLUMNS, COLUMNS_BY_KEY, Column, cell_text, is_report_only, match_header
 
 MAX_ROWS = 5000
 HEADER_SCAN_ROWS = 10  # the header row may sit under a title block
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls)
+# What an import's workbook may inflate to, all parts together: 5,000 rows are a few MB; a 256 KB file
+# holding one 256 MiB shared string must be refused before openpyxl loads it into memory.
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
 
 
 class WorkbookError(ValueError):
@@ -38,6 +42,14 @@ def _open_workbook(stream):
         )
     if not data or not zipfile.is_zipfile(io.BytesIO(data)):
         raise WorkbookError(_("Tệp không phải là tệp Excel .xlsx hợp lệ."))
+    try:
+        check_inflation(io.BytesIO(data), max_total=MAX_INFLATED_BYTES)
+    except ZipBomb:
+        raise WorkbookError(
+            _("Tệp giải nén ra quá lớn (hơn %(mb)d MB); hãy chia thành nhiều tệp.", mb=MAX_INFLATED_BYTES // 1024**2)
+        ) from None
+    except Exception as error:  # a broken container (bad CRC, truncated member, unknown compression)
+        raise WorkbookError(_("Tệp không phải là tệp Excel .xlsx hợp lệ.")) from error
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds (KeyError, BadZipFile, XML errors…)

@@ -24,6 +24,10 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PROGRESS_TTL_SECONDS = 24 * 3600
 IMPORT_TIMEOUT_SECONDS = 15 * 60  # 5,000 rows take well under a minute
+# An import whose worker died this many times (memory, timeout) is given up with a clear status:
+# the reconciler would otherwise queue the same poison file forever.
+MAX_IMPORT_ATTEMPTS = 3
+ATTEMPTS_TTL_SECONDS = 7 * 24 * 3600
 # Enqueued by name: the job module imports this one, never the other way round.
 IMPORT_JOB = "app.exchange.jobs.run_import"
 
@@ -64,6 +68,17 @@ def import_run(import_id: int) -> None:
     record = db.session.get(RegistryImport, (current_tenant_id(), import_id))
     if record is None or record.status in ("done", "failed"):
         return  # a re-delivered job after the import finished does nothing
+    attempts_key = f"{_progress_key(record.tenant_id, record.id)}:attempts"
+    attempts = redis_connection().incr(attempts_key)  # counted before the work: a killed run counts too
+    redis_connection().expire(attempts_key, ATTEMPTS_TTL_SECONDS)
+    if attempts > MAX_IMPORT_ATTEMPTS:
+        record.status = "failed"
+        record.error = _(
+            "Không nhập được tệp sau %(n)d lần thử (tệp quá nặng hoặc hỏng); hãy kiểm tra và chia nhỏ tệp rồi gửi lại.",
+            n=MAX_IMPORT_ATTEMPTS,
+        )
+        record.finished_at = clock.now()
+        return
     progress_key = _progress_key(record.tenant_id, record.id)
     body = s3_client().get_object(Bucket=current_app.config["S3_BUCKET"], Key=record.storage_key)["Body"].read()
 

@@ -106,6 +106,10 @@ def import_template() -> bytes:
                 guide.append(["", unit.code, _validity(unit), label])
     for letter, width in (("A", 34), ("B", 30), ("C", 24), ("D", 90)):
         guide.column_dimensions[letter].width = width
+    for row in guide.iter_rows():  # names from reference data are text, never formulas (openpyxl reads "=…" as one)
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
     buffer = io.BytesIO()
     workbook.save(buffer)

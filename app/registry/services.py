@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from app.auth.policy import own_producer_id, reach_or_404
+from app.auth.policy import own_producer_id
 from app.core.access import get_or_404
 from app.core.acts import taxonomy_act
 from app.core.search import text_matches
@@ -58,16 +58,14 @@ def product_sets(criteria_act: str) -> list[tuple[TaxonomyNode, TaxonomyNode, Ta
 
 def producer_get(user, producer_id: int, action: str = "registry.record") -> Producer:
     """One producer the user may reach; another producer's (for a producer user) is as missing as a foreign one."""
-    producer = get_or_404(Producer, producer_id)
-    reach_or_404(user, action, producer.id)
-    return producer
+    own = own_producer_id(user, action)
+    return get_or_404(Producer, producer_id, *(() if own is None else (Producer.id == own,)))
 
 
 def product_get(user, product_id: int, action: str = "registry.record") -> Product:
     """One product the user may reach (a producer user: only its own producer's)."""
-    product = get_or_404(Product, product_id)
-    reach_or_404(user, action, product.producer_id)
-    return product
+    own = own_producer_id(user, action)
+    return get_or_404(Product, product_id, *(() if own is None else (Product.producer_id == own,)))
 
 
 def products_for(user, action: str) -> list[Product]:

@@ -101,7 +101,10 @@ def test_the_app_never_carries_the_file(benchmark, counted_app, tenants, documen
     client = app.test_client()
     assert login(client, f"/{slug}/login", email).status_code == 302
     token = csrf_token(client, f"/{slug}/account")
-    data = b"%PDF-1.7\n" + os.urandom(20 * MB) + b"\n%%EOF\n"
+    with tempfile.TemporaryDirectory() as workdir:  # a real PDF with 20 MB of random bytes in a stream
+        sample = Path(workdir) / "sample.pdf"
+        _write_pdf_like(sample, 20)
+        data = sample.read_bytes()
     headers = {"X-CSRFToken": token, "Accept": "application/json"}
 
     def cycle():
@@ -180,12 +183,27 @@ class _PeakRss:
 
 
 def _write_pdf_like(path: Path, megabytes: int) -> int:
-    """%PDF-1.7, random bytes, %%EOF — written 1 MB at a time (the benchmark itself stays small)."""
+    """A real PDF (verification parses it) carrying `megabytes` of random bytes in one stream, written
+    1 MB at a time (the benchmark itself stays small)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+    ]
     with path.open("wb") as out:
         out.write(b"%PDF-1.7\n")
+        offsets = []
+        for number, body in enumerate(objects, start=1):
+            offsets.append(out.tell())
+            out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+        offsets.append(out.tell())
+        out.write(b"4 0 obj\n<< /Length %d >>\nstream\n" % (megabytes * MB))
         for _ in range(megabytes):
             out.write(os.urandom(MB))
-        out.write(b"\n%%EOF\n")
+        out.write(b"\nendstream\nendobj\n")
+        xref = out.tell()
+        out.write(b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets))
+        out.write(b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
     return path.stat().st_size
 
 

@@ -125,7 +125,7 @@ def test_quota_exceeded_is_refused_at_presign(app, tenants):
             db.session.commit()
         _presign(app, tenant_id, producer_id, size=2 * MB)
     finally:
-        with app.app_context():
+        with app.app_context(), tenant_scope(tenant_id):  # a tenant row is updated in its own scope (RLS)
             db.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(storage_quota_bytes=None))
             db.session.commit()
 

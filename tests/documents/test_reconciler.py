@@ -69,8 +69,8 @@ def _kill_tree(pid: int) -> None:
 
 
 def _large_pdf(megabytes: int) -> bytes:
-    body = os.urandom(1024 * 1024)
-    return b"%PDF-1.7\n" + body * megabytes + b"\n%%EOF\n"
+    """A real PDF (verification parses it) padded to about `megabytes`."""
+    return pdf_bytes(padding=megabytes * 1024 * 1024)
 
 
 def _kill_a_worker_mid_verification(app, tenant_id, document_id) -> str:
@@ -122,7 +122,7 @@ def test_a_confirmed_upload_survives_a_worker_killed_mid_verification(app, fresh
     document = load(app, tenant_id, document_id)
     assert document.status == "accepted"
     assert (document.size, document.sha256) == (len(data), sha256(data))
-    assert sha256(stored_bytes(app, document.storage_key)) == document.sha256
+    assert sha256(stored_bytes(app, document.verified_key)) == document.sha256
 
 
 def _old(minutes=60):

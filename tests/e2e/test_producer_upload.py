@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD, create_user, open_cycle_around_today
+from tests.documents.conftest import pdf_bytes
 from tests.factories import producer_with_product
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +59,7 @@ def test_producer_registers_idea_and_uploads_evidence(app, tenants, live_server,
     assert page.get_by_test_id("application-status").inner_text() == "Đã gửi ý tưởng"
 
     pdf = tmp_path / "phieu-kiem-nghiem.pdf"
-    pdf.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    pdf.write_bytes(pdf_bytes())  # a real PDF: verification parses it
     row = page.get_by_test_id("req-test_report")
     row.locator("input[type=file]").set_input_files(str(pdf))
     row.get_by_role("button", name="Tải lên").click()
