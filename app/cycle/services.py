@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, text, true
 from sqlalchemy.exc import OperationalError
@@ -185,6 +186,10 @@ def application_get(user, application_id: int, action: str = "application.view")
         reach_or_404(
             user, action, db.session.scalar(select(Product.producer_id).where(Product.id == application.product_id))
         )
+    own_unit = own_unit_id(user)
+    if own_unit is not None:  # a commune officer: another commune's application is as missing as a foreign one
+        if db.session.scalar(select(Product.unit_id).where(Product.id == application.product_id)) != own_unit:
+            abort(404)
     return application
 
 
@@ -429,8 +434,10 @@ def applications_search(
     unit_id: int | None = None,
     query: str = "",
     producer_id: int | None = None,
+    own_unit: int | None = None,
 ):
-    """The pipeline of a cycle with its product and producer, filtered."""
+    """The pipeline of a cycle with its product and producer, filtered (`own_unit`: a commune officer's
+    commune, which no filter can widen)."""
     stmt = (
         with_producer(
             select(Application, Product, Producer).join(
@@ -445,13 +452,16 @@ def applications_search(
         stmt = stmt.where(Application.status == status)
     if kind:
         stmt = stmt.where(Application.kind == kind)
+    if own_unit is not None:
+        stmt = stmt.where(Product.unit_id == own_unit)
     return db.session.execute(stmt).all()
 
 
 def applications_for(
     user, *, cycle_id: int, status: str = "", kind: str = "", unit_id: int | None = None, query: str = ""
 ):
-    """The pipeline the user may see (a producer user: its own producer's applications)."""
+    """The pipeline the user may see (a producer user: its own producer's applications; a commune officer:
+    its commune's)."""
     return applications_search(
         cycle_id=cycle_id,
         status=status,
@@ -459,6 +469,7 @@ def applications_for(
         unit_id=unit_id,
         query=query,
         producer_id=own_producer_id(user, "application.view"),
+        own_unit=own_unit_id(user),
     )
 
 
@@ -466,11 +477,13 @@ def status_counts_for(user, cycle_id: int) -> dict[str, int]:
     """The province's counts by status; none for a producer user (they are not its to see)."""
     if own_producer_id(user, "application.view") is not None:
         return {}
-    return status_counts(cycle_id)
+    return status_counts(cycle_id, own_unit=own_unit_id(user))
 
 
-def status_counts(cycle_id: int) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Application.status, func.count()).where(Application.cycle_id == cycle_id).group_by(Application.status)
-    ).all()
-    return dict(rows)
+def status_counts(cycle_id: int, own_unit: int | None = None) -> dict[str, int]:
+    stmt = select(Application.status, func.count()).where(Application.cycle_id == cycle_id)
+    if own_unit is not None:  # a commune officer counts its commune's applications only
+        stmt = stmt.join(
+            Product, (Product.id == Application.product_id) & (Product.tenant_id == Application.tenant_id)
+        ).where(Product.unit_id == own_unit)
+    return dict(db.session.execute(stmt.group_by(Application.status)).all())
