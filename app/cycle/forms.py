@@ -1,13 +1,13 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.core.forms import BaseForm
+from app.core.forms import BaseForm, NumberField
 from app.registry.forms import optional_int
 
 
 class CycleOpenForm(BaseForm):
-    year = IntegerField(_l("Năm"), validators=[DataRequired(), NumberRange(min=2018, max=2100)])
+    year = NumberField(_l("Năm"), grouping=False, validators=[DataRequired(), NumberRange(min=2018, max=2100)])
 
 
 class CycleWindowsForm(BaseForm):
@@ -37,7 +37,7 @@ class PipelineFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    year = IntegerField(_l("Năm"), validators=[Optional()])
+    year = NumberField(_l("Năm"), grouping=False, validators=[Optional()])
     q = StringField(_l("Tìm sản phẩm, chủ thể"), validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Trạng thái"), validators=[Optional()])
     kind = SelectField(_l("Loại đánh giá"), validators=[Optional()])
