@@ -29,6 +29,7 @@ class ApplicationStartForm(BaseForm):
 class ApplicationActForm(BaseForm):
     reason = TextAreaField(_l("Lý do / ghi chú"), validators=[Optional(), Length(max=5000)])
     business_plan = TextAreaField(_l("Tóm tắt phương án kinh doanh"), validators=[Optional(), Length(max=20000)])
+    idea_summary = TextAreaField(_l("Ý tưởng sản phẩm"), validators=[Optional(), Length(max=5000)])
     # The status the page showed: an action on a record someone else moved meanwhile is refused.
     expected_status = HiddenField(validators=[Optional(), Length(max=32)])
 

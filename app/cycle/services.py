@@ -7,7 +7,7 @@ acting at once give one transition; the other gets ChangedMeanwhile.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import abort
 from flask_babel import gettext as _
@@ -258,6 +258,7 @@ def application_act(
     reason: str = "",
     business_plan: str = "",
     expected_status: str | None = None,
+    idea_summary: str = "",
 ) -> None:
     """Apply one transition of the workflow, with every rule checked and the history recorded.
 
@@ -283,11 +284,17 @@ def application_act(
     if transition.window:
         _check_window(cycle, transition.window, today)
     if action == "resubmit_idea":
-        returned_on = _last_event_day(application, "return_idea")
-        if returned_on and (today - returned_on).days < workflow.IDEA_RESUBMIT_AFTER_DAYS:
+        resubmit_from = idea_resubmit_from(application)
+        if resubmit_from and today < resubmit_from:
             raise WorkflowError(
-                _("Ý tưởng bị trả lại chỉ được gửi lại sau %(days)d ngày.", days=workflow.IDEA_RESUBMIT_AFTER_DAYS)
+                _(
+                    "Ý tưởng bị trả lại chỉ được gửi lại sau %(days)d ngày: từ ngày %(day)s.",
+                    days=workflow.IDEA_RESUBMIT_AFTER_DAYS,
+                    day=format_day(resubmit_from),
+                )
             )
+        # The producer edits the returned idea as it sends it again (empty: unchanged).
+        application.idea_summary = nfc(idea_summary) or application.idea_summary
     if action == "submit_plan":
         if not nfc(business_plan) and not application.business_plan:
             raise WorkflowError(_("Hãy nhập tóm tắt phương án kinh doanh."))
@@ -308,6 +315,14 @@ def application_act(
     application.status = transition.target
     application.last_reason = reason if transition.needs_reason else None
     _record(application, action, before, user, reason or None)
+
+
+def idea_resubmit_from(application: Application) -> date | None:
+    """The first day a returned idea may be sent again (IDEA_RESUBMIT_AFTER_DAYS after the return), or None."""
+    if application.status != "idea_returned":
+        return None
+    returned_on = _last_event_day(application, "return_idea")
+    return returned_on + timedelta(days=workflow.IDEA_RESUBMIT_AFTER_DAYS) if returned_on else None
 
 
 def application_conclude(application_id: int, action: str, *, user, note: str | None = None) -> Application:

@@ -197,7 +197,9 @@ def application(application_id):
         checklist=services.application_checklist(application, today),
         history=services.application_history(application),
         actions=workflow.allowed_actions(application.status, current_user),
-        act_form=ApplicationActForm(),
+        # A returned idea or plan comes back filled with what was sent, to be corrected rather than retyped.
+        act_form=ApplicationActForm(idea_summary=application.idea_summary, business_plan=application.business_plan),
+        resubmit_from=services.idea_resubmit_from(application),
         statuses=workflow.STATUS_LABELS,
         kinds=workflow.KIND_LABELS,
         today=today,
@@ -223,6 +225,7 @@ def application_act(application_id, action):
             reason=form.reason.data or "",
             business_plan=form.business_plan.data or "",
             expected_status=form.expected_status.data or None,
+            idea_summary=form.idea_summary.data or "",
         ),
         services.WorkflowError,
         _flash_error,
