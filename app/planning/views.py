@@ -13,7 +13,7 @@ from app.planning.metrics import metric_label
 from app.planning.models import Budget, Figure, Policy, Target
 from app.planning.province import register_province_sections
 from tenants.catalogue import unit_kind_label, unit_level, unit_status
-from tenants.models import AdminUnit, Council
+from tenants.models import COUNCIL_LEVEL_LABELS, AdminUnit, Council
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("planning", __name__, template_folder="templates")
@@ -122,4 +122,4 @@ def units_export():
 @permission_required("planning.view")
 def councils():
     items = db.session.scalars(select(Council).order_by(Council.level.desc(), Council.code)).all()
-    return render_template("planning/councils.html", councils=items)
+    return render_template("planning/councils.html", councils=items, levels=COUNCIL_LEVEL_LABELS)
