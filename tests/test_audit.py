@@ -57,7 +57,9 @@ def test_admin_browses_filters_and_exports_the_log(app, tenants, officer_login):
     assert "Họ và tên" in page and "Mật khẩu" in page
     assert "users #" not in page and "password_hash" not in page and "full_name" not in page
     assert ">create<" not in page
-    assert admin.get("/bac-giang/audit/?entity=councils&action=delete").get_data(as_text=True).count("Người dùng “") == 0
+    assert (
+        admin.get("/bac-giang/audit/?entity=councils&action=delete").get_data(as_text=True).count("Người dùng “") == 0
+    )
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         entry_id = db.session.scalar(
             select(AuditEntry.id)

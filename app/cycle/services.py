@@ -23,6 +23,7 @@ from app.cycle import workflow
 from app.cycle.checklist import ChecklistItem, best_document, document_state, requirements_for
 from app.cycle.models import Application, ApplicationDocument, ApplicationEvent, Cycle, EvaluationRound
 from app.documents.models import Document
+from app.documents.services import document_get, document_remove
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
 from app.registry.services import filter_products, with_producer
@@ -40,7 +41,12 @@ DEFAULT_TEMPLATE = {
 
 
 class WorkflowError(ValueError):
-    """A rule of the cycle was broken; the message is translated and safe to show."""
+    """A rule of the cycle was broken; the message is translated and safe to show. `field` names the form
+    field it is about, when there is one."""
+
+    def __init__(self, message: str = "", field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class ChangedMeanwhile(WorkflowError):
@@ -220,10 +226,12 @@ def application_start(
     if db.session.scalar(
         select(Application.id).where(Application.cycle_id == cycle.id, Application.product_id == product.id)
     ):
-        raise WorkflowError(_("Sản phẩm này đã đăng ký trong chu trình năm %(year)d.", year=cycle.year))
+        raise WorkflowError(
+            _("Sản phẩm này đã đăng ký trong chu trình năm %(year)d.", year=cycle.year), field="product_id"
+        )
     if kind == "new":
         if not nfc(idea_summary):
-            raise WorkflowError(_("Hãy mô tả ý tưởng sản phẩm."))
+            raise WorkflowError(_("Hãy mô tả ý tưởng sản phẩm."), field="idea_summary")
         if bound_by_windows(user):
             _check_window(cycle, "ideas", today)
     else:
@@ -502,3 +510,12 @@ def status_counts(cycle_id: int, own_unit: int | None = None) -> dict[str, int]:
             Product, (Product.id == Application.product_id) & (Product.tenant_id == Application.tenant_id)
         ).where(Product.unit_id == own_unit)
     return dict(db.session.execute(stmt.group_by(Application.status)).all())
+
+
+def application_document_remove(user, application: Application, document_id: int) -> None:
+    """Remove a not-yet-accepted file of the application's producer (another producer's: 404)."""
+    producer_id = db.session.scalar(select(Product.producer_id).where(Product.id == application.product_id))
+    document = document_get(user, document_id, "documents.upload")
+    if document.producer_id != producer_id:
+        abort(404)
+    document_remove(user, document.id)
