@@ -40,7 +40,11 @@ def dossier(app, fresh_tenant):
     ids = application_at(app, tenant_id, "preparing_dossier")
     with app.app_context(), tenant_scope(tenant_id):
         docs = {}
-        for code, status in (("business_registration", "accepted"), ("test_report", "rejected"), ("trademark", "pending")):
+        for code, status in (
+            ("business_registration", "accepted"),
+            ("test_report", "rejected"),
+            ("trademark", "pending"),
+        ):
             document = DocumentFactory(producer_id=ids.producer_id, product_id=ids.product_id, requirement=code)
             document.status = status
             document.reject_reason = "Tệp rỗng" if status == "rejected" else None
@@ -121,3 +125,12 @@ def test_the_missing_idea_is_marked_on_the_idea_field(app, fresh_tenant):
     page = response.get_data(as_text=True)
     field = re.search(r'<div class="field[^"]*has-error[^"]*">.*?</div>', page, re.S)
     assert field and 'name="idea_summary"' in field.group(0) and "Hãy mô tả ý tưởng sản phẩm." in field.group(0)
+
+
+def test_in_english_the_rejection_reason_is_english(app, dossier):
+    d = dossier
+    client = _client(app, d["slug"], d["tenant"], "producer", producer_id=d["ids"].producer_id)
+    url = f"/{d['slug']}/applications/{d['ids'].application_id}"
+    client.post(f"/{d['slug']}/lang/en", data={"csrf_token": csrf_token(client, url), "next": url})
+    rejected = _row(client.get(url).get_data(as_text=True), "test_report")
+    assert "The file is empty" in rejected and "Tệp rỗng" not in rejected
