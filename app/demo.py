@@ -177,8 +177,8 @@ def _ensure_certificates(tenant: Tenant) -> None:
             )
 
 
-def seed_demo() -> list[tuple[str, str, str]]:
-    """Idempotent. Returns (where, email, password) for every demo login."""
+def seed_demo(slugs: tuple[str, ...] | None = None) -> list[tuple[str, str, str]]:
+    """Idempotent. Returns (where, email, password) for every demo login; `slugs` limits it to those provinces."""
     logins = []
     with acting_as(Actor("system", None, "demo seed")):
         _ensure_account("platform@ocop.demo", "Quản trị nền tảng", PLATFORM_ADMIN)
@@ -187,7 +187,10 @@ def seed_demo() -> list[tuple[str, str, str]]:
             ("/platform/login", "platform@ocop.demo", DEMO_PASSWORD),
             ("/national/login", "national@ocop.demo", DEMO_PASSWORD),
         ]
-        for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
+        tenants = select(Tenant).order_by(Tenant.slug)
+        if slugs is not None:
+            tenants = tenants.where(Tenant.slug.in_(slugs))
+        for tenant in db.session.scalars(tenants).all():
             with tenant_scope(tenant.id):
                 _ensure_user(f"admin@{tenant.slug}.ocop.demo", f"Quản trị {tenant.name}", [PROVINCE_ADMIN])
                 _ensure_user(f"canbo@{tenant.slug}.ocop.demo", f"Cán bộ OCOP {tenant.name}", [PROVINCE_OFFICER])

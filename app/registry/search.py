@@ -24,7 +24,7 @@ def unit_choices(blank: str):
 
 def unit_names() -> dict[int, str]:
     """Every unit's name by id (a record may name a district), for showing a record's unit."""
-    return dict(db.session.execute(select(AdminUnit.id, AdminUnit.name)).tuples().all())
+    return {unit_id: name for unit_id, name in db.session.execute(select(AdminUnit.id, AdminUnit.name))}
 
 
 def set_choices(blank: str):
