@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import click
 from dateutil.relativedelta import relativedelta
 from flask import Flask
@@ -9,17 +11,27 @@ from sqlalchemy import select
 
 from app.auth import services
 from app.auth.models import Account, User
-from app.auth.roles import NATIONAL_VIEWER, PLATFORM_ADMIN, PRODUCER, PROVINCE_ADMIN, PROVINCE_OFFICER
+from app.auth.roles import (
+    COMMUNE_OFFICER,
+    COUNCIL_MEMBER,
+    INSPECTOR,
+    NATIONAL_VIEWER,
+    PLATFORM_ADMIN,
+    PRODUCER,
+    PROVINCE_ADMIN,
+    PROVINCE_OFFICER,
+)
 from app.certification.models import Certificate
 from app.certification.services import certificate_record, certificate_revoke
 from app.core import clock
 from app.core.acts import DEFAULT_TAXONOMY_ACT
-from app.cycle.models import Cycle
+from app.cycle.models import Cycle, EvaluationRound
 from app.cycle.services import cycle_keep_open, cycle_open
+from app.evaluation.services import council_member_add
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
 from tenants.context import Actor, acting_as, tenant_scope
-from tenants.models import AdminUnit, Tenant
+from tenants.models import AdminUnit, Council, Tenant
 
 DEMO_PASSWORD = "OcopDemo2026"
 DEMO_PRODUCER = "HTX Mẫu OCOP"
@@ -30,27 +42,49 @@ def _ensure_account(email: str, name: str, role: str) -> None:
         services.account_create(email=email, full_name=name, role=role, password=DEMO_PASSWORD)
 
 
-def _ensure_user(email: str, name: str, roles: list[str]) -> None:
-    if db.session.scalar(select(User).where(User.email == email)) is None:
-        user, _token = services.user_invite(email=email, full_name=name, roles=roles)
+def _ensure_user(email: str, name: str, roles: list[str], unit_id: int | None = None) -> User:
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user, _token = services.user_invite(email=email, full_name=name, roles=roles, unit_id=unit_id)
         services.user_accept_invite(user, DEMO_PASSWORD)
+    return user
+
+
+def _demo_commune(today) -> int | None:
+    """The commune of the demo producer and of the demo commune officer: one in force today (the commune
+    screens dossiers since 01/07/2025), so the officer sees the producer's application."""
+    return db.session.scalar(
+        select(AdminUnit.id)
+        .where(AdminUnit.kind.in_(("commune", "ward", "township")), AdminUnit.is_valid_on(today))
+        .order_by(AdminUnit.code)
+        .limit(1)
+    )
+
+
+def _ensure_council_member(tenant: Tenant) -> str:
+    """A council member, seated on the province's council (when the file declares one)."""
+    email = f"hoidong@{tenant.slug}.ocop.demo"
+    user = _ensure_user(email, f"Thành viên Hội đồng {tenant.name}", [COUNCIL_MEMBER])
+    council = db.session.scalar(select(Council).where(Council.level == "province").order_by(Council.code).limit(1))
+    if council is not None:
+        council_member_add(council, user.id, "member")
+    return email
 
 
 def _ensure_cycle_and_producer(tenant: Tenant) -> str | None:
     """This year's cycle with its windows open now, and one producer with a product and a login."""
-    from datetime import date, timedelta
 
-    today = date.today()
+    today = clock.today()
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == today.year)) or cycle_open(today.year)
     # Demo only: keep every window open around today so each step can be tried at once.
-    cycle_keep_open(
-        cycle,
-        max(date(today.year, 1, 1), today - timedelta(days=60)),
-        min(date(today.year, 12, 31), today + timedelta(days=30)),
-    )
+    start = max(date(today.year, 1, 1), today - timedelta(days=60))
+    end = min(date(today.year, 12, 31), today + timedelta(days=30))
+    cycle_keep_open(cycle, start, end)
+    _rounds_within(cycle, today, end)
+    commune = _demo_commune(today)
     producer = db.session.scalar(select(Producer).where(Producer.name == DEMO_PRODUCER))
     if producer is None:
-        producer = Producer(name=DEMO_PRODUCER, kind="htx", representative="Nguyễn Văn Mẫu")
+        producer = Producer(name=DEMO_PRODUCER, kind="htx", representative="Nguyễn Văn Mẫu", unit_id=commune)
         db.session.add(producer)
         db.session.flush()
         honey = db.session.scalar(
@@ -58,7 +92,7 @@ def _ensure_cycle_and_producer(tenant: Tenant) -> str | None:
             .where(TaxonomyNode.act == DEFAULT_TAXONOMY_ACT, TaxonomyNode.level == "set")
             .limit(1)
         )
-        db.session.add(Product(producer_id=producer.id, name="Mật ong hoa rừng", product_set_id=honey))
+        db.session.add(Product(producer_id=producer.id, name="Mật ong hoa rừng", product_set_id=honey, unit_id=commune))
         db.session.flush()
     email = f"chuthe@{tenant.slug}.ocop.demo"
     if db.session.scalar(select(User).where(User.email == email)) is None:
@@ -67,6 +101,17 @@ def _ensure_cycle_and_producer(tenant: Tenant) -> str | None:
         )
         services.user_accept_invite(user, DEMO_PASSWORD)
     return email
+
+
+def _rounds_within(cycle: Cycle, first, last) -> None:
+    """The cycle's evaluation rounds moved inside the windows the demo keeps open (their template dates, in
+    the year's first months or summer, would fall before them): spread from today to the windows' end."""
+    rounds = db.session.scalars(
+        select(EvaluationRound).where(EvaluationRound.cycle_id == cycle.id).order_by(EvaluationRound.deadline)
+    ).all()
+    span = max((last - first).days, 0)
+    for n, council_round in enumerate(rounds, start=1):
+        council_round.deadline = first + timedelta(days=span * n // len(rounds))
 
 
 # (product, producer, kind, stars, score, how the certificate stands today) — a little of everything.
@@ -83,7 +128,6 @@ DEMO_CERTIFIED = (
 def _ensure_certificates(tenant: Tenant) -> None:
     """Demo products with certificates (valid, expiring, expired, one revoked), so the dashboard and the
     lists show real counts. Only products without any certificate get one: re-running adds nothing."""
-    from datetime import timedelta
 
     today = clock.today()
     communes = db.session.scalars(
@@ -133,8 +177,8 @@ def _ensure_certificates(tenant: Tenant) -> None:
             )
 
 
-def seed_demo() -> list[tuple[str, str, str]]:
-    """Idempotent. Returns (where, email, password) for every demo login."""
+def seed_demo(slugs: tuple[str, ...] | None = None) -> list[tuple[str, str, str]]:
+    """Idempotent. Returns (where, email, password) for every demo login; `slugs` limits it to those provinces."""
     logins = []
     with acting_as(Actor("system", None, "demo seed")):
         _ensure_account("platform@ocop.demo", "Quản trị nền tảng", PLATFORM_ADMIN)
@@ -143,17 +187,32 @@ def seed_demo() -> list[tuple[str, str, str]]:
             ("/platform/login", "platform@ocop.demo", DEMO_PASSWORD),
             ("/national/login", "national@ocop.demo", DEMO_PASSWORD),
         ]
-        for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)).all():
+        tenants = select(Tenant).order_by(Tenant.slug)
+        if slugs is not None:
+            tenants = tenants.where(Tenant.slug.in_(slugs))
+        for tenant in db.session.scalars(tenants).all():
             with tenant_scope(tenant.id):
                 _ensure_user(f"admin@{tenant.slug}.ocop.demo", f"Quản trị {tenant.name}", [PROVINCE_ADMIN])
                 _ensure_user(f"canbo@{tenant.slug}.ocop.demo", f"Cán bộ OCOP {tenant.name}", [PROVINCE_OFFICER])
                 producer_email = _ensure_cycle_and_producer(tenant)
+                _ensure_user(
+                    f"canboxa@{tenant.slug}.ocop.demo",
+                    f"Cán bộ xã {tenant.name}",
+                    [COMMUNE_OFFICER],
+                    unit_id=_demo_commune(clock.today()),
+                )
+                council_email = _ensure_council_member(tenant)
+                _ensure_user(f"kiemtra@{tenant.slug}.ocop.demo", f"Cán bộ kiểm tra {tenant.name}", [INSPECTOR])
                 _ensure_certificates(tenant)
                 db.session.flush()
             logins += [
-                (f"/{tenant.slug}/login", f"admin@{tenant.slug}.ocop.demo", DEMO_PASSWORD),
-                (f"/{tenant.slug}/login", f"canbo@{tenant.slug}.ocop.demo", DEMO_PASSWORD),
+                (f"/{tenant.slug}/login", f"{who}@{tenant.slug}.ocop.demo", DEMO_PASSWORD)
+                for who in ("admin", "canbo", "canboxa")
+            ]
+            logins += [
                 (f"/{tenant.slug}/login", producer_email, DEMO_PASSWORD),
+                (f"/{tenant.slug}/login", council_email, DEMO_PASSWORD),
+                (f"/{tenant.slug}/login", f"kiemtra@{tenant.slug}.ocop.demo", DEMO_PASSWORD),
             ]
         db.session.commit()
     return logins

@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import models as _models  # noqa: F401  (all tables known before anything queries)
 from app.audit.services import install_audit_hook
 from app.audit.views import bp as audit_bp
-from app.auth import policy
+from app.auth import menu, policy
 from app.auth.identity import actor_for  # also registers the Flask-Login loader
 from app.auth.jobs import register_jobs_cli
 from app.auth.views import bp as auth_bp
@@ -85,6 +85,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     register_error_handlers(app)
     register_filters(app)
     policy.init_app(app)
+    menu.init_app(app)
     register_tenants_cli(app)
     register_jobs_cli(app)
     register_demo_cli(app)

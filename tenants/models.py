@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -134,6 +135,7 @@ class AdminUnit(TenantScoped, db.Model):
 
 
 COUNCIL_LEVELS = ("province", "district", "commune")
+COUNCIL_LEVEL_LABELS = {"province": _l("Cấp tỉnh"), "district": _l("Cấp huyện"), "commune": _l("Cấp xã")}
 # Codes of councils created in the app start with this; a province file may not use it (tenants/sync.py).
 UI_COUNCIL_PREFIX = "ui-"
 

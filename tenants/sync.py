@@ -25,12 +25,12 @@ from sqlalchemy import select
 from app.core.acts import DEFAULT_CRITERIA_ACT
 from app.core.text import assign, nfc_deep
 from app.extensions import db
+from tenants.catalogue import POST_REFORM_PREFIX, REFORM_DAY, UNIT_KINDS, catalogue_digest, catalogue_units
 from tenants.context import tenant_scope
 from tenants.models import UI_COUNCIL_PREFIX, AdminUnit, Council, Tenant
 
 PROVINCES_DIR = Path(__file__).parent / "provinces"
 TENANT_FIELDS = ("name", "name_en", "official_code", "standing_agency", "criteria_act", "merged_into", "merged_on")
-UNIT_KINDS = {"district", "city", "town", "commune", "ward", "township"}
 
 
 class DefinitionError(ValueError):
@@ -62,7 +62,22 @@ def load_definition(path: Path) -> tuple[dict, str]:
         raise DefinitionError(f"{path.name}: slug '{data['slug']}' must match the file name")
     _check_units(path.name, data.get("units", []))
     _check_councils(path.name, data.get("councils", []))
+    official = catalogue_units(data.get("official_code"))
+    if official:
+        data["units"] = _with_catalogue(official, data.get("units", []))
+        _check_units(path.name, data["units"])
+        raw += catalogue_digest().encode()  # a new catalogue syncs the province again
     return data, hashlib.sha256(raw).hexdigest()
+
+
+def _with_catalogue(official: list[dict], declared: list[dict]) -> list[dict]:
+    """The official units, then the file's own (units the catalogue lacks, e.g. districts merged before it was
+    taken). A unit the file declares is as the file says: a province may keep its own history (Bắc Giang and
+    Nam Định keep their 2021 districts and their communes under them)."""
+    by_code = {entry["code"]: nfc_deep(dict(entry)) for entry in official}
+    for entry in declared:
+        by_code[entry["code"]] = {**by_code.get(entry["code"], {}), **entry}
+    return list(by_code.values())
 
 
 # Settings a council entry may leave out (the common provincial rules, DOMAIN.md).
@@ -143,7 +158,20 @@ def sync_by_code(model, entries, to_row, report, what, scope=None) -> dict[str, 
     return {key[0]: row for key, row in rows.items()}
 
 
+def _adopt_post_reform_codes(entries: list[dict]) -> None:
+    """A commune synced under its bare post-reform code before the catalogue (whose earlier commune holds that
+    code now) moves to its `2025-` code, keeping its id and so every record that refers to it."""
+    declared = {entry["code"] for entry in entries}
+    existing = {row.code: row for row in db.session.scalars(select(AdminUnit))}
+    for code, row in existing.items():
+        new_code = POST_REFORM_PREFIX + code
+        if row.valid_from == REFORM_DAY and new_code in declared and new_code not in existing:
+            row.code = new_code
+    db.session.flush()
+
+
 def _sync_units(data: dict, report: SyncReport) -> None:
+    _adopt_post_reform_codes(data.get("units", []))
     fields = entry_fields("name", "kind", optional=("valid_from", "valid_to"))
     units = sync_by_code(
         AdminUnit,

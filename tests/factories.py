@@ -155,7 +155,9 @@ def certificate_recorded(app, tenant_id: int, product_id: int, **overrides) -> i
         return certificate.id
 
 
-def user_of_role(app, tenant_id: int, *roles: str, producer_id=None, email=None, password=PASSWORD, full_name=None):
+def user_of_role(
+    app, tenant_id: int, *roles: str, producer_id=None, unit_id=None, email=None, password=PASSWORD, full_name=None
+):
     """A user of the tenant who accepted the invitation (password set): (user_id, email)."""
     from app.auth import services as auth
 
@@ -165,6 +167,7 @@ def user_of_role(app, tenant_id: int, *roles: str, producer_id=None, email=None,
             full_name=full_name or "Nguyễn Văn Thử",
             roles=list(roles or ("province_officer",)),
             producer_id=producer_id,
+            unit_id=unit_id,
         )
         auth.user_accept_invite(user, password)
         db.session.commit()

@@ -52,8 +52,14 @@ def test_admin_browses_filters_and_exports_the_log(app, tenants, officer_login):
     admin, _admin_id, _email = officer_login("bac-giang", roles=("province_admin",))
     create_user(app, tenants["bac-giang"], full_name="Phạm Thị Nhật Ký")
     page = admin.get("/bac-giang/audit/?entity=users&action=create").get_data(as_text=True)
-    assert "users #" in page
-    assert admin.get("/bac-giang/audit/?entity=councils&action=delete").get_data(as_text=True).count("users #") == 0
+    # Human words: the action, the record with its name, the fields; no table or column names.
+    assert "Người dùng “Phạm Thị Nhật Ký”" in page and "<td>Tạo mới</td>" in page
+    assert "Họ và tên" in page and "Mật khẩu" in page
+    assert "users #" not in page and "password_hash" not in page and "full_name" not in page
+    assert ">create<" not in page
+    assert (
+        admin.get("/bac-giang/audit/?entity=councils&action=delete").get_data(as_text=True).count("Người dùng “") == 0
+    )
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         entry_id = db.session.scalar(
             select(AuditEntry.id)
@@ -61,7 +67,8 @@ def test_admin_browses_filters_and_exports_the_log(app, tenants, officer_login):
             .order_by(AuditEntry.id.desc())
         )
     detail = admin.get(f"/bac-giang/audit/{entry_id}").get_data(as_text=True)
-    assert "Phạm Thị Nhật Ký" in detail
+    assert "Phạm Thị Nhật Ký" in detail and "Người dùng “Phạm Thị Nhật Ký” — Tạo mới" in detail
+    assert "<td>Họ và tên</td>" in detail and "full_name" not in detail
     export = admin.get("/bac-giang/audit/export.xlsx?entity=users")
     assert export.status_code == 200 and export.data[:2] == b"PK"
 
@@ -70,3 +77,12 @@ def test_no_route_can_change_the_log(app):
     audit_rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("audit.")]
     assert audit_rules
     assert all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in audit_rules)
+
+
+def test_a_language_switch_is_not_logged(app, tenants, officer_login):
+    client, user_id, _email = officer_login("bac-giang")
+    before = len(_entries(app, tenants["bac-giang"], "users", user_id))
+    token = csrf_token(client, "/bac-giang/account")
+    assert client.post("/bac-giang/lang/en", data={"csrf_token": token, "next": "/bac-giang/"}).status_code == 302
+    assert client.get("/bac-giang/").get_data(as_text=True).count('lang="en"') == 1
+    assert len(_entries(app, tenants["bac-giang"], "users", user_id)) == before

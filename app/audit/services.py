@@ -23,7 +23,8 @@ from tenants.models import TenantScoped
 MASKED_FIELDS = {"password_hash", "invite_token_hash"}
 MASK = "••••"
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-SKIPPED_FIELDS = {"tenant_id", "id", "created_at", "updated_at", "last_login_at"}
+# A user's language is a preference, not province data: switching it is not logged.
+SKIPPED_FIELDS = {"tenant_id", "id", "created_at", "updated_at", "last_login_at", "locale"}
 
 
 def _jsonable(value):

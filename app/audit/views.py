@@ -4,6 +4,7 @@ from flask import g, render_template, request
 from flask_babel import gettext as _
 
 from app.audit.forms import AuditFilterForm
+from app.audit.labels import action_label, entity_label, field_label, record_label, record_names
 from app.audit.models import AuditEntry
 from app.audit.services import audit_entities, audit_search
 from app.auth.policy import permission_required
@@ -11,12 +12,14 @@ from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from tenants.resolution import tenant_blueprint
 
+LABELS = {"action_label": action_label, "field_label": field_label, "record_label": record_label}
+
 bp = tenant_blueprint("audit", __name__, url_prefix="/audit", template_folder="templates")
 
 
 def _filtered(limit: int):
     form = AuditFilterForm(request.args)
-    form.entity.choices = [("", _("Tất cả"))] + [(e, e) for e in audit_entities()]
+    form.entity.choices = [("", _("Tất cả"))] + [(e, entity_label(e)) for e in audit_entities()]
     filters = {}
     if form.validate():
         filters = {
@@ -33,7 +36,7 @@ def _filtered(limit: int):
 @permission_required("audit.view")
 def index():
     form, entries = _filtered(limit=200)
-    return render_template("audit/index.html", form=form, entries=entries)
+    return render_template("audit/index.html", form=form, entries=entries, names=record_names(entries), **LABELS)
 
 
 @bp.route("/export.xlsx")
@@ -41,11 +44,23 @@ def index():
 def export():
     _form, entries = _filtered(limit=50_000)
     headers = [_("Thời điểm"), _("Người thực hiện"), _("Thao tác"), _("Dữ liệu"), _("Mã bản ghi"), _("Thay đổi")]
-    rows = ((e.at, e.actor_label, e.action, e.entity, e.entity_id, str(e.changes)) for e in entries)
+    names = record_names(entries)
+    rows = (
+        (
+            e.at,
+            e.actor_label,
+            action_label(e.action),
+            record_label(e.entity, e.entity_id, names),
+            e.entity_id,
+            "; ".join(f"{field_label(k)}: {v[0]} → {v[1]}" for k, v in (e.changes or {}).items()),
+        )
+        for e in entries
+    )
     return xlsx_response(f"nhat-ky-{g.tenant.slug}.xlsx", _("Nhật ký"), headers, rows)
 
 
 @bp.route("/<int:audit_id>")
 @permission_required("audit.view")
 def show(audit_id):
-    return render_template("audit/show.html", entry=get_or_404(AuditEntry, audit_id))
+    entry = get_or_404(AuditEntry, audit_id)
+    return render_template("audit/show.html", entry=entry, names=record_names([entry]), **LABELS)

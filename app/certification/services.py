@@ -30,6 +30,7 @@ from app.certification.hooks import certificate_changed
 from app.certification.models import KINDS, SOURCES, Certificate
 from app.core import clock
 from app.core.acts import ACTS, DEFAULT_CRITERIA_ACT, act_in_force
+from app.core.numbers import NumberError, parse_number
 from app.core.search import text_matches
 from app.core.text import nfc, one_line
 from app.extensions import db
@@ -193,9 +194,9 @@ def _clean_stars(value) -> int:
 def _clean_score(value, field: str = "score", maximum: int = 100) -> Decimal | None:
     if value is None or value == "":
         return None
-    try:
-        score = Decimal(str(value).replace(",", "."))
-    except InvalidOperation:
+    try:  # typed text as Vietnamese write it (85,5); numbers from a spreadsheet as they are
+        score = parse_number(value) if isinstance(value, str) else Decimal(str(value))
+    except (InvalidOperation, NumberError):
         raise CertificateError(_("Điểm phải là số từ 0 đến %(n)d.", n=maximum), field) from None
     if not score.is_finite() or score < 0 or score > maximum:
         raise CertificateError(_("Điểm phải là số từ 0 đến %(n)d.", n=maximum), field)

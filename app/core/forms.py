@@ -8,12 +8,63 @@ from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import DecimalField, Field, IntegerField
+from wtforms.widgets import TextInput
 
+from app.core.numbers import NumberError, format_number, parse_number
 from app.core.text import nfc
 from app.extensions import db
 
 T = TypeVar("T")
+
+
+# WTForms' own messages (it ships no Vietnamese): its English text → our Vietnamese source string, which the
+# English catalogue turns back into English. Placeholders are filled by WTForms after translation.
+WTFORMS_MESSAGES = {
+    "This field is required.": _l("Trường này là bắt buộc."),
+    "Invalid input.": _l("Giá trị không hợp lệ."),
+    "Invalid email address.": _l("Địa chỉ email không hợp lệ."),
+    "Not a valid choice.": _l("Lựa chọn không hợp lệ."),
+    "Invalid Choice: could not coerce.": _l("Lựa chọn không hợp lệ."),
+    "Invalid choice(s): one or more data inputs could not be coerced.": _l("Lựa chọn không hợp lệ."),
+    "Not a valid integer value.": _l("Hãy nhập một số nguyên."),
+    "Not a valid decimal value.": _l("Hãy nhập một số."),
+    "Not a valid float value.": _l("Hãy nhập một số."),
+    "Not a valid date value.": _l("Ngày không hợp lệ (dd/mm/yyyy)."),
+    "Not a valid datetime value.": _l("Thời điểm không hợp lệ."),
+    "Number must be at least %(min)s.": _l("Số phải từ %(min)s trở lên."),
+    "Number must be at most %(max)s.": _l("Số không được lớn hơn %(max)s."),
+    "Number must be between %(min)s and %(max)s.": _l("Số phải từ %(min)s đến %(max)s."),
+    "Field must be at least %(min)d character long.": _l("Phải có ít nhất %(min)d ký tự."),
+    "Field must be at least %(min)d characters long.": _l("Phải có ít nhất %(min)d ký tự."),
+    "Field cannot be longer than %(max)d character.": _l("Không được dài quá %(max)d ký tự."),
+    "Field cannot be longer than %(max)d characters.": _l("Không được dài quá %(max)d ký tự."),
+    "Field must be exactly %(max)d character long.": _l("Phải có đúng %(max)d ký tự."),
+    "Field must be exactly %(max)d characters long.": _l("Phải có đúng %(max)d ký tự."),
+    "Field must be between %(min)d and %(max)d characters long.": _l("Phải có từ %(min)d đến %(max)d ký tự."),
+    "Field must be equal to %(other_name)s.": _l("Phải trùng với %(other_name)s."),
+    "Invalid value, must be one of: %(values)s.": _l("Giá trị phải là một trong: %(values)s."),
+    "Invalid value, can't be any of: %(values)s.": _l("Giá trị không được là: %(values)s."),
+    "The CSRF token is missing.": _l("Phiên làm việc đã hết hạn, hãy tải lại trang và thử lại."),
+    "The CSRF token has expired.": _l("Phiên làm việc đã hết hạn, hãy tải lại trang và thử lại."),
+    "The CSRF token is invalid.": _l("Phiên làm việc đã hết hạn, hãy tải lại trang và thử lại."),
+    "The CSRF tokens do not match.": _l("Phiên làm việc đã hết hạn, hãy tải lại trang và thử lại."),
+    "The CSRF session token is missing.": _l("Phiên làm việc đã hết hạn, hãy tải lại trang và thử lại."),
+}
+
+
+class _Messages:
+    """WTForms' translations object: its messages in the UI's language."""
+
+    def gettext(self, string):
+        message = WTFORMS_MESSAGES.get(string)
+        return string if message is None else str(message)
+
+    def ngettext(self, singular, plural, n):
+        return self.gettext(singular if n == 1 else plural)
+
+
+MESSAGES = _Messages()
 
 
 class BaseForm(FlaskForm):
@@ -21,6 +72,9 @@ class BaseForm(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             filters = list(unbound_field.kwargs.get("filters", ())) + [nfc]
             return unbound_field.bind(form=form, filters=filters, **options)
+
+        def get_translations(self, form):
+            return MESSAGES
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -32,6 +86,50 @@ class BaseForm(FlaskForm):
                 field.errors = [*field.errors, _l("Không được chứa ký tự NUL.")]
                 valid = False
         return valid
+
+
+class _VietnameseNumber:
+    """Reads "12.000", "1.500.000", "2,5" (app/core/numbers.py) and shows a stored value back the same way;
+    an ambiguous or malformed number is a field error with its explanation, never a silent 12."""
+
+    integer = False
+    grouping = True
+    widget = TextInput()  # a type=number input refuses "12.000" in the browser before we can read it
+
+    def __init__(self, *args, **kwargs):
+        kwargs["render_kw"] = {"inputmode": "numeric" if self.integer else "decimal", **(kwargs.get("render_kw") or {})}
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if not valuelist or valuelist[0] is None or not str(valuelist[0]).strip():
+            self.data = None
+            if valuelist and self.flags.required:
+                raise ValueError(self.gettext("This field is required."))
+            return
+        try:
+            self.data = parse_number(valuelist[0], integer=self.integer)
+        except NumberError as error:
+            self.data = None
+            raise ValueError(str(error)) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return format_number(self.data, grouping=self.grouping)
+
+
+class NumberField(_VietnameseNumber, IntegerField):
+    """A whole number (money in đồng, people, years with grouping=False)."""
+
+    integer = True
+
+    def __init__(self, *args, grouping: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.grouping = grouping
+
+
+class DecimalNumberField(_VietnameseNumber, DecimalField):
+    """A number with a decimal comma (areas, outputs, scores)."""
 
 
 def form_values(form: FlaskForm) -> dict:

@@ -40,6 +40,7 @@ class Requirement:
     validity_months: int | None
     accepts: tuple[str, ...]
     provided_by: str = "producer"
+    multiple: bool = False  # several files answer it (the photos of the samples)
 
     def applies_to(self, kind: str, group: str | None) -> bool:
         if kind not in self.kinds:
@@ -82,6 +83,7 @@ def _requirements_by_act() -> dict[str, tuple[Requirement, ...]]:
                 validity_months=r.get("validity_months"),
                 accepts=tuple(r.get("accepts", ())),
                 provided_by=r.get("provided_by", "producer"),
+                multiple=r.get("multiple", False),
             )
             for r in checklist["requirements"]
         )

@@ -1,13 +1,13 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.core.forms import BaseForm
+from app.core.forms import BaseForm, NumberField
 from app.registry.forms import optional_int
 
 
 class CycleOpenForm(BaseForm):
-    year = IntegerField(_l("Năm"), validators=[DataRequired(), NumberRange(min=2018, max=2100)])
+    year = NumberField(_l("Năm"), grouping=False, validators=[DataRequired(), NumberRange(min=2018, max=2100)])
 
 
 class CycleWindowsForm(BaseForm):
@@ -29,6 +29,7 @@ class ApplicationStartForm(BaseForm):
 class ApplicationActForm(BaseForm):
     reason = TextAreaField(_l("Lý do / ghi chú"), validators=[Optional(), Length(max=5000)])
     business_plan = TextAreaField(_l("Tóm tắt phương án kinh doanh"), validators=[Optional(), Length(max=20000)])
+    idea_summary = TextAreaField(_l("Ý tưởng sản phẩm"), validators=[Optional(), Length(max=5000)])
     # The status the page showed: an action on a record someone else moved meanwhile is refused.
     expected_status = HiddenField(validators=[Optional(), Length(max=32)])
 
@@ -37,7 +38,7 @@ class PipelineFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    year = IntegerField(_l("Năm"), validators=[Optional()])
+    year = NumberField(_l("Năm"), grouping=False, validators=[Optional()])
     q = StringField(_l("Tìm sản phẩm, chủ thể"), validators=[Optional(), Length(max=100)])
     status = SelectField(_l("Trạng thái"), validators=[Optional()])
     kind = SelectField(_l("Loại đánh giá"), validators=[Optional()])

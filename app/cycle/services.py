@@ -7,8 +7,9 @@ acting at once give one transition; the other gets ChangedMeanwhile.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, text, true
 from sqlalchemy.exc import OperationalError
@@ -22,6 +23,7 @@ from app.cycle import workflow
 from app.cycle.checklist import ChecklistItem, best_document, document_state, requirements_for
 from app.cycle.models import Application, ApplicationDocument, ApplicationEvent, Cycle, EvaluationRound
 from app.documents.models import Document
+from app.documents.services import document_get, document_remove
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
 from app.registry.services import filter_products, with_producer
@@ -39,7 +41,12 @@ DEFAULT_TEMPLATE = {
 
 
 class WorkflowError(ValueError):
-    """A rule of the cycle was broken; the message is translated and safe to show."""
+    """A rule of the cycle was broken; the message is translated and safe to show. `field` names the form
+    field it is about, when there is one."""
+
+    def __init__(self, message: str = "", field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class ChangedMeanwhile(WorkflowError):
@@ -181,9 +188,12 @@ def application_get(user, application_id: int, action: str = "application.view")
     """One application the user may reach: another producer's (for a producer user) answers the same
     404 as a missing or foreign id."""
     own = own_producer_id(user, action)
-    scope = ()
+    scope = []
     if own is not None:  # in the one query: another producer's id costs what a missing one does
-        scope = (Application.product_id.in_(select(Product.id).where(Product.producer_id == own)),)
+        scope.append(Application.product_id.in_(select(Product.id).where(Product.producer_id == own)))
+    own_unit = own_unit_id(user)
+    if own_unit is not None:  # a commune officer: another commune's application is as missing as a foreign one
+        scope.append(Application.product_id.in_(select(Product.id).where(Product.unit_id == own_unit)))
     return get_or_404(Application, application_id, *scope)
 
 
@@ -214,10 +224,12 @@ def application_start(
     if db.session.scalar(
         select(Application.id).where(Application.cycle_id == cycle.id, Application.product_id == product.id)
     ):
-        raise WorkflowError(_("Sản phẩm này đã đăng ký trong chu trình năm %(year)d.", year=cycle.year))
+        raise WorkflowError(
+            _("Sản phẩm này đã đăng ký trong chu trình năm %(year)d.", year=cycle.year), field="product_id"
+        )
     if kind == "new":
         if not nfc(idea_summary):
-            raise WorkflowError(_("Hãy mô tả ý tưởng sản phẩm."))
+            raise WorkflowError(_("Hãy mô tả ý tưởng sản phẩm."), field="idea_summary")
         if bound_by_windows(user):
             _check_window(cycle, "ideas", today)
     else:
@@ -252,6 +264,7 @@ def application_act(
     reason: str = "",
     business_plan: str = "",
     expected_status: str | None = None,
+    idea_summary: str = "",
 ) -> None:
     """Apply one transition of the workflow, with every rule checked and the history recorded.
 
@@ -277,11 +290,17 @@ def application_act(
     if transition.window:
         _check_window(cycle, transition.window, today)
     if action == "resubmit_idea":
-        returned_on = _last_event_day(application, "return_idea")
-        if returned_on and (today - returned_on).days < workflow.IDEA_RESUBMIT_AFTER_DAYS:
+        resubmit_from = idea_resubmit_from(application)
+        if resubmit_from and today < resubmit_from:
             raise WorkflowError(
-                _("Ý tưởng bị trả lại chỉ được gửi lại sau %(days)d ngày.", days=workflow.IDEA_RESUBMIT_AFTER_DAYS)
+                _(
+                    "Ý tưởng bị trả lại chỉ được gửi lại sau %(days)d ngày: từ ngày %(day)s.",
+                    days=workflow.IDEA_RESUBMIT_AFTER_DAYS,
+                    day=format_day(resubmit_from),
+                )
             )
+        # The producer edits the returned idea as it sends it again (empty: unchanged).
+        application.idea_summary = nfc(idea_summary) or application.idea_summary
     if action == "submit_plan":
         if not nfc(business_plan) and not application.business_plan:
             raise WorkflowError(_("Hãy nhập tóm tắt phương án kinh doanh."))
@@ -302,6 +321,14 @@ def application_act(
     application.status = transition.target
     application.last_reason = reason if transition.needs_reason else None
     _record(application, action, before, user, reason or None)
+
+
+def idea_resubmit_from(application: Application) -> date | None:
+    """The first day a returned idea may be sent again (IDEA_RESUBMIT_AFTER_DAYS after the return), or None."""
+    if application.status != "idea_returned":
+        return None
+    returned_on = _last_event_day(application, "return_idea")
+    return returned_on + timedelta(days=workflow.IDEA_RESUBMIT_AFTER_DAYS) if returned_on else None
 
 
 def application_conclude(application_id: int, action: str, *, user, note: str | None = None) -> Application:
@@ -428,8 +455,10 @@ def applications_search(
     unit_id: int | None = None,
     query: str = "",
     producer_id: int | None = None,
+    own_unit: int | None = None,
 ):
-    """The pipeline of a cycle with its product and producer, filtered."""
+    """The pipeline of a cycle with its product and producer, filtered (`own_unit`: a commune officer's
+    commune, which no filter can widen)."""
     stmt = (
         with_producer(
             select(Application, Product, Producer).join(
@@ -444,13 +473,16 @@ def applications_search(
         stmt = stmt.where(Application.status == status)
     if kind:
         stmt = stmt.where(Application.kind == kind)
+    if own_unit is not None:
+        stmt = stmt.where(Product.unit_id == own_unit)
     return db.session.execute(stmt).all()
 
 
 def applications_for(
     user, *, cycle_id: int, status: str = "", kind: str = "", unit_id: int | None = None, query: str = ""
 ):
-    """The pipeline the user may see (a producer user: its own producer's applications)."""
+    """The pipeline the user may see (a producer user: its own producer's applications; a commune officer:
+    its commune's)."""
     return applications_search(
         cycle_id=cycle_id,
         status=status,
@@ -458,6 +490,7 @@ def applications_for(
         unit_id=unit_id,
         query=query,
         producer_id=own_producer_id(user, "application.view"),
+        own_unit=own_unit_id(user),
     )
 
 
@@ -465,11 +498,22 @@ def status_counts_for(user, cycle_id: int) -> dict[str, int]:
     """The province's counts by status; none for a producer user (they are not its to see)."""
     if own_producer_id(user, "application.view") is not None:
         return {}
-    return status_counts(cycle_id)
+    return status_counts(cycle_id, own_unit=own_unit_id(user))
 
 
-def status_counts(cycle_id: int) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Application.status, func.count()).where(Application.cycle_id == cycle_id).group_by(Application.status)
-    ).all()
-    return dict(rows)
+def status_counts(cycle_id: int, own_unit: int | None = None) -> dict[str, int]:
+    stmt = select(Application.status, func.count()).where(Application.cycle_id == cycle_id)
+    if own_unit is not None:  # a commune officer counts its commune's applications only
+        stmt = stmt.join(
+            Product, (Product.id == Application.product_id) & (Product.tenant_id == Application.tenant_id)
+        ).where(Product.unit_id == own_unit)
+    return dict(db.session.execute(stmt.group_by(Application.status)).all())
+
+
+def application_document_remove(user, application: Application, document_id: int) -> None:
+    """Remove a not-yet-accepted file of the application's producer (another producer's: 404)."""
+    producer_id = db.session.scalar(select(Product.producer_id).where(Product.id == application.product_id))
+    document = document_get(user, document_id, "documents.upload")
+    if document.producer_id != producer_id:
+        abort(404)
+    document_remove(user, document.id)

@@ -23,6 +23,7 @@ from app.cycle.forms import (
 from app.cycle.models import Cycle, EvaluationRound
 from app.cycle.province import register_province_sections
 from app.documents.hooks import document_hooks
+from app.documents.services import DocumentError
 from app.extensions import db
 from app.registry.services import product_get, products_for
 from tenants.models import AdminUnit
@@ -167,7 +168,10 @@ def application_new():
         )
         return application, product
 
-    started = form_saved(form, start, services.WorkflowError, show_on(form.kind))
+    def on_error(error: services.WorkflowError) -> None:  # under the field it is about (the idea, …)
+        show_on(getattr(form, error.field or "", None) or form.kind)(error)
+
+    started = form_saved(form, start, services.WorkflowError, on_error)
     if started:
         application, product = started
         flash(_("Đã đăng ký sản phẩm %(name)s vào chu trình %(year)d.", name=product.name, year=cycle.year), "success")
@@ -197,7 +201,9 @@ def application(application_id):
         checklist=services.application_checklist(application, today),
         history=services.application_history(application),
         actions=workflow.allowed_actions(application.status, current_user),
-        act_form=ApplicationActForm(),
+        # A returned idea or plan comes back filled with what was sent, to be corrected rather than retyped.
+        act_form=ApplicationActForm(idea_summary=application.idea_summary, business_plan=application.business_plan),
+        resubmit_from=services.idea_resubmit_from(application),
         statuses=workflow.STATUS_LABELS,
         kinds=workflow.KIND_LABELS,
         today=today,
@@ -223,6 +229,7 @@ def application_act(application_id, action):
             reason=form.reason.data or "",
             business_plan=form.business_plan.data or "",
             expected_status=form.expected_status.data or None,
+            idea_summary=form.idea_summary.data or "",
         ),
         services.WorkflowError,
         _flash_error,
@@ -248,3 +255,19 @@ def application_reuse(application_id):
     ):
         flash(_("Đã dùng lại tài liệu còn hiệu lực."), "success")
     return redirect(url_for("cycle.application", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/documents/<int:document_id>/remove", methods=["POST"])
+@permission_required("documents.upload")
+def application_document_remove(application_id, document_id):
+    """Take back a file of this application's checklist before it is accepted (to upload the right one)."""
+    application = services.application_get(current_user, application_id)
+    form = ApplicationActForm()
+    if form_saved(
+        form,
+        lambda: services.application_document_remove(current_user, application, document_id),
+        DocumentError,
+        _flash_error,
+    ):
+        flash(_("Đã xóa tệp."), "success")
+    return redirect(url_for("cycle.application", application_id=application.id))

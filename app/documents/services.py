@@ -22,6 +22,7 @@ from flask import abort, current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.policy import own_producer_id
 from app.core import clock
@@ -373,3 +374,27 @@ def document_status(document: Document) -> dict:
         "producer_id": document.producer_id,
         "product_id": document.product_id,
     }
+
+
+# A document may be taken back while nothing has been decided on it yet (or after it was refused).
+REMOVABLE_STATUSES = ("awaiting_upload", "pending", "rejected")
+
+
+def document_remove(user, document_id: int) -> None:
+    """The uploader's side takes back a document before it is accepted (a wrong file): the row and its
+    object go. An accepted one stays (it is evidence); one an application already uses stays too."""
+    document = document_get(user, document_id, "documents.upload")
+    if document.status not in REMOVABLE_STATUSES:
+        raise DocumentError(
+            _("Tài liệu đã được chấp nhận, không xóa được.")
+            if document.status == "accepted"
+            else _("Tài liệu đang được kiểm tra; hãy thử lại sau ít phút.")
+        )
+    key = document.storage_key
+    try:
+        with db.session.begin_nested():
+            db.session.delete(document)
+            db.session.flush()
+    except IntegrityError:
+        raise DocumentError(_("Tài liệu đang được một hồ sơ sử dụng, không xóa được.")) from None
+    delete_object(key)

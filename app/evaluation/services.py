@@ -23,6 +23,7 @@ from app.auth.roles import COUNCIL_MEMBER, PRODUCER
 from app.certification.models import Certificate
 from app.certification.services import CertificateError, certificate_correct, certificate_record, certificate_revoke
 from app.core import clock
+from app.core.numbers import parse_number
 from app.core.text import nfc
 from app.cycle import workflow
 from app.cycle.models import Application, ApplicationEvent
@@ -440,8 +441,8 @@ def sheet_of(member: CouncilMember, item: RoundProduct) -> ScoreSheet | None:
 
 
 def _points(raw, maximum: Decimal) -> Decimal:
-    try:
-        value = Decimal(str(raw).strip().replace(",", "."))
+    try:  # typed as Vietnamese write it: 2,5
+        value = parse_number(raw) if isinstance(raw, str) else Decimal(str(raw))
     except (InvalidOperation, ValueError) as error:
         raise EvaluationError(_("Điểm phải là một số.")) from error
     if not value.is_finite() or value < 0 or value > maximum:

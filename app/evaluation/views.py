@@ -23,7 +23,7 @@ from app.evaluation import rules, services
 from app.evaluation.models import MEMBER_ROLES
 from app.extensions import db
 from app.registry.models import Product
-from tenants.models import UI_COUNCIL_PREFIX
+from tenants.models import COUNCIL_LEVEL_LABELS, UI_COUNCIL_PREFIX
 from tenants.resolution import tenant_blueprint
 
 T = TypeVar("T")
@@ -94,7 +94,7 @@ def _done(
     return redirect(then(result) if then else target)
 
 
-LEVEL_LABELS = {"province": _l("Cấp tỉnh"), "district": _l("Cấp huyện"), "commune": _l("Cấp xã")}
+LEVEL_LABELS = COUNCIL_LEVEL_LABELS
 
 
 def _council_form(council):

@@ -12,7 +12,8 @@ from app.extensions import db
 from app.planning.metrics import metric_label
 from app.planning.models import Budget, Figure, Policy, Target
 from app.planning.province import register_province_sections
-from tenants.models import AdminUnit, Council
+from tenants.catalogue import unit_kind_label, unit_level, unit_status
+from tenants.models import COUNCIL_LEVEL_LABELS, AdminUnit, Council
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("planning", __name__, template_folder="templates")
@@ -78,18 +79,42 @@ def targets_export():
 @bp.route("/units")
 @permission_required("planning.view")
 def units():
-    items = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
+    today = clock.today()
+    items = _units_in_order(today)
     names = {u.id: u.name for u in items}
-    return render_template("planning/units.html", units=items, names=names, today=clock.today())
+    return render_template(
+        "planning/units.html", units=items, names=names, today=today, kind_label=unit_kind_label, status=unit_status
+    )
+
+
+def _units_in_order(today):
+    """Current units first, then by level (districts before communes) and name."""
+    items = db.session.scalars(select(AdminUnit).order_by(AdminUnit.name)).all()
+    return sorted(items, key=lambda u: (not u.is_valid_on(today), unit_level(u.kind) != "district", u.name))
 
 
 @bp.route("/units/export.xlsx")
 @permission_required("planning.view")
 def units_export():
-    items = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
+    today = clock.today()
+    items = _units_in_order(today)
     names = {u.id: u.name for u in items}
-    headers = [_("Mã"), _("Tên"), _("Cấp"), _("Trực thuộc"), _("Hiệu lực từ"), _("Hiệu lực đến"), _("mẫu")]
-    rows = ((u.code, u.name, u.kind, names.get(u.parent_id), u.valid_from, u.valid_to, u.is_sample) for u in items)
+    headers = [
+        _("Mã"), _("Tên"), _("Cấp"), _("Trực thuộc"), _("Hiệu lực từ"), _("Hiệu lực đến"), _("Trạng thái"), _("mẫu")
+    ]  # fmt: skip
+    rows = (
+        (
+            u.code,
+            u.name,
+            unit_kind_label(u.name, u.kind),
+            names.get(u.parent_id),
+            u.valid_from,
+            u.valid_to,
+            unit_status(u, today),
+            u.is_sample,
+        )
+        for u in items
+    )
     return xlsx_response(f"dia-ban-{g.tenant.slug}.xlsx", _("Địa bàn"), headers, rows)
 
 
@@ -97,4 +122,4 @@ def units_export():
 @permission_required("planning.view")
 def councils():
     items = db.session.scalars(select(Council).order_by(Council.level.desc(), Council.code)).all()
-    return render_template("planning/councils.html", councils=items)
+    return render_template("planning/councils.html", councils=items, levels=COUNCIL_LEVEL_LABELS)

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from app.core.forms import BaseForm
+from app.core.forms import BaseForm, DecimalNumberField, NumberField
 
 # The largest values the columns hold (bigint, integer, numeric(14, 2)): beyond them a form error, not a 500.
 MAX_ID = MAX_BIGINT = 2**63 - 1
@@ -40,12 +40,12 @@ class ProducerForm(_TextForm):
     representative = StringField(_l("Người đại diện"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("Điện thoại"), validators=[Optional(), Length(max=32)])
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
-    capital_vnd = IntegerField(_l("Vốn (đồng)"), validators=[Optional(), NumberRange(min=0, max=MAX_BIGINT)])
-    workforce = IntegerField(_l("Số lao động"), validators=[Optional(), NumberRange(min=0, max=MAX_INTEGER)])
-    land_area_m2 = DecimalField(
+    capital_vnd = NumberField(_l("Vốn (đồng)"), validators=[Optional(), NumberRange(min=0, max=MAX_BIGINT)])
+    workforce = NumberField(_l("Số lao động"), validators=[Optional(), NumberRange(min=0, max=MAX_INTEGER)])
+    land_area_m2 = DecimalNumberField(
         _l("Diện tích đất (m²)"), validators=[Optional(), NumberRange(min=0, max=MAX_NUMERIC_14_2)]
     )
-    members = IntegerField(_l("Số thành viên"), validators=[Optional(), NumberRange(min=0, max=MAX_INTEGER)])
+    members = NumberField(_l("Số thành viên"), validators=[Optional(), NumberRange(min=0, max=MAX_INTEGER)])
 
 
 class ProductForm(_TextForm):
@@ -56,7 +56,9 @@ class ProductForm(_TextForm):
     other_units = StringField(_l("Các xã khác"), validators=[Optional(), Length(max=500)])
     raw_material_area = StringField(_l("Vùng nguyên liệu"), validators=[Optional(), Length(max=500)])
     capacity = StringField(_l("Công suất"), validators=[Optional(), Length(max=300)])
-    annual_output = DecimalField(_l("Sản lượng năm"), validators=[Optional(), NumberRange(min=0, max=MAX_NUMERIC_14_2)])
+    annual_output = DecimalNumberField(
+        _l("Sản lượng năm"), validators=[Optional(), NumberRange(min=0, max=MAX_NUMERIC_14_2)]
+    )
     output_unit = StringField(_l("Đơn vị sản lượng"), validators=[Optional(), Length(max=32)])
     markets = TextAreaField(_l("Thị trường tiêu thụ"), validators=[Optional(), Length(max=2000)])
     export_countries = StringField(

@@ -7,17 +7,24 @@ from flask import g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.acts import ACT_1048
 from app.extensions import db
 from app.registry import services
 from app.registry.forms import RegistrySearchForm
 from app.registry.models import TaxonomyNode
+from tenants.catalogue import commune_choices
 from tenants.models import AdminUnit
 
 
 def unit_choices(blank: str):
-    units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind.desc(), AdminUnit.name)).all()
-    return [(0, blank)] + [(u.id, u.name) for u in units]
+    """A "Xã/phường" picker: commune-level units, current ones first (tenants/catalogue.py)."""
+    return commune_choices(blank, clock.today())
+
+
+def unit_names() -> dict[int, str]:
+    """Every unit's name by id (a record may name a district), for showing a record's unit."""
+    return {unit_id: name for unit_id, name in db.session.execute(select(AdminUnit.id, AdminUnit.name))}
 
 
 def set_choices(blank: str):

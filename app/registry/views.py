@@ -18,7 +18,14 @@ from app.registry import services
 from app.registry.forms import ProducerForm, ProductForm
 from app.registry.hooks import registry_hooks
 from app.registry.models import Producer
-from app.registry.search import producers_found, products_found, search_form, set_choices, unit_choices
+from app.registry.search import (
+    producers_found,
+    products_found,
+    search_form,
+    set_choices,
+    unit_choices,
+    unit_names,
+)
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("registry", __name__, template_folder="templates")
@@ -74,7 +81,7 @@ def producer(producer_id):
         producer=producer,
         products=products,
         kinds=services.PRODUCER_KIND_LABELS,
-        units=dict(unit_choices("—")),
+        units=unit_names(),
     )
 
 
@@ -100,7 +107,7 @@ def product(product_id):
         producer=producer,
         photos=photos,
         sets=dict(set_choices("—")),
-        units=dict(unit_choices("—")),
+        units=unit_names(),
         trademarks=services.TRADEMARK_LABELS,
         photo_requirement=services.PHOTO_REQUIREMENT,
     )

@@ -10,12 +10,13 @@ from app.auth.forms import UserForm, UserSearchForm
 from app.auth.models import User
 from app.auth.policy import permission_required
 from app.auth.roles import ROLE_LABELS, TENANT_ROLES
+from app.core import clock
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from app.core.forms import form_saved, form_values, show_on
 from app.extensions import db
 from app.registry.models import Producer
-from tenants.models import AdminUnit
+from tenants.catalogue import commune_choices
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("users", __name__, url_prefix="/users", template_folder="templates")
@@ -26,8 +27,7 @@ def _role_choices():
 
 
 def _unit_choices():
-    units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind, AdminUnit.name)).all()
-    return [(0, "—")] + [(u.id, u.name) for u in units]
+    return commune_choices("—", clock.today())  # a commune officer works in one commune
 
 
 def _producer_choices():

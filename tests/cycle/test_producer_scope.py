@@ -42,7 +42,7 @@ def two_producers(app, tenants):
                 "document": document.id,
             }
     user_id, email = create_user(app, tenant_id, roles=("producer",), producer_id=ids["own"]["producer"])
-    officer_id, _email = create_user(app, tenant_id, roles=("commune_officer",))
+    officer_id, _email = create_user(app, tenant_id, roles=("province_officer",))
     return {"tenant": tenant_id, "cycle": cycle_id, "user": user_id, "email": email, "officer": officer_id, **ids}
 
 

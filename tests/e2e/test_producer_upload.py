@@ -61,9 +61,15 @@ def test_producer_registers_idea_and_uploads_evidence(app, tenants, live_server,
     pdf = tmp_path / "phieu-kiem-nghiem.pdf"
     pdf.write_bytes(pdf_bytes())  # a real PDF: verification parses it
     row = page.get_by_test_id("req-test_report")
+    progress = page.get_by_test_id("checklist-progress")
+    done_before = int(progress.locator("[data-checklist-done]").inner_text())
+    assert row.locator(".tag-missing").inner_text() == "Còn thiếu"
     row.locator("input[type=file]").set_input_files(str(pdf))
     row.get_by_role("button", name="Tải lên").click()
     row.get_by_text("Tệp đã được kiểm tra và chấp nhận.").wait_for(timeout=30_000)
+    # The row and the count follow without a reload.
+    assert row.locator("[data-badge] .tag-accepted").inner_text() == "Đạt"
+    assert int(progress.locator("[data-checklist-done]").inner_text()) == done_before + 1
     assert page.reload().status == 200
     assert "Đạt" in page.get_by_test_id("req-test_report").inner_text()
     assert "phieu-kiem-nghiem.pdf" in page.get_by_test_id("req-test_report").inner_text()

@@ -27,6 +27,7 @@ from app.exchange.template import import_template
 from app.exchange.writer import ImportReport, import_workbook
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
+from tenants.catalogue import catalogue_units
 from tenants.context import tenant_scope
 from tenants.models import AdminUnit
 from tenants.sync import PROVINCES_DIR
@@ -36,10 +37,18 @@ ROWS = 1000
 
 
 def _bac_giang_units():
-    """(commune name, district name) pairs of the real province file."""
+    """(commune name, district name) pairs of the real province file; not those whose name a commune of the
+    official catalogue since 01/07/2025 also has (a bare name is that one, a name with its district the earlier)."""
     data = tomllib.loads((PROVINCES_DIR / "bac-giang.toml").read_text(encoding="utf-8"))
     names = {u["code"]: u["name"] for u in data["units"]}
-    return [(u["name"], names[u["parent"]]) for u in data["units"] if u["kind"] == "commune"]
+    later = {
+        lookups.split_unit_name(u["name"])[2] for u in catalogue_units(data["official_code"]) if u.get("valid_from")
+    }
+    return [
+        (u["name"], names[u["parent"]])
+        for u in data["units"]
+        if u["kind"] == "commune" and lookups.split_unit_name(u["name"])[2] not in later
+    ]
 
 
 COMMUNES = _bac_giang_units()

@@ -48,10 +48,17 @@ def _unit(code):
 def test_bug1_thi_xa_and_huyen_ky_anh_are_two_units(app, tenants):
     p = _prefix()
     with app.app_context(), tenant_scope(tenants["ha-tinh"]):
+        # A bare 'Kỳ Anh' as the commune is the commune of that name (Xã Kỳ Anh since 01/07/2025); as the
+        # district it names both district-level units.
         report = import_workbook(
             xlsx(
-                [_row(p, "A", "X", "Thị xã Kỳ Anh"), _row(p, "B", "Y", "Huyện Kỳ Anh"), _row(p, "C", "Z", "Kỳ Anh")],
-                HEAD,
+                [
+                    _row(p, "A", "X", "Thị xã Kỳ Anh"),
+                    _row(p, "B", "Y", "Huyện Kỳ Anh"),
+                    _row(p, "C", "Z", None, **{"Huyện": "Kỳ Anh"}),
+                    _row(p, "D", "W", "Kỳ Anh"),
+                ],
+                [*HEAD, "Huyện"],
             )
         )
         assert report.failed_rows == [4]  # bare 'Kỳ Anh' stays ambiguous, and the message names both
@@ -60,7 +67,7 @@ def test_bug1_thi_xa_and_huyen_ky_anh_are_two_units(app, tenants):
         units = dict(
             db.session.execute(select(Producer.name, Producer.unit_id).where(Producer.name.like(f"{p}%"))).all()
         )
-        assert units == {f"{p} X": _unit("449").id, f"{p} Y": _unit("447").id}
+        assert units == {f"{p} X": _unit("449").id, f"{p} Y": _unit("447").id, f"{p} W": _unit("2025-18775").id}
         db.session.rollback()
 
 
@@ -69,7 +76,10 @@ def test_bug5_bare_district_names_and_the_guide_lists_districts_with_codes_and_d
     head = [*HEAD, "Huyện"]
     with app.app_context(), tenant_scope(tenants["bac-giang"]):
         report = import_workbook(
-            xlsx([_row(p, "A", "X", "Lục Ngạn"), _row(p, "B", "Y", None, **{"Huyện": "Yên Dũng"})], head)
+            xlsx(
+                [_row(p, "A", "X", None, **{"Huyện": "Lục Ngạn"}), _row(p, "B", "Y", None, **{"Huyện": "Yên Dũng"})],
+                head,
+            )
         )
         assert report.errors == [] and report.created_products == 2
         units = dict(

@@ -130,13 +130,7 @@
       }, delay);
     }
 
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var file = input.files && input.files[0];
-      if (!file) { show(msg("choose"), "error"); return; }
-      var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10);
-      if (maxBytes && file.size > maxBytes) { show(msg("too-large"), "error"); return; }
-      var csrf = field("csrf_token");
+    function uploadOne(file, csrf) {
       var request = {
         requirement: field("requirement"),
         product_id: field("product_id"),
@@ -147,20 +141,34 @@
         content_type: contentTypeOf(file),
         size: file.size
       };
-      button.disabled = true;
       show(msg("preparing"), "preparing");
       showProgress(0);
-      jsonRequest(form.getAttribute("data-presign-url"), "POST", csrf, request).then(function (issued) {
+      return jsonRequest(form.getAttribute("data-presign-url"), "POST", csrf, request).then(function (issued) {
         show(msg("uploading"), "uploading");
         return sendToStorage(issued.upload, file, showProgress).then(function () {
           showProgress(1);
           show(msg("confirming"), "confirming");
           return jsonRequest(issued.confirm_url, "POST", csrf, {});
-        }).then(function (document) {
+        }).then(function () {
           show(msg("pending"), "pending");
+          form.dispatchEvent(new CustomEvent("document:pending", { bubbles: true, detail: {} }));
           poll(issued.status_url, csrf, Date.now(), POLL_FIRST_MS);
         });
-      }).catch(function (error) {
+      });
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      // Several files where the slot takes several (the photos of the samples), one after the other.
+      var files = Array.prototype.slice.call(input.files || []);
+      if (!files.length) { show(msg("choose"), "error"); return; }
+      var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10);
+      if (maxBytes && files.some(function (file) { return file.size > maxBytes; })) { show(msg("too-large"), "error"); return; }
+      var csrf = field("csrf_token");
+      button.disabled = true;
+      files.reduce(function (previous, file) {
+        return previous.then(function () { return uploadOne(file, csrf); });
+      }, Promise.resolve()).catch(function (error) {
         button.disabled = false;
         progress.hidden = true;
         show(error.fromServer ? error.message : (error.storageRefused ? msg("storage-refused") : msg("failed")), "error");
