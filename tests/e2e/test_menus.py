@@ -25,11 +25,14 @@ EXPECTED = {
         "Chủ thể",
         "Sản phẩm",
         "Giấy chứng nhận",
+        "Kiểm tra",
         "Chu trình",
+        "Chỉ số",
         "Mục tiêu",
         "Chính sách",
         "Hội đồng",
         "Địa bàn",
+        "Thưởng",
     ],  # fmt: skip
     "province_officer": [
         "Tổng quan",
@@ -37,13 +40,17 @@ EXPECTED = {
         "Chủ thể",
         "Sản phẩm",
         "Giấy chứng nhận",
+        "Việc kiểm tra",
+        "Kiểm tra",
         "Đánh giá",
         "Kết quả đánh giá",
         "Chu trình",
+        "Chỉ số",
         "Mục tiêu",
         "Chính sách",
         "Hội đồng",
         "Địa bàn",
+        "Thưởng",
     ],  # fmt: skip
     "province_admin": [
         "Tổng quan",
@@ -51,19 +58,30 @@ EXPECTED = {
         "Chủ thể",
         "Sản phẩm",
         "Giấy chứng nhận",
+        "Việc kiểm tra",
+        "Kiểm tra",
         "Đánh giá",
         "Kết quả đánh giá",
         "Chu trình",
+        "Chỉ số",
         "Mục tiêu",
         "Chính sách",
         "Hội đồng",
         "Địa bàn",
+        "Thưởng",
         "Người dùng",
         "Nhật ký",
+        "Hộp thư đi",
+        "Công việc nền",
     ],  # fmt: skip
-    "council_member": ["Tổng quan", "Giấy chứng nhận", "Đánh giá", "Mục tiêu", "Chính sách", "Hội đồng", "Địa bàn"],
-    "inspector": ["Tổng quan", "Giấy chứng nhận", "Mục tiêu", "Chính sách", "Hội đồng", "Địa bàn"],
-    "national_viewer": ["Các tỉnh"],
+    "council_member": [
+        "Tổng quan", "Giấy chứng nhận", "Đánh giá", "Chỉ số", "Mục tiêu", "Chính sách", "Hội đồng", "Địa bàn",
+    ],  # fmt: skip
+    "inspector": [
+        "Tổng quan", "Giấy chứng nhận", "Việc kiểm tra", "Kiểm tra", "Chỉ số", "Mục tiêu", "Chính sách", "Hội đồng",
+        "Địa bàn",
+    ],  # fmt: skip
+    "national_viewer": ["Các tỉnh", "Thống kê"],
     "platform_admin": ["Các tỉnh"],
 }
 
