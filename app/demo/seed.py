@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import click
 from dateutil.relativedelta import relativedelta
-from flask import Flask
 from sqlalchemy import select
 
 from app.auth import services
@@ -157,14 +155,3 @@ def seed_demo() -> list[tuple[str, str, str]]:
             ]
         db.session.commit()
     return logins
-
-
-def register_demo_cli(app: Flask) -> None:
-    @app.cli.group("demo")
-    def demo():
-        """Demo data for development."""
-
-    @demo.command("seed")
-    def seed():
-        for where, email, password in seed_demo():
-            click.echo(f"{where:28} {email:34} {password}")

@@ -1,0 +1,455 @@
+"""`flask demo generate`: a synthetic nation (or one large province) written set-wise into PostgreSQL.
+
+How it writes. app/demo/plan.py draws each province's rows in Python (seeded, natural keys only). Here one
+transaction, on the app's own database role (RLS forced, no BYPASSRLS), does for each province: set the
+tenant as the app does (`set_config('app.tenant_id', …, true)`), COPY each table's rows into a temporary
+table (COPY FROM cannot write into a table under row-level security, INSERT … SELECT can), then one
+INSERT … SELECT per table that turns natural keys into ids with joins on the tables' unique keys. The
+certificate chains are then linked by one UPDATE (each certificate superseded by the product's next one from
+the day it takes effect, exactly as certificate_record keeps them). All or nothing: a failed run leaves no row.
+
+Re-running: the provinces it targets must hold no data, or --replace wipes them first (every tenant table but
+the append-only audit log, in the same transaction); it never adds to existing rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.core.acts import DEFAULT_TAXONOMY_ACT
+from app.demo import plan as planner
+from app.demo.nation import LARGE_PROVINCE, SYNTHETIC_AGENCY, SyntheticProvince, pick_provinces
+from app.extensions import db
+from app.platform.services import tenant_create
+from app.registry.models import TaxonomyNode
+from tenants.models import Tenant
+
+TENANT = "NULLIF(current_setting('app.tenant_id'), '')::bigint"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table family's temporary table (the plan's tuple order) and the INSERT that resolves its keys."""
+
+    name: str
+    columns: str  # "name type, …" in the order of the plan's tuples
+    insert: str
+
+
+TABLES = (
+    Table(
+        "admin_units",
+        "code text, name text, kind text, valid_from date",
+        f"""INSERT INTO admin_units (tenant_id, code, name, kind, valid_from, is_sample)
+            SELECT {TENANT}, code, name, kind, valid_from, false FROM tmp_admin_units""",
+    ),
+    Table(
+        "producers",
+        "code text, name text, kind text, registration_no text, address text, unit_code text, representative text,"
+        " phone text, capital_vnd bigint, workforce int, members int, created_at timestamptz",
+        f"""INSERT INTO producers (tenant_id, code, name, kind, registration_no, address, unit_id, representative,
+                phone, capital_vnd, workforce, members, created_at)
+            SELECT {TENANT}, t.code, t.name, t.kind, t.registration_no, t.address, u.id, t.representative, t.phone,
+                t.capital_vnd, t.workforce, t.members, t.created_at
+            FROM tmp_producers t JOIN admin_units u ON u.tenant_id = {TENANT} AND u.code = t.unit_code""",
+    ),
+    Table(
+        "products",
+        "code text, producer_code text, name text, product_set_id bigint, unit_code text, raw_material_area text,"
+        " capacity text, annual_output numeric, output_unit text, markets text, export_countries text[],"
+        " traceability text, trademark_status text, created_at timestamptz",
+        f"""INSERT INTO products (tenant_id, code, producer_id, name, product_set_id, unit_id, other_units,
+                raw_material_area, capacity, annual_output, output_unit, markets, export_countries, traceability,
+                trademark_status, created_at)
+            SELECT {TENANT}, t.code, p.id, t.name, t.product_set_id, u.id, '', t.raw_material_area, t.capacity,
+                t.annual_output, t.output_unit, t.markets, t.export_countries, t.traceability, t.trademark_status,
+                t.created_at
+            FROM tmp_products t
+            JOIN producers p ON p.tenant_id = {TENANT} AND p.code = t.producer_code
+            JOIN admin_units u ON u.tenant_id = {TENANT} AND u.code = t.unit_code""",
+    ),
+    Table(
+        "certificates",
+        "product_code text, stars int, score numeric, part_scores jsonb, decision_number text, decision_date date,"
+        " authority text, act text, kind text, source text, valid_from date, valid_to date, revoked_on date,"
+        " revoke_reason text, revoke_decision_number text, public_code text",
+        f"""INSERT INTO certificates (tenant_id, product_id, stars, score, part_scores, decision_number,
+                decision_date, authority, act, kind, source, valid_from, valid_to, revoked_on, revoke_reason,
+                revoke_decision_number, public_code)
+            SELECT {TENANT}, p.id, t.stars, t.score, t.part_scores, t.decision_number, t.decision_date, t.authority,
+                t.act, t.kind, t.source, t.valid_from, t.valid_to, t.revoked_on, t.revoke_reason,
+                t.revoke_decision_number, t.public_code
+            FROM tmp_certificates t JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code;
+            -- The chain, as certification.services._chain_refresh keeps it.
+            UPDATE certificates c SET superseded_by_id = n.next_id, superseded_on = n.next_from
+            FROM (
+                SELECT id, lead(id) OVER w AS next_id, lead(valid_from) OVER w AS next_from
+                FROM certificates WHERE tenant_id = {TENANT}
+                WINDOW w AS (PARTITION BY product_id ORDER BY valid_from, decision_date, id)
+            ) n
+            WHERE c.tenant_id = {TENANT} AND c.id = n.id AND n.next_id IS NOT NULL""",
+    ),
+    Table(
+        "cycles",
+        "year int, ideas_from date, ideas_until date, plans_from date, plans_until date, dossiers_from date,"
+        " dossiers_until date",
+        f"""INSERT INTO cycles (tenant_id, year, ideas_from, ideas_until, plans_from, plans_until, dossiers_from,
+                dossiers_until)
+            SELECT {TENANT}, year, ideas_from, ideas_until, plans_from, plans_until, dossiers_from, dossiers_until
+            FROM tmp_cycles""",
+    ),
+    Table(
+        "evaluation_rounds",
+        "year int, code text, name text, level text, deadline date",
+        f"""INSERT INTO evaluation_rounds (tenant_id, cycle_id, code, name, level, deadline)
+            SELECT {TENANT}, c.id, t.code, t.name, t.level, t.deadline
+            FROM tmp_evaluation_rounds t JOIN cycles c ON c.tenant_id = {TENANT} AND c.year = t.year""",
+    ),
+    Table(
+        "applications",
+        "year int, product_code text, kind text, status text, screening_level text, target_stars int,"
+        " idea_summary text, business_plan text, last_reason text, created_at timestamptz, updated_at timestamptz",
+        f"""INSERT INTO applications (tenant_id, cycle_id, product_id, kind, status, screening_level, target_stars,
+                idea_summary, business_plan, last_reason, created_at, updated_at)
+            SELECT {TENANT}, c.id, p.id, t.kind, t.status, t.screening_level, t.target_stars, t.idea_summary,
+                t.business_plan, t.last_reason, t.created_at, t.updated_at
+            FROM tmp_applications t
+            JOIN cycles c ON c.tenant_id = {TENANT} AND c.year = t.year
+            JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code""",
+    ),
+    Table(
+        "application_events",
+        "year int, product_code text, at timestamptz, actor_label text, action text, from_status text,"
+        " to_status text, note text",
+        f"""INSERT INTO application_events (tenant_id, application_id, at, actor_label, action, from_status,
+                to_status, note)
+            SELECT {TENANT}, a.id, t.at, t.actor_label, t.action, t.from_status, t.to_status, t.note
+            FROM tmp_application_events t
+            JOIN cycles c ON c.tenant_id = {TENANT} AND c.year = t.year
+            JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code
+            JOIN applications a ON a.tenant_id = {TENANT} AND a.cycle_id = c.id AND a.product_id = p.id""",
+    ),
+    Table(
+        "documents",
+        "producer_code text, product_code text, requirement text, title text, original_filename text,"
+        " content_type text, declared_size bigint, size bigint, sha256 text, storage_key text, status text,"
+        " reject_reason text, issued_on date, valid_until date, created_at timestamptz, confirmed_at timestamptz,"
+        " verified_at timestamptz",
+        f"""INSERT INTO documents (tenant_id, producer_id, product_id, requirement, title, original_filename,
+                content_type, declared_size, size, sha256, storage_key, status, reject_reason, issued_on,
+                valid_until, verify_attempts, created_at, confirmed_at, verified_at)
+            SELECT {TENANT}, r.id, p.id, t.requirement, t.title, t.original_filename, t.content_type,
+                t.declared_size, t.size, t.sha256, t.storage_key, t.status, t.reject_reason, t.issued_on,
+                t.valid_until, CASE WHEN t.verified_at IS NULL THEN 0 ELSE 1 END, t.created_at, t.confirmed_at,
+                t.verified_at
+            FROM tmp_documents t
+            JOIN producers r ON r.tenant_id = {TENANT} AND r.code = t.producer_code
+            JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code""",
+    ),
+    Table(
+        "application_documents",
+        "year int, product_code text, requirement text, storage_key text",
+        f"""INSERT INTO application_documents (tenant_id, application_id, requirement, document_id)
+            SELECT {TENANT}, a.id, t.requirement, d.id
+            FROM tmp_application_documents t
+            JOIN cycles c ON c.tenant_id = {TENANT} AND c.year = t.year
+            JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code
+            JOIN applications a ON a.tenant_id = {TENANT} AND a.cycle_id = c.id AND a.product_id = p.id
+            JOIN documents d ON d.tenant_id = {TENANT} AND d.storage_key = t.storage_key""",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Scale:
+    producers: int
+    products: int
+    certificates: int
+    documents: int
+    provinces: int | None = None  # the first N synthetic provinces (None: all 30)
+    province: str | None = None  # or exactly this one
+
+    def times(self, factor: float) -> Scale:
+        def scaled(n: int) -> int:
+            return max(1, round(n * factor))
+
+        return Scale(
+            scaled(self.producers),
+            scaled(self.products),
+            scaled(self.certificates),
+            scaled(self.documents),
+            self.provinces,
+            self.province,
+        )
+
+
+# Issue 11: 34 provinces (30 synthetic + the 4 real), 20,000 producers, 60,000 products, 60,000 certificates,
+# 200,000 documents. One large province: a quarter more products than the 5,000 of the issue's measurements.
+SCALES = {
+    "national": Scale(producers=20_000, products=60_000, certificates=60_000, documents=200_000),
+    "province": Scale(producers=2_500, products=7_500, certificates=7_500, documents=25_000, province=LARGE_PROVINCE),
+}
+DEFAULT_SEED = 2026
+
+
+class GenerateRefused(RuntimeError):
+    """The targeted provinces already hold data and --replace was not given: nothing was written."""
+
+
+@dataclass
+class GenerateReport:
+    seconds: float = 0.0
+    provinces: list[str] = field(default_factory=list)
+    rows: Counter = field(default_factory=Counter)  # table → rows written
+    by_province: dict[str, Counter] = field(default_factory=dict)  # slug → table → rows
+    replaced: int = 0  # rows wiped first (--replace)
+    objects: int = 0  # real objects put into storage
+
+
+def _ensure_tenants(provinces: list[SyntheticProvince]) -> dict[str, int]:
+    """The synthetic tenants, created as the platform admin would (marked synthetic in every name)."""
+    ids = {}
+    for province in provinces:
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == province.slug))
+        if tenant is None:
+            tenant = tenant_create(
+                slug=province.slug,
+                name=province.tenant_name,
+                name_en=province.tenant_name_en,
+                official_code=None,
+                standing_agency=SYNTHETIC_AGENCY,
+                criteria_act="1489/QĐ-TTg",
+            )
+        ids[province.slug] = tenant.id
+    db.session.commit()
+    return ids
+
+
+def _tenant_tables() -> list[str]:
+    """Every tenant table, children before parents (for wiping), except the append-only audit log."""
+    return [t.name for t in reversed(db.metadata.sorted_tables) if "tenant_id" in t.columns and t.name != "audit_log"]
+
+
+def _set_tenant(cur, tenant_id: int) -> None:
+    cur.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+
+
+def _existing_rows(cur, tenant_ids: dict[str, int]) -> dict[str, int]:
+    held = {}
+    for slug, tenant_id in tenant_ids.items():
+        _set_tenant(cur, tenant_id)
+        count = sum(
+            cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) x").fetchone()[0]  # noqa: S608
+            for table in ("producers", "products", "certificates", "admin_units", "cycles", "users")
+        )
+        if count:
+            held[slug] = count
+    return held
+
+
+def _wipe(cur, tenant_ids: dict[str, int]) -> int:
+    wiped = 0
+    # Append-only tables (the application history) go with their parents by ON DELETE CASCADE.
+    tables = [t for t in _tenant_tables() if cur.execute("SELECT has_table_privilege(%s, 'DELETE')", [t]).fetchone()[0]]
+    for tenant_id in tenant_ids.values():
+        _set_tenant(cur, tenant_id)
+        for table in tables:
+            wiped += cur.execute(f"DELETE FROM {table}").rowcount  # noqa: S608  (RLS keeps it in the tenant)
+    return wiped
+
+
+def _write_plan(cur, plan: planner.ProvincePlan, report: GenerateReport) -> None:
+    _set_tenant(cur, plan.tenant_id)
+    counts = Counter()
+    for table in TABLES:
+        rows = plan.rows.get(table.name, [])
+        cur.execute(f"TRUNCATE tmp_{table.name}")
+        if rows:
+            columns = ", ".join(c.split()[0] for c in table.columns.split(", "))
+            with cur.copy(f"COPY tmp_{table.name} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        for statement in table.insert.split(";\n"):
+            cur.execute(statement)
+        counts[table.name] = len(rows)
+    report.by_province[plan.province.slug] = counts
+    report.rows.update(counts)
+
+
+def _put_objects(plans: list[planner.ProvincePlan], per_province: int, cur) -> int:
+    """A few real objects: the first accepted PDFs of each province get bytes in storage, with the size and
+    sha256 the verification job would have recorded, so their download works like any verified document's."""
+    if per_province <= 0:
+        return 0
+    from app.core.storage import s3_client
+    from app.documents.services import VERIFIED_SHA256_META
+
+    client, bucket, put = s3_client(), current_app.config["S3_BUCKET"], 0
+    for plan in plans:
+        _set_tenant(cur, plan.tenant_id)
+        rows = cur.execute(
+            "SELECT id, storage_key, title FROM documents WHERE status = 'accepted' AND content_type = "
+            "'application/pdf' ORDER BY storage_key LIMIT %s",
+            [per_province],
+        ).fetchall()
+        for document_id, key, title in rows:
+            body = _pdf(f"{title} - {plan.province.tenant_name_en}")
+            digest = hashlib.sha256(body).hexdigest()
+            client.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body,
+                ContentType="application/pdf",
+                Metadata={VERIFIED_SHA256_META: digest},
+            )
+            cur.execute(
+                "UPDATE documents SET size = %s, declared_size = %s, sha256 = %s WHERE id = %s",
+                [len(body), len(body), digest, document_id],
+            )
+            put += 1
+    return put
+
+
+def _pdf(text: str) -> bytes:
+    from fpdf import FPDF
+
+    from app.core.text import fold
+
+    pdf = FPDF()
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))  # same bytes on every run (the seed's promise)
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 8, f"OCOP - synthetic demo document\n{fold(text)}")
+    return bytes(pdf.output())
+
+
+def generate(
+    scale: Scale,
+    *,
+    seed: int = DEFAULT_SEED,
+    as_of: date | None = None,
+    replace: bool = False,
+    objects_per_province: int = 2,
+) -> GenerateReport:
+    """Write the synthetic provinces of `scale`; see the module docstring. Raises GenerateRefused when they hold
+    data and `replace` is False, ValueError when the figures cannot fit (e.g. more certificates than chains allow)."""
+    from app.core import clock
+
+    started = time.perf_counter()
+    as_of = as_of or clock.today()
+    provinces = pick_provinces(scale.provinces, scale.province)
+    weights = [len(p.communes) for p in provinces]
+    shares = {
+        name: planner.allocate(getattr(scale, name), weights)
+        for name in ("producers", "products", "certificates", "documents")
+    }
+    set_ids = dict(
+        db.session.execute(
+            select(TaxonomyNode.code, TaxonomyNode.id).where(
+                TaxonomyNode.act == DEFAULT_TAXONOMY_ACT, TaxonomyNode.level == "set"
+            )
+        ).all()
+    )
+    tenant_ids = _ensure_tenants(provinces)
+    report = GenerateReport(provinces=[p.slug for p in provinces])
+
+    plans = [
+        planner.plan_province(
+            province,
+            tenant_ids[province.slug],
+            planner.Counts(*(shares[name][i] for name in ("producers", "products", "certificates", "documents"))),
+            seed=seed,
+            as_of=as_of,
+            set_ids=set_ids,
+        )
+        for i, province in enumerate(provinces)
+    ]
+
+    connection = db.engine.raw_connection()
+    try:
+        pg = connection.driver_connection
+        with pg.cursor() as cur:
+            held = _existing_rows(cur, tenant_ids)
+            if held and not replace:
+                pg.rollback()
+                raise GenerateRefused(
+                    "These synthetic provinces already hold data: "
+                    + ", ".join(sorted(held))
+                    + ". Nothing was written; run again with --replace to wipe and regenerate them."
+                )
+            if held:
+                report.replaced = _wipe(cur, tenant_ids)
+            for table in TABLES:
+                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS tmp_{table.name} ({table.columns}) ON COMMIT DROP")
+            for plan in plans:
+                _write_plan(cur, plan, report)
+            report.objects = _put_objects(plans, objects_per_province, cur)
+        pg.commit()
+    except BaseException:
+        connection.driver_connection.rollback()
+        raise
+    finally:
+        connection.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# ----------------------------------------------------------------------------- digest (tests, `demo digest`)
+
+DIGEST_QUERIES = {
+    "admin_units": "SELECT code, name, kind, valid_from FROM admin_units",
+    "producers": """SELECT p.code, p.name, p.kind, p.registration_no, p.address, u.code, p.representative, p.phone,
+        p.capital_vnd, p.workforce, p.members, p.created_at FROM producers p LEFT JOIN admin_units u ON u.id = p.unit_id""",
+    "products": """SELECT p.code, r.code, p.name, s.code, u.code, p.raw_material_area, p.capacity, p.annual_output,
+        p.output_unit, p.markets, p.export_countries, p.traceability, p.trademark_status, p.created_at
+        FROM products p JOIN producers r ON r.id = p.producer_id LEFT JOIN taxonomy_nodes s ON s.id = p.product_set_id
+        LEFT JOIN admin_units u ON u.id = p.unit_id""",
+    "certificates": """SELECT p.code, c.stars, c.score, c.part_scores, c.decision_number, c.decision_date, c.authority,
+        c.act, c.kind, c.source, c.valid_from, c.valid_to, c.revoked_on, c.revoke_reason, c.revoke_decision_number,
+        n.public_code, c.superseded_on, c.public_code
+        FROM certificates c JOIN products p ON p.id = c.product_id LEFT JOIN certificates n ON n.id = c.superseded_by_id""",
+    "cycles": "SELECT year, ideas_from, ideas_until, plans_from, plans_until, dossiers_from, dossiers_until FROM cycles",
+    "evaluation_rounds": """SELECT c.year, r.code, r.name, r.level, r.deadline
+        FROM evaluation_rounds r JOIN cycles c ON c.id = r.cycle_id""",
+    "applications": """SELECT c.year, p.code, a.kind, a.status, a.screening_level, a.target_stars, a.idea_summary,
+        a.business_plan, a.last_reason, a.created_at, a.updated_at
+        FROM applications a JOIN cycles c ON c.id = a.cycle_id JOIN products p ON p.id = a.product_id""",
+    "application_events": """SELECT c.year, p.code, e.at, e.actor_label, e.action, e.from_status, e.to_status, e.note
+        FROM application_events e JOIN applications a ON a.id = e.application_id JOIN cycles c ON c.id = a.cycle_id
+        JOIN products p ON p.id = a.product_id""",
+    # The storage key names the tenant id, which differs between databases: compared without it.
+    "documents": """SELECT r.code, p.code, d.requirement, d.title, d.original_filename, d.content_type,
+        d.declared_size, d.size, d.sha256, regexp_replace(d.storage_key, '^tenants/[0-9]+/', ''), d.status,
+        d.reject_reason, d.issued_on, d.valid_until, d.created_at, d.confirmed_at, d.verified_at
+        FROM documents d JOIN producers r ON r.id = d.producer_id LEFT JOIN products p ON p.id = d.product_id""",
+    "application_documents": """SELECT c.year, p.code, x.requirement, regexp_replace(d.storage_key, '^tenants/[0-9]+/', '')
+        FROM application_documents x JOIN applications a ON a.id = x.application_id JOIN cycles c ON c.id = a.cycle_id
+        JOIN products p ON p.id = a.product_id JOIN documents d ON d.id = x.document_id""",
+}
+
+
+def generated_digest(slugs: list[str]) -> str:
+    """sha256 over every generated row of the provinces, ids replaced by natural keys: equal for equal data."""
+    total = hashlib.sha256()
+    connection = db.engine.raw_connection()
+    try:
+        with connection.driver_connection.cursor() as cur:
+            for slug in sorted(slugs):
+                tenant_id = cur.execute("SELECT id FROM tenants WHERE slug = %s", [slug]).fetchone()[0]
+                _set_tenant(cur, tenant_id)
+                for table, query in DIGEST_QUERIES.items():
+                    digest = cur.execute(
+                        f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM ({query}) x"  # noqa: S608
+                    ).fetchone()
+                    total.update(f"{slug}:{table}:{digest[0]}:{digest[1]};".encode())
+        connection.driver_connection.rollback()
+    finally:
+        connection.close()
+    return total.hexdigest()
