@@ -40,9 +40,25 @@ def register_demo_cli(app: Flask) -> None:
     @click.option(
         "--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="The day the data describes (default today)."
     )
+    @click.option(
+        "--jobs", type=click.IntRange(1, 8), default=2, show_default=True, help="Connections writing at once."
+    )
+    @click.option("--verbose", is_flag=True, help="Also print the seconds of each phase.")
     @click.option("--replace", is_flag=True, help="Wipe the synthetic provinces' data first (never the 4 real ones).")
     def generate_command(
-        scale, seed, factor, provinces, producers, products, certificates, documents, objects, as_of, replace
+        scale,
+        seed,
+        factor,
+        provinces,
+        producers,
+        products,
+        certificates,
+        documents,
+        objects,
+        as_of,
+        replace,
+        jobs,
+        verbose,
     ):
         """A synthetic nation (30 provinces `demo-*` beside the 4 real ones) or one large province."""
         chosen = SCALES[scale].times(factor) if factor != 1.0 else SCALES[scale]
@@ -63,6 +79,7 @@ def register_demo_cli(app: Flask) -> None:
                 as_of=as_of.date() if as_of else None,
                 replace=replace,
                 objects_per_province=objects,
+                jobs=jobs,
             )
         except (GenerateRefused, ValueError) as error:
             raise click.ClickException(str(error)) from error
@@ -72,3 +89,8 @@ def register_demo_cli(app: Flask) -> None:
         for table, rows in report.rows.items():
             click.echo(f"  {table:24} {rows:>9,}")
         click.echo(f"  {'objects in storage':24} {report.objects:>9,}")
+        if report.objects_error:
+            click.echo(f"warning: no sample file was stored ({report.objects_error})", err=True)
+        if verbose:
+            for phase, seconds in report.timings.most_common():
+                click.echo(f"  {phase:36} {seconds:6.1f} s")

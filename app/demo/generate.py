@@ -15,11 +15,14 @@ the append-only audit log, in the same transaction); it never adds to existing r
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
 from sqlalchemy import select
 
@@ -34,61 +37,66 @@ from tenants.models import Tenant
 TENANT = "NULLIF(current_setting('app.tenant_id'), '')::bigint"
 
 
+Keys = dict[str, dict]  # "unit" → {code: id}, "producer", "product", "cycle" → {year: id}, "application", "document"
+
+
 @dataclass(frozen=True)
 class Table:
-    """One table family's temporary table (the plan's tuple order) and the INSERT that resolves its keys."""
+    """One table family: its columns (the temporary table's, in the order of the plan's tuples once `resolve` has
+    turned natural keys into ids), and what its INSERT returns to resolve the keys of later tables."""
 
     name: str
-    columns: str  # "name type, …" in the order of the plan's tuples
-    insert: str
+    columns: str  # "name type, …"
+    resolve: Callable[[tuple, Keys], tuple] | None = None
+    returning: str | None = None  # "id, code": the parents' ids, kept in Keys[key]
+    key: str | None = None
+    after: str | None = None  # one more statement once the rows are in
+
+
+def _unit(row, k):
+    return (*row[:5], k["unit"][row[5]], *row[6:])
+
+
+def _product(row, k):
+    return (row[0], k["producer"][row[1]], row[2], row[3], k["unit"][row[4]], *row[5:], "")
+
+
+def _application_of(row, k):
+    return k["application"][k["cycle"][row[0]], k["product"][row[1]]]
 
 
 TABLES = (
     Table(
         "admin_units",
-        "code text, name text, kind text, valid_from date",
-        f"""INSERT INTO admin_units (tenant_id, code, name, kind, valid_from, is_sample)
-            SELECT {TENANT}, code, name, kind, valid_from, false FROM tmp_admin_units""",
+        "code text, name text, kind text, valid_from date, is_sample boolean",
+        returning="code",
+        key="unit",
     ),
     Table(
         "producers",
-        "code text, name text, kind text, registration_no text, address text, unit_code text, representative text,"
+        "code text, name text, kind text, registration_no text, address text, unit_id bigint, representative text,"
         " phone text, capital_vnd bigint, workforce int, members int, created_at timestamptz",
-        f"""INSERT INTO producers (tenant_id, code, name, kind, registration_no, address, unit_id, representative,
-                phone, capital_vnd, workforce, members, created_at)
-            SELECT {TENANT}, t.code, t.name, t.kind, t.registration_no, t.address, u.id, t.representative, t.phone,
-                t.capital_vnd, t.workforce, t.members, t.created_at
-            FROM tmp_producers t JOIN admin_units u ON u.tenant_id = {TENANT} AND u.code = t.unit_code""",
+        _unit,
+        returning="code",
+        key="producer",
     ),
     Table(
         "products",
-        "code text, producer_code text, name text, product_set_id bigint, unit_code text, raw_material_area text,"
+        "code text, producer_id bigint, name text, product_set_id bigint, unit_id bigint, raw_material_area text,"
         " capacity text, annual_output numeric, output_unit text, markets text, export_countries text[],"
-        " traceability text, trademark_status text, created_at timestamptz",
-        f"""INSERT INTO products (tenant_id, code, producer_id, name, product_set_id, unit_id, other_units,
-                raw_material_area, capacity, annual_output, output_unit, markets, export_countries, traceability,
-                trademark_status, created_at)
-            SELECT {TENANT}, t.code, p.id, t.name, t.product_set_id, u.id, '', t.raw_material_area, t.capacity,
-                t.annual_output, t.output_unit, t.markets, t.export_countries, t.traceability, t.trademark_status,
-                t.created_at
-            FROM tmp_products t
-            JOIN producers p ON p.tenant_id = {TENANT} AND p.code = t.producer_code
-            JOIN admin_units u ON u.tenant_id = {TENANT} AND u.code = t.unit_code""",
+        " traceability text, trademark_status text, created_at timestamptz, other_units text",
+        _product,
+        returning="code",
+        key="product",
     ),
     Table(
         "certificates",
-        "product_code text, stars int, score numeric, part_scores jsonb, decision_number text, decision_date date,"
+        "product_id bigint, stars int, score numeric, part_scores jsonb, decision_number text, decision_date date,"
         " authority text, act text, kind text, source text, valid_from date, valid_to date, revoked_on date,"
         " revoke_reason text, revoke_decision_number text, public_code text",
-        f"""INSERT INTO certificates (tenant_id, product_id, stars, score, part_scores, decision_number,
-                decision_date, authority, act, kind, source, valid_from, valid_to, revoked_on, revoke_reason,
-                revoke_decision_number, public_code)
-            SELECT {TENANT}, p.id, t.stars, t.score, t.part_scores, t.decision_number, t.decision_date, t.authority,
-                t.act, t.kind, t.source, t.valid_from, t.valid_to, t.revoked_on, t.revoke_reason,
-                t.revoke_decision_number, t.public_code
-            FROM tmp_certificates t JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code;
-            -- The chain, as certification.services._chain_refresh keeps it.
-            UPDATE certificates c SET superseded_by_id = n.next_id, superseded_on = n.next_from
+        lambda row, k: (k["product"][row[0]], *row[1:]),
+        # The chain, as certification.services._chain_refresh keeps it.
+        after=f"""UPDATE certificates c SET superseded_by_id = n.next_id, superseded_on = n.next_from
             FROM (
                 SELECT id, lead(id) OVER w AS next_id, lead(valid_from) OVER w AS next_from
                 FROM certificates WHERE tenant_id = {TENANT}
@@ -100,69 +108,42 @@ TABLES = (
         "cycles",
         "year int, ideas_from date, ideas_until date, plans_from date, plans_until date, dossiers_from date,"
         " dossiers_until date",
-        f"""INSERT INTO cycles (tenant_id, year, ideas_from, ideas_until, plans_from, plans_until, dossiers_from,
-                dossiers_until)
-            SELECT {TENANT}, year, ideas_from, ideas_until, plans_from, plans_until, dossiers_from, dossiers_until
-            FROM tmp_cycles""",
+        returning="year",
+        key="cycle",
     ),
     Table(
         "evaluation_rounds",
-        "year int, code text, name text, level text, deadline date",
-        f"""INSERT INTO evaluation_rounds (tenant_id, cycle_id, code, name, level, deadline)
-            SELECT {TENANT}, c.id, t.code, t.name, t.level, t.deadline
-            FROM tmp_evaluation_rounds t JOIN cycles c ON c.tenant_id = {TENANT} AND c.year = t.year""",
+        "cycle_id bigint, code text, name text, level text, deadline date",
+        lambda row, k: (k["cycle"][row[0]], *row[1:]),
     ),
     Table(
         "applications",
-        "year int, product_code text, kind text, status text, screening_level text, target_stars int,"
+        "cycle_id bigint, product_id bigint, kind text, status text, screening_level text, target_stars int,"
         " idea_summary text, business_plan text, last_reason text, created_at timestamptz, updated_at timestamptz",
-        f"""INSERT INTO applications (tenant_id, cycle_id, product_id, kind, status, screening_level, target_stars,
-                idea_summary, business_plan, last_reason, created_at, updated_at)
-            SELECT {TENANT}, c.id, p.id, t.kind, t.status, t.screening_level, t.target_stars, t.idea_summary,
-                t.business_plan, t.last_reason, t.created_at, t.updated_at
-            FROM tmp_applications t
-            JOIN cycles c ON c.tenant_id = {TENANT} AND c.year = t.year
-            JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code""",
+        lambda row, k: (k["cycle"][row[0]], k["product"][row[1]], *row[2:]),
+        returning="cycle_id, product_id",
+        key="application",
     ),
     Table(
         "application_events",
-        "year int, product_code text, at timestamptz, actor_label text, action text, from_status text,"
-        " to_status text, note text",
-        f"""INSERT INTO application_events (tenant_id, application_id, at, actor_label, action, from_status,
-                to_status, note)
-            SELECT {TENANT}, a.id, t.at, t.actor_label, t.action, t.from_status, t.to_status, t.note
-            FROM tmp_application_events t
-            JOIN cycles c ON c.tenant_id = {TENANT} AND c.year = t.year
-            JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code
-            JOIN applications a ON a.tenant_id = {TENANT} AND a.cycle_id = c.id AND a.product_id = p.id""",
+        "application_id bigint, at timestamptz, actor_label text, action text, from_status text, to_status text,"
+        " note text",
+        lambda row, k: (_application_of(row, k), *row[2:]),
     ),
     Table(
         "documents",
-        "producer_code text, product_code text, requirement text, title text, original_filename text,"
+        "producer_id bigint, product_id bigint, requirement text, title text, original_filename text,"
         " content_type text, declared_size bigint, size bigint, sha256 text, storage_key text, status text,"
         " reject_reason text, issued_on date, valid_until date, created_at timestamptz, confirmed_at timestamptz,"
-        " verified_at timestamptz",
-        f"""INSERT INTO documents (tenant_id, producer_id, product_id, requirement, title, original_filename,
-                content_type, declared_size, size, sha256, storage_key, status, reject_reason, issued_on,
-                valid_until, verify_attempts, created_at, confirmed_at, verified_at)
-            SELECT {TENANT}, r.id, p.id, t.requirement, t.title, t.original_filename, t.content_type,
-                t.declared_size, t.size, t.sha256, t.storage_key, t.status, t.reject_reason, t.issued_on,
-                t.valid_until, CASE WHEN t.verified_at IS NULL THEN 0 ELSE 1 END, t.created_at, t.confirmed_at,
-                t.verified_at
-            FROM tmp_documents t
-            JOIN producers r ON r.tenant_id = {TENANT} AND r.code = t.producer_code
-            JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code""",
+        " verified_at timestamptz, verify_attempts int",
+        lambda row, k: (k["producer"][row[0]], k["product"][row[1]], *row[2:], 0 if row[16] is None else 1),
+        returning="storage_key",
+        key="document",
     ),
     Table(
         "application_documents",
-        "year int, product_code text, requirement text, storage_key text",
-        f"""INSERT INTO application_documents (tenant_id, application_id, requirement, document_id)
-            SELECT {TENANT}, a.id, t.requirement, d.id
-            FROM tmp_application_documents t
-            JOIN cycles c ON c.tenant_id = {TENANT} AND c.year = t.year
-            JOIN products p ON p.tenant_id = {TENANT} AND p.code = t.product_code
-            JOIN applications a ON a.tenant_id = {TENANT} AND a.cycle_id = c.id AND a.product_id = p.id
-            JOIN documents d ON d.tenant_id = {TENANT} AND d.storage_key = t.storage_key""",
+        "application_id bigint, requirement text, document_id bigint",
+        lambda row, k: (_application_of(row, k), row[2], k["document"][row[3]]),
     ),
 )
 
@@ -197,6 +178,7 @@ SCALES = {
     "province": Scale(producers=2_500, products=7_500, certificates=7_500, documents=25_000, province=LARGE_PROVINCE),
 }
 DEFAULT_SEED = 2026
+_REPORT_LOCK = threading.Lock()
 
 
 class GenerateRefused(RuntimeError):
@@ -211,6 +193,8 @@ class GenerateReport:
     by_province: dict[str, Counter] = field(default_factory=dict)  # slug → table → rows
     replaced: int = 0  # rows wiped first (--replace)
     objects: int = 0  # real objects put into storage
+    objects_error: str | None = None  # storage refused the sample files (the rows are written all the same)
+    timings: Counter = field(default_factory=Counter)  # phase → seconds (plan, copy, insert per table, objects)
 
 
 def _ensure_tenants(provinces: list[SyntheticProvince]) -> dict[str, int]:
@@ -266,41 +250,55 @@ def _wipe(cur, tenant_ids: dict[str, int]) -> int:
 
 
 def _write_plan(cur, plan: planner.ProvincePlan, report: GenerateReport) -> None:
+    """COPY each table's rows into its temporary table, then INSERT … SELECT them as the tenant (RLS checks every
+    row), keeping the ids of the parents for the children's rows."""
     _set_tenant(cur, plan.tenant_id)
-    counts = Counter()
+    counts, keys = Counter(), {}
     for table in TABLES:
         rows = plan.rows.get(table.name, [])
+        started = time.perf_counter()
+        if table.resolve is not None:
+            rows = [table.resolve(row, keys) for row in rows]
+        columns = ", ".join(c.split()[0] for c in table.columns.split(", "))
         cur.execute(f"TRUNCATE tmp_{table.name}")
-        if rows:
-            columns = ", ".join(c.split()[0] for c in table.columns.split(", "))
-            with cur.copy(f"COPY tmp_{table.name} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        for statement in table.insert.split(";\n"):
-            cur.execute(statement)
+        with cur.copy(f"COPY tmp_{table.name} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        copied = time.perf_counter()
+        insert = f"INSERT INTO {table.name} (tenant_id, {columns}) SELECT {TENANT}, {columns} FROM tmp_{table.name}"
+        if table.returning:
+            cur.execute(f"{insert} RETURNING id, {table.returning}")
+            width = table.returning.count(",") + 1
+            keys[table.key] = {(r[1] if width == 1 else r[1:]): r[0] for r in cur.fetchall()}
+        else:
+            cur.execute(insert)
+        if table.after:
+            cur.execute(table.after)
+        with _REPORT_LOCK:
+            report.timings[f"copy {table.name}"] += copied - started
+            report.timings[f"insert {table.name}"] += time.perf_counter() - copied
         counts[table.name] = len(rows)
-    report.by_province[plan.province.slug] = counts
-    report.rows.update(counts)
+    with _REPORT_LOCK:
+        report.by_province[plan.province.slug] = counts
+        report.rows.update(counts)
 
 
-def _put_objects(plans: list[planner.ProvincePlan], per_province: int, cur) -> int:
+def _put_objects(provinces: list[SyntheticProvince], tenant_ids: dict[str, int], per_province: int, cur) -> int:
     """A few real objects: the first accepted PDFs of each province get bytes in storage, with the size and
     sha256 the verification job would have recorded, so their download works like any verified document's."""
-    if per_province <= 0:
-        return 0
     from app.core.storage import s3_client
     from app.documents.services import VERIFIED_SHA256_META
 
     client, bucket, put = s3_client(), current_app.config["S3_BUCKET"], 0
-    for plan in plans:
-        _set_tenant(cur, plan.tenant_id)
+    for province in provinces:
+        _set_tenant(cur, tenant_ids[province.slug])
         rows = cur.execute(
             "SELECT id, storage_key, title FROM documents WHERE status = 'accepted' AND content_type = "
             "'application/pdf' ORDER BY storage_key LIMIT %s",
             [per_province],
         ).fetchall()
         for document_id, key, title in rows:
-            body = _pdf(f"{title} - {plan.province.tenant_name_en}")
+            body = _pdf(f"{title} - {province.tenant_name_en}")
             digest = hashlib.sha256(body).hexdigest()
             client.put_object(
                 Bucket=bucket,
@@ -337,6 +335,7 @@ def generate(
     as_of: date | None = None,
     replace: bool = False,
     objects_per_province: int = 2,
+    jobs: int = 2,
 ) -> GenerateReport:
     """Write the synthetic provinces of `scale`; see the module docstring. Raises GenerateRefused when they hold
     data and `replace` is False, ValueError when the figures cannot fit (e.g. more certificates than chains allow)."""
@@ -360,17 +359,12 @@ def generate(
     tenant_ids = _ensure_tenants(provinces)
     report = GenerateReport(provinces=[p.slug for p in provinces])
 
-    plans = [
-        planner.plan_province(
-            province,
-            tenant_ids[province.slug],
-            planner.Counts(*(shares[name][i] for name in ("producers", "products", "certificates", "documents"))),
-            seed=seed,
-            as_of=as_of,
-            set_ids=set_ids,
+    counts = {
+        province.slug: planner.Counts(
+            *(shares[name][i] for name in ("producers", "products", "certificates", "documents"))
         )
         for i, province in enumerate(provinces)
-    ]
+    }
 
     connection = db.engine.raw_connection()
     try:
@@ -385,20 +379,83 @@ def generate(
                     + ". Nothing was written; run again with --replace to wipe and regenerate them."
                 )
             if held:
+                wiping = time.perf_counter()
                 report.replaced = _wipe(cur, tenant_ids)
-            for table in TABLES:
-                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS tmp_{table.name} ({table.columns}) ON COMMIT DROP")
-            for plan in plans:
-                _write_plan(cur, plan, report)
-            report.objects = _put_objects(plans, objects_per_province, cur)
+                report.timings["wipe"] = time.perf_counter() - wiping
         pg.commit()
-    except BaseException:
-        connection.driver_connection.rollback()
-        raise
     finally:
         connection.close()
+
+    def plan_of(province: SyntheticProvince) -> planner.ProvincePlan:
+        planning = time.perf_counter()
+        plan = planner.plan_province(
+            province, tenant_ids[province.slug], counts[province.slug], seed=seed, as_of=as_of, set_ids=set_ids
+        )
+        with _REPORT_LOCK:
+            report.timings["plan"] += time.perf_counter() - planning
+        return plan
+
+    # Each writer plans and writes its share of the provinces on its own connection (PostgreSQL works on one
+    # core per connection while Python plans the next province); all commit, or all roll back.
+    _run_writers(db.engine, [provinces[i::jobs] for i in range(min(jobs, len(provinces)))], plan_of, report)
+
+    if objects_per_province:
+        placing = time.perf_counter()
+        connection = db.engine.raw_connection()
+        try:
+            with connection.driver_connection.cursor() as cur:
+                report.objects = _put_objects(provinces, tenant_ids, objects_per_province, cur)
+            connection.driver_connection.commit()
+        except (BotoCoreError, ClientError) as error:  # the rows are in; only the sample files are missing
+            connection.driver_connection.rollback()
+            report.objects_error = str(error)
+        finally:
+            connection.close()
+        report.timings["objects"] = time.perf_counter() - placing
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _run_writers(engine, shares: list[list[SyntheticProvince]], plan_of, report: GenerateReport) -> None:
+    connections = [engine.raw_connection() for _ in shares]
+    failed: list[BaseException] = []
+    written = threading.Barrier(len(shares))
+
+    def write(connection, provinces: list[SyntheticProvince]) -> None:
+        pg = connection.driver_connection
+        try:
+            with pg.cursor() as cur:
+                for table in TABLES:
+                    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS tmp_{table.name} ({table.columns}) ON COMMIT DROP")
+                for province in provinces:
+                    if failed:
+                        break
+                    _write_plan(cur, plan_of(province), report)
+        except BaseException as error:  # noqa: B036  (handed to the caller, which re-raises it)
+            failed.append(error)
+        written.wait()
+        if failed:
+            pg.rollback()
+        else:
+            committing = time.perf_counter()
+            pg.commit()
+            with _REPORT_LOCK:
+                report.timings["commit"] += time.perf_counter() - committing
+
+    threads = [
+        threading.Thread(target=write, args=(connection, share), daemon=True)
+        for connection, share in zip(connections, shares, strict=True)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for connection in connections:
+            connection.close()
+    if failed:
+        raise failed[0]
 
 
 # ----------------------------------------------------------------------------- digest (tests, `demo digest`)

@@ -205,7 +205,7 @@ class _Context:
 def plan_units(ctx: _Context) -> None:
     """The province's communes and wards of 1/7/2025 (two-tier government: no district level)."""
     for commune in ctx.plan.province.communes:
-        ctx.plan.add("admin_units", (commune.code, commune.name, commune.kind, COMMUNE_SCREENING_FROM))
+        ctx.plan.add("admin_units", (commune.code, commune.name, commune.kind, COMMUNE_SCREENING_FROM, False))
 
 
 def plan_producers(ctx: _Context) -> None:
