@@ -83,7 +83,10 @@ def register_demo_cli(app: Flask) -> None:
             )
         except (GenerateRefused, ValueError) as error:
             raise click.ClickException(str(error)) from error
-        click.echo(f"{len(report.provinces)} synthetic provinces in {report.seconds:.1f} s (seed {seed})")
+        click.echo(
+            f"{len(report.provinces)} synthetic provinces in {report.seconds:.1f} s (seed {seed}; CPU: this process "
+            f"{report.cpu_seconds:.1f} s, PostgreSQL {report.server_cpu_seconds:.1f} s)"
+        )
         if report.replaced:
             click.echo(f"  wiped first: {report.replaced} rows")
         for table, rows in report.rows.items():

@@ -15,12 +15,14 @@ the append-only audit log, in the same transaction); it never adds to existing r
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
@@ -194,6 +196,8 @@ class GenerateReport:
     replaced: int = 0  # rows wiped first (--replace)
     objects: int = 0  # real objects put into storage
     objects_error: str | None = None  # storage refused the sample files (the rows are written all the same)
+    cpu_seconds: float = 0.0  # this process (planning, COPY)
+    server_cpu_seconds: float = 0.0  # the writers' PostgreSQL backends (0 when the server is elsewhere)
     timings: Counter = field(default_factory=Counter)  # phase → seconds (plan, copy, insert per table, objects)
 
 
@@ -341,7 +345,7 @@ def generate(
     data and `replace` is False, ValueError when the figures cannot fit (e.g. more certificates than chains allow)."""
     from app.core import clock
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     as_of = as_of or clock.today()
     provinces = pick_provinces(scale.provinces, scale.province)
     weights = [len(p.communes) for p in provinces]
@@ -413,7 +417,18 @@ def generate(
             connection.close()
         report.timings["objects"] = time.perf_counter() - placing
     report.seconds = time.perf_counter() - started
+    report.cpu_seconds = time.process_time() - cpu_started
     return report
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds a PostgreSQL backend has used, when the server runs on this machine (else None): on a shared
+    machine the wall time says little, the CPU time says what the work costs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _run_writers(engine, shares: list[list[SyntheticProvince]], plan_of, report: GenerateReport) -> None:
@@ -433,6 +448,10 @@ def _run_writers(engine, shares: list[list[SyntheticProvince]], plan_of, report:
                     _write_plan(cur, plan_of(province), report)
         except BaseException as error:  # noqa: B036  (handed to the caller, which re-raises it)
             failed.append(error)
+        backend = _backend_cpu(pg.info.backend_pid)
+        if backend is not None:
+            with _REPORT_LOCK:
+                report.server_cpu_seconds += backend
         written.wait()
         if failed:
             pg.rollback()

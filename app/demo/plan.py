@@ -17,7 +17,7 @@ import json
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from app.certification.services import certificate_term_end, criteria_act_on, default_authority
@@ -31,6 +31,7 @@ MINISTRY_RENAMED = date(2025, 3, 1)  # Bộ NN&PTNT + Bộ TN&MT → Bộ Nông 
 PRODUCER = "Chủ thể (dữ liệu mô phỏng)"
 OFFICER = "Cán bộ OCOP (dữ liệu mô phỏng)"
 COUNCIL = "Hội đồng đánh giá (dữ liệu mô phỏng)"
+PAPER_NOTE = "Các bước trước Hội đồng làm trên hồ sơ giấy, nhập lại từ danh sách của tỉnh"
 
 FAMILY_NAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
 FAMILY_NAMES += ["Ngô", "Dương", "Lý", "Đinh", "Lương", "Hà", "Triệu"]
@@ -167,9 +168,21 @@ def allocate(total: int, weights: list[float]) -> list[int]:
     return counts
 
 
-def _at(day: date, rng: random.Random) -> datetime:
-    """A working-hours moment of the day (UTC-aware, as the app stores it)."""
-    return datetime.combine(day, time(1 + rng.randrange(9), rng.randrange(60)), tzinfo=UTC)
+def _at(day: date, rng: random.Random) -> str:
+    """A working-hours moment of the day in Vietnam, as COPY reads a timestamptz (cheaper than a datetime)."""
+    minutes = int(rng.random() * 540)
+    return f"{day.isoformat()} {1 + minutes // 60:02d}:{minutes % 60:02d}:00+00"
+
+
+_TERM_ENDS: dict[tuple[date, int], date] = {}
+
+
+def _term_end(day: date, months: int = 36) -> date:
+    """certificate_term_end, remembered (decisions fall on a few dozen days)."""
+    key = (day, months)
+    if key not in _TERM_ENDS:
+        _TERM_ENDS[key] = certificate_term_end(day, months)
+    return _TERM_ENDS[key]
 
 
 def _person(rng: random.Random) -> str:
@@ -402,7 +415,7 @@ def _plan_chain(ctx: _Context, product: dict, length: int) -> int:
             "authority": default_authority(act, cert_stars),
             "act": act,
             "kind": kind,
-            "valid_to": certificate_term_end(decided),
+            "valid_to": _term_end(decided),
             "revoked_on": None,
             "public_code": f"{rng.getrandbits(128):032x}",
         }
@@ -459,15 +472,20 @@ def plan_cycles(ctx: _Context) -> None:
 
 
 def _events(ctx: _Context, app: dict, path: list, start: date, end: date, final: list | None = None) -> None:
-    """The application's history: its steps spread between `start` and `end`, then the council's decision."""
+    """The application's history: its steps spread between `start` and `end`, then the council's decision.
+    Before the platform (older than last year) the dossier went on paper: its steps are one recorded jump."""
     rng = ctx.rng
+    if final and app["year"] < ctx.as_of.year - 1:
+        path = [path[0], ("paper_dossier", path[0][2], path[-1][2], OFFICER)]
     steps = list(path) + list(final or [])
     span = max((end - start).days, len(steps))
     day = start
     for i, (action, before, after, who) in enumerate(steps):
         if i:
-            day = min(end, day + timedelta(days=max(1, rng.randrange(span // len(steps) + 1))))
-        note = app.get("last_reason") if action.startswith("return") else None
+            day = min(end, day + timedelta(days=1 + int(rng.random() * (span // len(steps)))))
+        note = (
+            app.get("last_reason") if action.startswith("return") else PAPER_NOTE if action == "paper_dossier" else None
+        )
         ctx.plan.add(
             "application_events", (app["year"], app["product"], _at(day, rng), who, action, before, after, note)
         )
@@ -596,7 +614,7 @@ def _document(ctx: _Context, app: dict, requirement: str, version: int) -> None:
     uploaded = app["start"] + timedelta(days=rng.randrange(1, 30))
     uploaded = min(uploaded, ctx.as_of)
     months = VALIDITY_MONTHS.get(requirement)
-    valid_until = certificate_term_end(issued, months) if months else None
+    valid_until = _term_end(issued, months) if months else None
     photo = requirement == "product_samples"
     size = rng.randrange(40_000, 6_000_000)
     status = "accepted"
