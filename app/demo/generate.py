@@ -1,15 +1,16 @@
 """`flask demo generate`: a synthetic nation (or one large province) written set-wise into PostgreSQL.
 
-How it writes. app/demo/plan.py draws each province's rows in Python (seeded, natural keys only). Here one
-transaction, on the app's own database role (RLS forced, no BYPASSRLS), does for each province: set the
-tenant as the app does (`set_config('app.tenant_id', …, true)`), COPY each table's rows into a temporary
-table (COPY FROM cannot write into a table under row-level security, INSERT … SELECT can), then one
-INSERT … SELECT per table that turns natural keys into ids with joins on the tables' unique keys. The
-certificate chains are then linked by one UPDATE (each certificate superseded by the product's next one from
-the day it takes effect, exactly as certificate_record keeps them). All or nothing: a failed run leaves no row.
+How it writes. app/demo/plan.py draws each province's rows in Python (seeded, natural keys only). Each writer
+(`jobs`, default two connections on the app's own database role: RLS forced, no BYPASSRLS) takes its share of
+the provinces and, for each, sets the tenant as the app does (`set_config('app.tenant_id', …, true)`), COPYs
+each table's rows into a temporary table (COPY FROM cannot write into a table under row-level security,
+INSERT … SELECT can) and moves them with one INSERT … SELECT per table, whose RETURNING gives the parents' ids
+for the children's rows. The certificate chains are then linked by one UPDATE (each certificate superseded by
+the product's next one from the day it takes effect, exactly as certificate_record keeps them). The writers
+commit together once all are done, or all roll back.
 
 Re-running: the provinces it targets must hold no data, or --replace wipes them first (every tenant table but
-the append-only audit log, in the same transaction); it never adds to existing rows.
+the append-only audit log, committed before the writers start); it never adds to existing rows.
 """
 
 from __future__ import annotations

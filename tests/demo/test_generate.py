@@ -203,3 +203,11 @@ def test_a_generated_province_sees_only_its_rows(app, generated, sign_in):
             connection.close()
     client = sign_in(LARGE_PROVINCE, mine)
     assert client.get(f"/{LARGE_PROVINCE}/products/{foreign_id}").status_code == 404
+
+
+def test_the_command_refuses_clearly_when_the_provinces_hold_data(app, generated):
+    runner = app.test_cli_runner()
+    args = ["demo", "generate", "--provinces", "2", "--producers", "30", "--products", "90", "--objects", "0"]
+    result = runner.invoke(args=[*args, "--certificates", "80", "--documents", "300", "--as-of", "2026-06-30"])
+    assert result.exit_code == 1
+    assert "demo-ha-noi, demo-nghe-an" in result.output and "--replace" in result.output
