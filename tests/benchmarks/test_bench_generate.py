@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = os.environ.get("OCOP_BENCH_NATION_DB", "ocop_bench_nation")
@@ -41,6 +42,7 @@ def _flask(env: dict, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.mark.timeout(1800)  # the aim is 120 s; a loaded machine may take several times that
 def test_generate_the_national_scale(benchmark, services, capsys):
     from infra.database import bootstrap
 
