@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.core import clock
 from app.cycle.models import Cycle, EvaluationRound
-from app.demo import DEMO_PRODUCER, seed_demo
+from app.demo.seed import DEMO_PRODUCER, seed_demo
 from app.evaluation.models import CouncilMember
 from app.extensions import db
 from app.registry.models import Producer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -50,6 +50,7 @@ class Application(TenantScoped, db.Model):
         UniqueConstraint("tenant_id", "cycle_id", "product_id"),
         tenant_fk("cycle_id", "cycles"),
         tenant_fk("product_id", "products"),
+        Index("ix_applications_product", "tenant_id", "product_id"),  # a product's applications (0017)
     )
 
     cycle_id: Mapped[int] = mapped_column(BigInteger)
@@ -72,7 +73,10 @@ class ApplicationEvent(TenantScoped, db.Model):
     """Full history of an application's statuses, with who moved it and why."""
 
     __tablename__ = "application_events"
-    __table_args__ = (tenant_fk("application_id", "applications", ondelete="CASCADE"),)
+    __table_args__ = (
+        tenant_fk("application_id", "applications", ondelete="CASCADE"),
+        Index("ix_application_events_application", "tenant_id", "application_id"),  # the history (0017)
+    )
 
     application_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -92,6 +96,7 @@ class ApplicationDocument(TenantScoped, db.Model):
         UniqueConstraint("tenant_id", "application_id", "requirement", "document_id"),
         tenant_fk("application_id", "applications", ondelete="CASCADE"),
         tenant_fk("document_id", "documents"),
+        Index("ix_application_documents_document", "tenant_id", "document_id"),  # a document's uses (0017)
     )
 
     application_id: Mapped[int] = mapped_column(BigInteger)

@@ -21,6 +21,8 @@ class Document(TenantScoped, db.Model):
         tenant_fk("producer_id", "producers"),
         tenant_fk("product_id", "products"),
         Index("ix_documents_status", "tenant_id", "status"),  # the reconciler looks for stalled ones
+        Index("ix_documents_product", "tenant_id", "product_id"),  # a product's evidence (0017)
+        Index("ix_documents_producer", "tenant_id", "producer_id"),  # a producer's evidence (0017)
     )
 
     producer_id: Mapped[int] = mapped_column(BigInteger)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.certification.counts import certificate_counts
 from app.certification.models import Certificate
 from app.certification.services import certificate_status
-from app.demo import DEMO_CERTIFIED, _ensure_certificates
+from app.demo.seed import DEMO_CERTIFIED, _ensure_certificates
 from app.extensions import db
 from tenants.context import Actor, acting_as
 from tenants.models import Tenant

@@ -75,10 +75,24 @@ EXPECTED = {
         "Công việc nền",
     ],  # fmt: skip
     "council_member": [
-        "Tổng quan", "Giấy chứng nhận", "Đánh giá", "Chỉ số", "Mục tiêu", "Chính sách", "Hội đồng", "Địa bàn",
+        "Tổng quan",
+        "Giấy chứng nhận",
+        "Đánh giá",
+        "Chỉ số",
+        "Mục tiêu",
+        "Chính sách",
+        "Hội đồng",
+        "Địa bàn",
     ],  # fmt: skip
     "inspector": [
-        "Tổng quan", "Giấy chứng nhận", "Việc kiểm tra", "Kiểm tra", "Chỉ số", "Mục tiêu", "Chính sách", "Hội đồng",
+        "Tổng quan",
+        "Giấy chứng nhận",
+        "Việc kiểm tra",
+        "Kiểm tra",
+        "Chỉ số",
+        "Mục tiêu",
+        "Chính sách",
+        "Hội đồng",
         "Địa bàn",
     ],  # fmt: skip
     "national_viewer": ["Các tỉnh", "Thống kê"],

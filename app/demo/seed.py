@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import click
 from dateutil.relativedelta import relativedelta
-from flask import Flask
 from sqlalchemy import select
 
 from app.auth import services
@@ -216,14 +214,3 @@ def seed_demo(slugs: tuple[str, ...] | None = None) -> list[tuple[str, str, str]
             ]
         db.session.commit()
     return logins
-
-
-def register_demo_cli(app: Flask) -> None:
-    @app.cli.group("demo")
-    def demo():
-        """Demo data for development."""
-
-    @demo.command("seed")
-    def seed():
-        for where, email, password in seed_demo():
-            click.echo(f"{where:28} {email:34} {password}")
