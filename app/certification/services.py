@@ -29,7 +29,7 @@ from sqlalchemy import and_, exc, func, literal_column, or_, select
 from app.certification.models import KINDS, SOURCES, Certificate
 from app.core import clock
 from app.core.acts import ACTS, DEFAULT_CRITERIA_ACT, act_in_force
-from app.core.search import text_matches
+from app.core.search import ids_found
 from app.core.text import nfc, one_line
 from app.extensions import db
 from app.registry.models import Producer, Product
@@ -661,7 +661,7 @@ def certificates_query(
             Certificate.decision_date >= date(year, 1, 1), Certificate.decision_date <= date(year, 12, 31)
         )
     if query:
-        stmt = stmt.where(text_matches(query, Product.name, Producer.name))
+        stmt = stmt.where(Product.id.in_(ids_found(func.search.product_ids, query)))
     if producer_id:
         stmt = stmt.where(Product.producer_id == producer_id)
     return stmt

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from app.auth.policy import own_producer_id, reach_or_404
 from app.core.access import get_or_404
 from app.core.acts import taxonomy_act
-from app.core.search import text_matches
+from app.core.search import ids_found
 from app.documents.models import Document
 from app.documents.services import DocumentError
 from app.extensions import db
@@ -116,7 +116,7 @@ def _save(model, obj, values: dict):
 def producers_search(query: str = "", kind: str = "", unit_id: int | None = None):
     stmt = select(Producer).order_by(Producer.name)
     if query:
-        stmt = stmt.where(text_matches(query, Producer.name, Producer.representative, Producer.registration_no))
+        stmt = stmt.where(Producer.id.in_(ids_found(func.search.producer_ids, query)))
     if kind:
         stmt = stmt.where(Producer.kind == kind)
     if unit_id:
@@ -132,7 +132,7 @@ def with_producer(stmt):
 def filter_products(stmt, *, query: str = "", unit_id: int | None = None, producer_id: int | None = None):
     """The filters every product list offers: name of product or producer (no diacritics), commune, producer."""
     if query:
-        stmt = stmt.where(text_matches(query, Product.name, Producer.name))
+        stmt = stmt.where(Product.id.in_(ids_found(func.search.product_ids, query)))
     if unit_id:
         stmt = stmt.where(Product.unit_id == unit_id)
     if producer_id:
