@@ -19,7 +19,7 @@ from tests import factories
 from tests.conftest import SUMMARY_LINES, csrf_token, unique_email
 
 # /verify/<code> is the public QR check: the code is global and names one certificate of any province.
-PUBLIC_RULES = {"/", "/healthz", "/lang/<code>", "/static/<path:filename>", "/verify/<path:code>"}
+PUBLIC_RULES = {"/", "/healthz", "/readyz", "/lang/<code>", "/static/<path:filename>", "/verify/<path:code>"}
 AREA_PREFIXES = {"/<tenant_slug>": "tenant", "/national": "national", "/platform": "platform"}
 # Tenant URL arguments that are secrets resolved inside the tenant (an invitation token).
 TENANT_SECRET_ARGS = {"token"}
