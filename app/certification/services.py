@@ -667,42 +667,6 @@ def certificates_query(
     return stmt
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
-def certificates_page(stmt, page: int, per_page: int) -> Page:
-    """One page of (Certificate, Product, Producer) rows; a page past the end shows the last one."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    page = min(max(page, 1), max(1, -(-total // per_page)))
-    items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items, page, per_page, total)
-
-
 def certificate_rows(rows, on: date | None = None) -> list[CertificateRow]:
     on = on or clock.today()
     return [CertificateRow(cert, product, producer, certificate_status(cert, on)) for cert, product, producer in rows]

@@ -421,7 +421,11 @@ def application_reuse_document(application: Application, requirement: str, docum
     db.session.add(ApplicationDocument(application_id=application.id, requirement=requirement, document_id=document_id))
 
 
-def applications_search(
+def applications_search(**filters):
+    return db.session.execute(applications_query(**filters)).all()
+
+
+def applications_query(
     *,
     cycle_id: int,
     status: str = "",
@@ -430,7 +434,7 @@ def applications_search(
     query: str = "",
     producer_id: int | None = None,
 ):
-    """The pipeline of a cycle with its product and producer, filtered."""
+    """The select of a cycle's pipeline with its product and producer, filtered (newest change first)."""
     stmt = (
         with_producer(
             select(Application, Product, Producer).join(
@@ -438,21 +442,26 @@ def applications_search(
             )
         )
         .where(Application.cycle_id == cycle_id)
-        .order_by(Application.updated_at.desc())
+        .order_by(Application.updated_at.desc(), Application.id.desc())
     )
     stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if status:
         stmt = stmt.where(Application.status == status)
     if kind:
         stmt = stmt.where(Application.kind == kind)
-    return db.session.execute(stmt).all()
+    return stmt
 
 
-def applications_for(
+def applications_for(user, **filters):
+    """The pipeline the user may see (a producer user: its own producer's applications)."""
+    return db.session.execute(applications_query_for(user, **filters)).all()
+
+
+def applications_query_for(
     user, *, cycle_id: int, status: str = "", kind: str = "", unit_id: int | None = None, query: str = ""
 ):
-    """The pipeline the user may see (a producer user: its own producer's applications)."""
-    return applications_search(
+    """The select of the pipeline the user may see (the list pages it, the export reads it all)."""
+    return applications_query(
         cycle_id=cycle_id,
         status=status,
         kind=kind,

@@ -49,13 +49,13 @@ def search_form():
 
 
 def producers_found(form: RegistrySearchForm):
-    """The producers the search form asks for (its list and its export)."""
-    return services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
+    """The select of the producers the search form asks for (its list pages it, its export reads it all)."""
+    return services.producers_query(form.q.data or "", form.kind.data or "", form.unit_id.data)
 
 
 def products_found(form: RegistrySearchForm):
-    """The (product, producer, stars) rows the search form asks for (its list and its export)."""
-    return services.products_search(
+    """The select of (product, producer, stars) rows the search form asks for (its list and its export)."""
+    return services.products_query(
         form.q.data or "",
         form.product_set_id.data,
         form.unit_id.data,

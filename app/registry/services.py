@@ -114,14 +114,19 @@ def _save(model, obj, values: dict):
 
 
 def producers_search(query: str = "", kind: str = "", unit_id: int | None = None):
-    stmt = select(Producer).order_by(Producer.name)
+    return db.session.scalars(producers_query(query, kind, unit_id)).all()
+
+
+def producers_query(query: str = "", kind: str = "", unit_id: int | None = None):
+    """The producers asked for, by name (the list pages it, the export reads it all)."""
+    stmt = select(Producer).order_by(Producer.name, Producer.id)
     if query:
         stmt = stmt.where(Producer.id.in_(ids_found(func.search.producer_ids, query)))
     if kind:
         stmt = stmt.where(Producer.kind == kind)
     if unit_id:
         stmt = stmt.where(Producer.unit_id == unit_id)
-    return db.session.scalars(stmt).all()
+    return stmt
 
 
 def with_producer(stmt):
@@ -140,7 +145,12 @@ def filter_products(stmt, *, query: str = "", unit_id: int | None = None, produc
     return stmt
 
 
-def products_search(
+def products_search(*args, **kwargs):
+    """Rows of (Product, Producer, stars): stars of the certificate valid on the day (today), or None."""
+    return db.session.execute(products_query(*args, **kwargs)).all()
+
+
+def products_query(
     query: str = "",
     product_set_id: int | None = None,
     unit_id: int | None = None,
@@ -149,9 +159,9 @@ def products_search(
     on: date | None = None,
     group_id: int | None = None,
 ):
-    """Rows of (Product, Producer, stars): stars of the certificate valid on the day (today), or None."""
+    """The select of (Product, Producer, stars) rows, by name (the list pages it, the export reads it all)."""
     stars_now = registry_hooks().stars_column(on)
-    stmt = with_producer(select(Product, Producer, stars_now.label("stars"))).order_by(Product.name)
+    stmt = with_producer(select(Product, Producer, stars_now.label("stars"))).order_by(Product.name, Product.id)
     stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if product_set_id:
         stmt = stmt.where(Product.product_set_id == product_set_id)
@@ -159,7 +169,7 @@ def products_search(
         stmt = stmt.where(Product.product_set_id.in_(taxonomy_under(group_id)))
     if stars:
         stmt = stmt.where(stars_now == stars)
-    return db.session.execute(stmt).all()
+    return stmt
 
 
 def product_stars(product_id: int, on: date | None = None) -> int | None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.auth.policy import permission_required
 from app.core.forms import form_saved, form_values, show_on
+from app.core.pagination import paginate
 from app.documents.hooks import document_hooks
 from app.extensions import db
 from app.registry import services
@@ -60,8 +61,8 @@ def _product_values(form: ProductForm) -> dict:
 @permission_required("registry.view")
 def producers():
     form = search_form()
-    items = producers_found(form)
-    return render_template("registry/producers.html", producers=items, form=form, kinds=services.PRODUCER_KIND_LABELS)
+    page = paginate(producers_found(form), scalars=True)
+    return render_template("registry/producers.html", page=page, form=form, kinds=services.PRODUCER_KIND_LABELS)
 
 
 @bp.route("/producers/<int:producer_id>")
@@ -82,8 +83,8 @@ def producer(producer_id):
 @permission_required("registry.view")
 def products():
     form = search_form()
-    rows = products_found(form)
-    return render_template("registry/products.html", rows=rows, form=form, sets=dict(set_choices("—")))
+    page = paginate(products_found(form))
+    return render_template("registry/products.html", page=page, form=form, sets=dict(set_choices("—")))
 
 
 @bp.route("/products/<int:product_id>")
