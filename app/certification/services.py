@@ -678,7 +678,8 @@ def producer_certificates(producer_id: int, on: date | None = None) -> list[Cert
 
 
 def product_certificate_rows(product: Product, on: date | None = None) -> list[CertificateRow]:
-    producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+    # Usually in the identity map already (the product's page loaded it): no query then.
+    producer = db.session.get(Producer, (product.tenant_id, product.producer_id))
     return [
         CertificateRow(cert, product, producer, certificate_status(cert, on or clock.today()))
         for cert in product_certificates(product)

@@ -3,6 +3,8 @@ Excel exports, so that an export holds exactly the rows the list shows."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -16,25 +18,40 @@ from tenants.models import AdminUnit
 
 
 def unit_choices(blank: str):
-    units = db.session.scalars(select(AdminUnit).order_by(AdminUnit.kind.desc(), AdminUnit.name)).all()
-    return [(0, blank)] + [(u.id, u.name) for u in units]
+    # The tenant's units, once per request (a page may need them for its form and its labels).
+    if "unit_choices" not in g:
+        units = db.session.execute(
+            select(AdminUnit.id, AdminUnit.name).order_by(AdminUnit.kind.desc(), AdminUnit.name)
+        ).all()
+        g.unit_choices = [(u.id, u.name) for u in units]
+    return [(0, blank)] + g.unit_choices
 
 
-def set_choices(blank: str):
-    return [(0, blank)] + [
-        (node.id, f"{node.code} {node.name}")
-        for _group, _category, node in services.product_sets(g.tenant.criteria_act)
-    ]
+# The taxonomy is national reference data that only migrations change: read once per process.
+@functools.cache
+def _set_choices(criteria_act: str) -> tuple:
+    return tuple(
+        (node.id, f"{node.code} {node.name}") for _group, _category, node in services.product_sets(criteria_act)
+    )
 
 
-def group_choices():
-    """The 6 groups of the tenant's classification (148), then the 1048 sectors kept for history."""
-    acts = (services.taxonomy_act(g.tenant.criteria_act), ACT_1048)
+@functools.cache
+def _group_choices(criteria_act: str) -> tuple:
+    acts = (services.taxonomy_act(criteria_act), ACT_1048)
     nodes = db.session.scalars(
         select(TaxonomyNode).where(TaxonomyNode.parent_id.is_(None), TaxonomyNode.act.in_(acts))
     ).all()
     nodes.sort(key=lambda n: (acts.index(n.act), n.position))
-    return [(n.id, f"{n.code} {n.name}" if n.act == acts[0] else f"{n.name} (QĐ 1048)") for n in nodes]
+    return tuple((n.id, f"{n.code} {n.name}" if n.act == acts[0] else f"{n.name} (QĐ 1048)") for n in nodes)
+
+
+def set_choices(blank: str):
+    return [(0, blank), *_set_choices(g.tenant.criteria_act)]
+
+
+def group_choices():
+    """The 6 groups of the tenant's classification (148), then the 1048 sectors kept for history."""
+    return list(_group_choices(g.tenant.criteria_act))
 
 
 def search_form():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -68,6 +69,18 @@ def product_get(user, product_id: int, action: str = "registry.record") -> Produ
     product = get_or_404(Product, product_id)
     reach_or_404(user, action, product.producer_id)
     return product
+
+
+def product_page_get(user, product_id: int):
+    """(product, producer, stars today) in one query, for the product's page; 404 as product_get."""
+    stars = registry_hooks().stars_column(None)
+    row = db.session.execute(
+        with_producer(select(Product, Producer, stars.label("stars"))).where(Product.id == product_id)
+    ).first()
+    if row is None:
+        abort(404)
+    reach_or_404(user, "registry.record", row.Product.producer_id)
+    return row
 
 
 def products_for(user, action: str) -> list[Product]:

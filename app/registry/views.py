@@ -90,13 +90,12 @@ def products():
 @bp.route("/products/<int:product_id>")
 @permission_required("registry.record")
 def product(product_id):
-    product = services.product_get(current_user, product_id)
-    producer = services.producer_get(current_user, product.producer_id)
+    product, producer, stars = services.product_page_get(current_user, product_id)
     photos = services.product_photos(product.id)
     return render_template(
         "registry/product.html",
         panels=[panel(product) for panel in registry_hooks().product_panels],
-        stars=services.product_stars(product.id),
+        stars=stars,
         product=product,
         producer=producer,
         photos=photos,
