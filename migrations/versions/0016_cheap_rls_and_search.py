@@ -11,7 +11,8 @@ Revises: 0010
    SECURITY DEFINER functions owned by the roll-up role (read-only policy, no RLS in the way) return
    the ids matching a pattern *in the current tenant only* (they read `app.tenant_id` themselves, as
    the policy does); the app joins those ids back under RLS. Trigram indexes are added on the other
-   searched producer columns. Holds its own SQL.
+   searched producer columns.
+3. Indexes on the lists' order (tenant_id, name, id) of products and producers. Holds its own SQL.
 """
 
 import os
@@ -81,6 +82,9 @@ $$
 """
 
 INDEXES = {
+    # The lists' order (name, id) within a tenant: page 1 and a deep page read index entries, no sort.
+    "ix_products_tenant_id_name_id": "products (tenant_id, name, id)",
+    "ix_producers_tenant_id_name_id": "producers (tenant_id, name, id)",
     "ix_producers_representative_search": "producers USING gin (f_unaccent(representative) gin_trgm_ops)",
     "ix_producers_registration_no_search": "producers USING gin (f_unaccent(registration_no) gin_trgm_ops)",
 }
