@@ -1,6 +1,7 @@
 """Diacritic-insensitive matching: 'luc ngan' finds 'Lục Ngạn' (PostgreSQL unaccent)."""
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import BigInteger, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.core.text import nfc
 
@@ -28,3 +29,11 @@ def ids_found(search_function, query: str):
     """`SELECT id FROM search.<fn>('%query%')`: ids of the current tenant that a SECURITY DEFINER search
     function finds through the trigram indexes (migration 0016 says why); use as `Model.id.in_(…)`."""
     return select(search_function(like_pattern(query)).column_valued("id"))
+
+
+def id_in_found(column, search_function, query: str, session):
+    """`column = ANY(:ids)` with the ids found now, once: a paged list counts and reads its page with two
+    statements, and a search function run inside both would search twice. One array parameter however
+    many ids (a broad search may find a whole province)."""
+    ids = session.scalars(ids_found(search_function, query)).all()
+    return column == any_(bindparam(None, ids, type_=ARRAY(BigInteger)))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from app.auth.policy import own_producer_id, reach_or_404
 from app.core.access import get_or_404
 from app.core.acts import taxonomy_act
-from app.core.search import ids_found
+from app.core.search import id_in_found, ids_found
 from app.documents.models import Document
 from app.documents.services import DocumentError
 from app.extensions import db
@@ -134,7 +134,7 @@ def producers_query(query: str = "", kind: str = "", unit_id: int | None = None)
     """The producers asked for, by name (the list pages it, the export reads it all)."""
     stmt = select(Producer).order_by(Producer.name, Producer.id)
     if query:
-        stmt = stmt.where(Producer.id.in_(ids_found(func.search.producer_ids, query)))
+        stmt = stmt.where(id_in_found(Producer.id, func.search.producer_ids, query, db.session))
     if kind:
         stmt = stmt.where(Producer.kind == kind)
     if unit_id:
@@ -175,7 +175,9 @@ def products_query(
     """The select of (Product, Producer, stars) rows, by name (the list pages it, the export reads it all)."""
     stars_now = registry_hooks().stars_column(on)
     stmt = with_producer(select(Product, Producer, stars_now.label("stars"))).order_by(Product.name, Product.id)
-    stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
+    if query:  # searched once here, not inside both the count and the page
+        stmt = stmt.where(id_in_found(Product.id, func.search.product_ids, query, db.session))
+    stmt = filter_products(stmt, unit_id=unit_id, producer_id=producer_id)
     if product_set_id:
         stmt = stmt.where(Product.product_set_id == product_set_id)
     if group_id:
