@@ -178,7 +178,7 @@ def main() -> None:
     processes = {name: _start(name, command, env) for name, command in commands.items()}
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(f"{base}/healthz", processes)
+        _wait_healthy(f"{base}/readyz", processes)
         print(f"\nOCOP is running at {base}/   (health: {base}/healthz)")
         print("Demo logins (where, email, password):")
         print(logins)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, g
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, select
 
 from app.extensions import db
 from tenants.context import reset_tenant, set_tenant
+from tenants.isolation import tenant_set_in_transaction
 from tenants.models import Tenant
 
 TENANT_PREFIX = "/<tenant_slug>"
@@ -18,10 +19,23 @@ def tenant_by_slug(slug: str) -> Tenant | None:
     return db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.is_active.is_(True)))
 
 
+def _tenant_and_setting(slug: str) -> Tenant | None:
+    """The tenant, and app.tenant_id set for this transaction by the same statement (one round trip)."""
+    row = db.session.execute(
+        select(Tenant, func.set_config("app.tenant_id", cast(Tenant.id, String), True)).where(
+            Tenant.slug == slug, Tenant.is_active.is_(True)
+        )
+    ).first()
+    if row is None:
+        return None
+    tenant_set_in_transaction(db.session(), row[0].id)
+    return row[0]
+
+
 def _pull_tenant(endpoint, values) -> None:
     if values is None or "tenant_slug" not in values:
         return
-    tenant = tenant_by_slug(values.pop("tenant_slug"))
+    tenant = _tenant_and_setting(values.pop("tenant_slug"))
     if tenant is None:
         abort(404)
     g.area = "tenant"
@@ -44,7 +58,11 @@ def tenant_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
 
 
 def release_tenant(exc=None) -> None:
-    """Teardown: the next request on this thread starts with no tenant."""
+    """Teardown: the next request on this thread starts with no tenant.
+
+    The request's session ends first (what it did not commit is rolled back, as Flask-SQLAlchemy would a
+    moment later), so clearing the tenant needs no statement in a transaction nobody will use again."""
     token = g.pop("tenant_token", None)
     if token is not None:
+        db.session.remove()
         reset_tenant(token)

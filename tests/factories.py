@@ -386,3 +386,36 @@ def inspection_with_records(app, tenant_id: int, certificate_id: int, user_id: i
         db.session.add(LabResult(sample_id=sample.id, parameter="Coliforms", value="< 10", passed=True))
         db.session.commit()
         return inspection_id
+
+
+def bulk_products(app, tenant_id: int, *, producers: int = 5000, per_producer: int = 4) -> None:
+    """A large province set-wise (two INSERT … SELECT): `producers` producers with `per_producer` products
+    each, named with a unique hex tag so a search can hit exactly one; then ANALYZE (as the owner) so the
+    planner sees the real sizes. For plan tests and benchmarks; the national generator replaces it at scale."""
+    import os
+
+    import psycopg
+    from sqlalchemy import text
+
+    with app.app_context(), tenant_scope(tenant_id):
+        db.session.execute(
+            text(
+                "INSERT INTO producers (tenant_id, name, kind, address, representative) "
+                "SELECT :t, 'Hợp tác xã Nông sản ' || substr(md5(g::text), 1, 10), 'htx', 'Thôn ' || g, "
+                "'Nguyễn Văn ' || g FROM generate_series(1, :n) g"
+            ),
+            {"t": tenant_id, "n": producers},
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO products (tenant_id, producer_id, name, other_units, raw_material_area, capacity, "
+                "markets, export_countries, traceability, trademark_status) "
+                "SELECT p.tenant_id, p.id, 'Vải thiều sấy ' || substr(md5(p.id::text || '-' || g), 1, 12), "
+                "'', '', '', '', '{}', '', 'none' FROM producers p, generate_series(1, :k) g WHERE p.tenant_id = :t"
+            ),
+            {"t": tenant_id, "k": per_producer},
+        )
+        db.session.commit()
+    with psycopg.connect(os.environ["MIGRATION_DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("ANALYZE producers")
+        conn.execute("ANALYZE products")

@@ -19,8 +19,17 @@ from tests import factories
 from tests.conftest import SUMMARY_LINES, csrf_token, unique_email
 
 # /verify/<code> is the public QR check: the code is global and names one certificate of any province.
-# /metrics holds no tenant data and answers only the scraper's bearer token (app/core/observability.py).
-PUBLIC_RULES = {"/", "/healthz", "/metrics", "/lang/<code>", "/static/<path:filename>", "/verify/<path:code>"}
+# /metrics holds no tenant data and answers only the scraper's bearer token (app/core/observability.py);
+# /readyz says only which service is down.
+PUBLIC_RULES = {
+    "/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/lang/<code>",
+    "/static/<path:filename>",
+    "/verify/<path:code>",
+}
 AREA_PREFIXES = {"/<tenant_slug>": "tenant", "/national": "national", "/platform": "platform"}
 # Tenant URL arguments that are secrets resolved inside the tenant (an invitation token), or string ids
 # of something kept outside PostgreSQL (an RQ job: its first argument names its province).

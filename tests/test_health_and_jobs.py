@@ -1,4 +1,4 @@
-"""/healthz on real services, and RQ jobs running inside their tenant."""
+"""/healthz (liveness) and /readyz (readiness) on real services, and RQ jobs running inside their tenant."""
 
 from __future__ import annotations
 
@@ -17,17 +17,26 @@ from tenants.models import Tenant
 from tests.conftest import unique_email
 
 
-def test_healthz_is_200_when_everything_answers(client):
-    response = client.get("/healthz")
+def test_healthz_is_liveness_only(app, monkeypatch):
+    """It answers without touching any service, even when they are all down."""
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(app.config, "S3_BUCKET", "no-such-bucket-ocop")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_is_200_when_everything_answers(client):
+    response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok", "redis": "ok", "storage": "ok"}
 
 
-def test_healthz_is_503_when_a_service_is_down(app, monkeypatch):
+def test_readyz_is_503_naming_the_service_down(app, monkeypatch):
     # Patch this app's settings rather than build another app: the rate limiter is process-wide.
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setitem(app.config, "S3_BUCKET", "no-such-bucket-ocop")
-    response = app.test_client().get("/healthz")
+    response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "degraded", "database": "ok", "redis": "error", "storage": "error"}
 

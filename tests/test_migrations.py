@@ -22,10 +22,15 @@ from tests.conftest import ROOT, TEST_DB
 
 MIGRATIONS = ROOT / "migrations"
 MIGRATION_DB = f"{TEST_DB}_mig"
-# Created by raw SQL in 0002: GIN indexes on the expression f_unaccent(name) with gin_trgm_ops, for
+# Created by raw SQL in 0002 and 0016: GIN indexes on the expression f_unaccent(name) with gin_trgm_ops, for
 # diacritic-insensitive search. The models do not declare them (autogenerate cannot compare
 # expression indexes), so they are the only difference allowed.
-RAW_SQL_INDEXES = {"ix_producers_name_search", "ix_products_name_search"}
+RAW_SQL_INDEXES = {
+    "ix_producers_name_search",
+    "ix_products_name_search",
+    "ix_producers_representative_search",  # 0016
+    "ix_producers_registration_no_search",  # 0016
+}
 
 
 def _script() -> ScriptDirectory:

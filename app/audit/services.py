@@ -101,16 +101,15 @@ def _start_of_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=VIETNAM)
 
 
-def audit_search(
+def audit_query(
     *,
     entity: str | None = None,
     action: str | None = None,
     actor: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
-    limit: int = 200,
 ):
-    """Newest first; filters are optional. Tenant criteria are added by the isolation hook."""
+    """The select of entries, newest first; filters are optional. Tenant criteria are added by the isolation hook."""
     query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if entity:
         query = query.where(AuditEntry.entity == entity)
@@ -122,7 +121,7 @@ def audit_search(
         query = query.where(AuditEntry.at >= _start_of_day(date_from))
     if date_to:
         query = query.where(AuditEntry.at < _start_of_day(date_to + timedelta(days=1)))
-    return db.session.scalars(query.limit(limit)).all()
+    return query
 
 
 def audit_entities() -> list[str]:

@@ -6,10 +6,12 @@ from flask_babel import gettext as _
 from app.audit.forms import AuditFilterForm
 from app.audit.labels import action_label, entity_label, field_label, record_label, record_names
 from app.audit.models import AuditEntry
-from app.audit.services import audit_entities, audit_search
+from app.audit.services import audit_entities, audit_query
 from app.auth.policy import permission_required
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
+from app.core.pagination import paginate
+from app.extensions import db
 from tenants.resolution import tenant_blueprint
 
 LABELS = {"action_label": action_label, "field_label": field_label, "record_label": record_label}
@@ -17,7 +19,10 @@ LABELS = {"action_label": action_label, "field_label": field_label, "record_labe
 bp = tenant_blueprint("audit", __name__, url_prefix="/audit", template_folder="templates")
 
 
-def _filtered(limit: int):
+EXPORT_LIMIT = 50_000
+
+
+def _filtered():
     form = AuditFilterForm(request.args)
     form.entity.choices = [("", _("Tất cả"))] + [(e, entity_label(e)) for e in audit_entities()]
     filters = {}
@@ -29,20 +34,23 @@ def _filtered(limit: int):
             "date_from": form.date_from.data,
             "date_to": form.date_to.data,
         }
-    return form, audit_search(limit=limit, **filters)
+    return form, audit_query(**filters)
 
 
 @bp.route("/")
 @permission_required("audit.view")
 def index():
-    form, entries = _filtered(limit=200)
-    return render_template("audit/index.html", form=form, entries=entries, names=record_names(entries), **LABELS)
+    form, query = _filtered()
+    page = paginate(query, scalars=True)
+    return render_template("audit/index.html", form=form, page=page, names=record_names(page.items), **LABELS)
 
 
 @bp.route("/export.xlsx")
 @permission_required("audit.view")
 def export():
-    _form, entries = _filtered(limit=50_000)
+    _form, query = _filtered()
+    # Read in chunks (yield_per); held as a list because the records' names are looked up in one query.
+    entries = list(db.session.scalars(query.limit(EXPORT_LIMIT).execution_options(yield_per=1000)))
     headers = [_("Thời điểm"), _("Người thực hiện"), _("Thao tác"), _("Dữ liệu"), _("Mã bản ghi"), _("Thay đổi")]
     names = record_names(entries)
     rows = (

@@ -141,12 +141,17 @@ def user_update(
 
 
 def users_search(query: str = "", role: str = ""):
-    stmt = select(User).order_by(User.full_name)
+    return db.session.scalars(users_query(query, role)).all()
+
+
+def users_query(query: str = "", role: str = ""):
+    """The select of the tenant's users by name (the list pages it, the export reads it all)."""
+    stmt = select(User).order_by(User.full_name, User.id)
     if query:
         stmt = stmt.where(text_matches(query, User.full_name, User.email))
     if role:
         stmt = stmt.where(role == any_(User.roles))
-    return db.session.scalars(stmt).all()
+    return stmt
 
 
 def account_create(*, email: str, full_name: str, role: str, password: str) -> Account:

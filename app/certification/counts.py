@@ -262,6 +262,11 @@ def _matches(name: str, expr, value: str):
 
 def counted_products(flt: CountFilter):
     """(Product, Producer, stars, score, decision date, valid) rows behind one number of the counts."""
+    return db.session.execute(counted_query(flt)).all()
+
+
+def counted_query(flt: CountFilter):
+    """The select of counted_products (the list pages it)."""
     joined, dims, valid = _base(flt.on)
     stmt = joined(
         select(Product, Producer, dims["stars"].label("stars"), dims["band"].label("band"), valid.label("valid"))
@@ -270,7 +275,7 @@ def counted_products(flt: CountFilter):
     conditions += [_matches(name, dims[name], value) for name, value in flt.values.items()]
     if conditions:
         stmt = stmt.where(and_(*conditions))
-    return db.session.execute(stmt.order_by(Product.name, Product.id)).all()
+    return stmt.order_by(Product.name, Product.id)
 
 
 def filter_labels(flt: CountFilter) -> list[tuple[str, str]]:

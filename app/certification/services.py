@@ -31,7 +31,7 @@ from app.certification.models import KINDS, SOURCES, Certificate
 from app.core import clock
 from app.core.acts import ACTS, DEFAULT_CRITERIA_ACT, act_in_force
 from app.core.numbers import NumberError, parse_number
-from app.core.search import text_matches
+from app.core.search import ids_found
 from app.core.text import nfc, one_line
 from app.extensions import db
 from app.registry.models import Producer, Product
@@ -667,46 +667,10 @@ def certificates_query(
             Certificate.decision_date >= date(year, 1, 1), Certificate.decision_date <= date(year, 12, 31)
         )
     if query:
-        stmt = stmt.where(text_matches(query, Product.name, Producer.name))
+        stmt = stmt.where(Product.id.in_(ids_found(func.search.product_ids, query)))
     if producer_id:
         stmt = stmt.where(Product.producer_id == producer_id)
     return stmt
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
-def certificates_page(stmt, page: int, per_page: int) -> Page:
-    """One page of (Certificate, Product, Producer) rows; a page past the end shows the last one."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    page = min(max(page, 1), max(1, -(-total // per_page)))
-    items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items, page, per_page, total)
 
 
 def certificate_rows(rows, on: date | None = None) -> list[CertificateRow]:
@@ -720,7 +684,8 @@ def producer_certificates(producer_id: int, on: date | None = None) -> list[Cert
 
 
 def product_certificate_rows(product: Product, on: date | None = None) -> list[CertificateRow]:
-    producer = db.session.scalar(select(Producer).where(Producer.id == product.producer_id))
+    # Usually in the identity map already (the product's page loaded it): no query then.
+    producer = db.session.get(Producer, (product.tenant_id, product.producer_id))
     return [
         CertificateRow(cert, product, producer, certificate_status(cert, on or clock.today()))
         for cert in product_certificates(product)

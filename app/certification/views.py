@@ -16,6 +16,7 @@ from app.certification.models import Certificate
 from app.core import clock
 from app.core.access import get_or_404
 from app.core.forms import form_saved, show_on
+from app.core.pagination import paginate
 from app.extensions import db
 from app.notices.hooks import register_daily_sweep
 from app.registry.hooks import ProductPanel, registry_hooks
@@ -85,12 +86,10 @@ def _filters(form: CertificateSearchForm) -> dict:
 @permission_required("certificate.view")
 def certificates():
     form, filters, on = certificates_search()
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < len(page) < 7 else 1
-    pagination = services.certificates_page(services.certificates_query(**filters), page, PER_PAGE)
-    rows = services.certificate_rows(pagination.items, on)
+    page = paginate(services.certificates_query(**filters), per_page=PER_PAGE)
+    rows = services.certificate_rows(page.items, on)
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("certification/list.html", form=form, rows=rows, pagination=pagination, on=on, args=args)
+    return render_template("certification/list.html", form=form, rows=rows, page=page, on=on, args=args)
 
 
 def _certificate_form(obj: Certificate | None = None) -> CertificateForm:

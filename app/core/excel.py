@@ -1,17 +1,21 @@
 """Export any list to .xlsx (streamed from a write-only workbook).
 
+Memory stays flat however long the list: rows are consumed one by one (pass an iterator, e.g. a
+`yield_per` result), the write-only workbook keeps them in a temporary file, and the response streams
+that file.
+
 Text is always written as text: openpyxl would store a string that starts with "=" as a formula, so a
 product name such as "=HYPERLINK(...)" typed by a user would run in the officer's spreadsheet.
 """
 
 from __future__ import annotations
 
-import io
+import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from flask import Response
+from flask import Response, send_file
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -54,10 +58,15 @@ def xlsx_response(filename: str, sheet_title: str, headers: Sequence[str], rows:
     sheet.append(header_cells)
     for row in rows:
         sheet.append([_cell(sheet, v) for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return Response(
-        buffer.getvalue(),
+    spool = tempfile.TemporaryFile()  # removed when the response closes it
+    workbook.save(spool)
+    spool.seek(0)
+    response = send_file(
+        spool,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        as_attachment=True,
+        download_name=filename,
+        max_age=0,
     )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

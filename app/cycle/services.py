@@ -447,7 +447,11 @@ def application_reuse_document(application: Application, requirement: str, docum
     db.session.add(ApplicationDocument(application_id=application.id, requirement=requirement, document_id=document_id))
 
 
-def applications_search(
+def applications_search(**filters):
+    return db.session.execute(applications_query(**filters)).all()
+
+
+def applications_query(
     *,
     cycle_id: int,
     status: str = "",
@@ -457,8 +461,8 @@ def applications_search(
     producer_id: int | None = None,
     own_unit: int | None = None,
 ):
-    """The pipeline of a cycle with its product and producer, filtered (`own_unit`: a commune officer's
-    commune, which no filter can widen)."""
+    """The select of a cycle's pipeline with its product and producer, filtered, newest change first
+    (`own_unit`: a commune officer's commune, which no filter can widen)."""
     stmt = (
         with_producer(
             select(Application, Product, Producer).join(
@@ -466,7 +470,7 @@ def applications_search(
             )
         )
         .where(Application.cycle_id == cycle_id)
-        .order_by(Application.updated_at.desc())
+        .order_by(Application.updated_at.desc(), Application.id.desc())
     )
     stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
     if status:
@@ -475,15 +479,20 @@ def applications_search(
         stmt = stmt.where(Application.kind == kind)
     if own_unit is not None:
         stmt = stmt.where(Product.unit_id == own_unit)
-    return db.session.execute(stmt).all()
+    return stmt
 
 
-def applications_for(
+def applications_for(user, **filters):
+    """The pipeline the user may see (a producer user: its own producer's applications)."""
+    return db.session.execute(applications_query_for(user, **filters)).all()
+
+
+def applications_query_for(
     user, *, cycle_id: int, status: str = "", kind: str = "", unit_id: int | None = None, query: str = ""
 ):
-    """The pipeline the user may see (a producer user: its own producer's applications; a commune officer:
-    its commune's)."""
-    return applications_search(
+    """The select of the pipeline the user may see (a producer user: its own producer's applications; a
+    commune officer: its commune's); the list pages it, the export reads it all."""
+    return applications_query(
         cycle_id=cycle_id,
         status=status,
         kind=kind,

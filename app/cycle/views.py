@@ -12,6 +12,7 @@ from app.core import clock
 from app.core.excel import xlsx_response
 from app.core.forms import form_saved, form_values, show_on
 from app.core.i18n import format_day
+from app.core.pagination import paginate
 from app.cycle import checklist, services, workflow
 from app.cycle.forms import (
     ApplicationActForm,
@@ -83,8 +84,8 @@ def _pipeline():
     form.validate()
     year = form.year.data or clock.today().year
     cycle = db.session.scalar(select(Cycle).where(Cycle.year == year))
-    rows = (
-        services.applications_for(
+    query = (
+        services.applications_query_for(
             current_user,
             cycle_id=cycle.id,
             status=form.status.data or "",
@@ -93,21 +94,21 @@ def _pipeline():
             query=form.q.data or "",
         )
         if cycle
-        else []
+        else None
     )
-    return form, cycle, rows
+    return form, cycle, query
 
 
 @bp.route("/applications")
 @permission_required("application.view")
 def applications():
-    form, cycle, rows = _pipeline()
+    form, cycle, query = _pipeline()
     counts = services.status_counts_for(current_user, cycle.id) if cycle else {}
     return render_template(
         "cycle/applications.html",
         form=form,
         cycle=cycle,
-        rows=rows,
+        page=paginate(query) if query is not None else None,
         counts=counts,
         statuses=workflow.STATUS_LABELS,
         kinds=workflow.KIND_LABELS,
@@ -117,7 +118,8 @@ def applications():
 @bp.route("/applications/export.xlsx")
 @permission_required("application.export")
 def applications_export():
-    _form, cycle, rows = _pipeline()
+    _form, cycle, query = _pipeline()
+    rows = db.session.execute(query.execution_options(yield_per=1000)) if query is not None else []
     headers = [
         _("Sản phẩm"),
         _("Chủ thể"),

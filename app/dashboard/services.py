@@ -8,8 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.cycle.models import Cycle
-from app.cycle.services import status_counts
+from app.cycle.models import Application, Cycle
 from app.extensions import db
 from app.planning.models import Figure, Policy, Target
 from app.registry.models import Producer, Product
@@ -30,28 +29,43 @@ class DashboardSummary:
     applications_by_status: dict[str, int]
 
 
-def _count(stmt) -> int:
-    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+def _count(entity, *conditions):
+    return select(func.count(entity)).where(*conditions).scalar_subquery()
 
 
 def dashboard_summary(today: date) -> DashboardSummary:
+    """Every count in one statement (scalar sub-selects), then the latest figures and the next targets."""
+    this_cycle = select(Cycle.id).where(Cycle.year == today.year).scalar_subquery()
+    by_status = (
+        select(Application.status, func.count().label("n"))
+        .where(Application.cycle_id == this_cycle)
+        .group_by(Application.status)
+        .subquery()
+    )
+    counts = db.session.execute(
+        select(
+            _count(User.id, User.active.is_(True)).label("active_users"),
+            _count(AdminUnit.id, AdminUnit.is_valid_on(today)).label("units_now"),
+            _count(Council.id).label("councils"),
+            _count(Policy.id).label("policies"),
+            _count(Target.id, Target.deadline >= today).label("targets_open"),
+            _count(Producer.id).label("producers"),
+            _count(Product.id).label("products"),
+            select(func.jsonb_object_agg(by_status.c.status, by_status.c.n)).scalar_subquery().label("by_status"),
+        )
+    ).one()
     latest_date = select(func.max(Figure.on)).scalar_subquery()
     return DashboardSummary(
-        active_users=_count(select(User.id).where(User.active.is_(True))),
-        units_now=_count(select(AdminUnit.id).where(AdminUnit.is_valid_on(today))),
-        councils=_count(select(Council.id)),
-        policies=_count(select(Policy.id)),
-        targets_open=_count(select(Target.id).where(Target.deadline >= today)),
+        active_users=counts.active_users,
+        units_now=counts.units_now,
+        councils=counts.councils,
+        policies=counts.policies,
+        targets_open=counts.targets_open,
         latest_figures=db.session.scalars(select(Figure).where(Figure.on == latest_date).order_by(Figure.metric)).all(),
         next_targets=db.session.scalars(
             select(Target).where(Target.deadline >= today).order_by(Target.deadline, Target.code).limit(8)
         ).all(),
-        producers=_count(select(Producer.id)),
-        products=_count(select(Product.id)),
-        applications_by_status=_applications_this_year(today.year),
+        producers=counts.producers,
+        products=counts.products,
+        applications_by_status=counts.by_status or {},
     )
-
-
-def _applications_this_year(year: int) -> dict[str, int]:
-    cycle_id = db.session.scalar(select(Cycle.id).where(Cycle.year == year))
-    return status_counts(cycle_id) if cycle_id else {}

@@ -7,11 +7,12 @@ from app.certification.counts import (
     CountFilter,
     CountsError,
     certificate_counts,
-    counted_products,
+    counted_query,
     filter_labels,
 )
 from app.core import clock
 from app.core.access import login_required
+from app.core.pagination import paginate
 from app.dashboard.services import dashboard_summary
 from tenants.resolution import tenant_blueprint
 
@@ -49,7 +50,7 @@ def counted():
     try:
         flt = CountFilter.from_args(request.args, clock.today())
     except CountsError as error:
-        return render_template("dashboard/counted.html", error=str(error), rows=[], flt=None), 400
+        return render_template("dashboard/counted.html", error=str(error), page=None, flt=None), 400
     return render_template(
-        "dashboard/counted.html", rows=counted_products(flt), flt=flt, labels=filter_labels(flt), error=None
+        "dashboard/counted.html", page=paginate(counted_query(flt)), flt=flt, labels=filter_labels(flt), error=None
     )

@@ -223,11 +223,16 @@ def _membership(user, council_id: int) -> CouncilMember | None:
 
 
 def round_list(user) -> list[CouncilRound]:
+    return db.session.scalars(rounds_query(user)).all()
+
+
+def rounds_query(user):
+    """The select of the rounds the user may see, newest meeting first (the list pages it)."""
     query = select(CouncilRound).order_by(CouncilRound.meeting_on.desc(), CouncilRound.id.desc())
     if not _is_officer(user):
         mine = select(CouncilMember.council_id).where(CouncilMember.user_id == user.id)
         query = query.where(CouncilRound.council_id.in_(mine))
-    return db.session.scalars(query).all()
+    return query
 
 
 def round_get(user, round_id: int) -> CouncilRound:
@@ -736,16 +741,21 @@ def round_report(council_round: CouncilRound):
 
 
 def producer_results(user) -> list[tuple[RoundProduct, Product, CouncilRound]]:
+    return db.session.execute(results_query(user)).all()
+
+
+def results_query(user):
+    """The select of the results the user may see (officers: all; a producer: its own), newest first."""
     query = (
         select(RoundProduct, Product, CouncilRound)
         .join(Product, Product.id == RoundProduct.product_id)
         .join(CouncilRound, CouncilRound.id == RoundProduct.round_id)
         .where(RoundProduct.outcome.is_not(None))
-        .order_by(CouncilRound.meeting_on.desc(), Product.name)
+        .order_by(CouncilRound.meeting_on.desc(), Product.name, RoundProduct.id)
     )
     if not _is_officer(user):
         query = query.where(Product.producer_id == (user.producer_id or 0))
-    return db.session.execute(query).all()
+    return query
 
 
 def producer_result_get(user, round_product_id: int):

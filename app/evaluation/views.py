@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.auth.policy import can, permission_required
 from app.core import clock
 from app.core.excel import xlsx_response
+from app.core.pagination import paginate
 from app.core.pdf import pdf_response
 from app.cycle.models import Application
 from app.cycle.services import application_checklist
@@ -182,7 +183,9 @@ def rounds():
             then=lambda created: url_for(".round_detail", round_id=created.id),
         )
     return render_template(
-        "evaluation/rounds.html", rounds=services.round_list(current_user), councils=services.council_list()
+        "evaluation/rounds.html",
+        page=paginate(services.rounds_query(current_user), scalars=True),
+        councils=services.council_list(),
     )
 
 
@@ -465,7 +468,7 @@ def review_result(round_id, item_id):
 @bp.route("/results")
 @permission_required("evaluation.results")
 def results():
-    return render_template("evaluation/results.html", rows=services.producer_results(current_user))
+    return render_template("evaluation/results.html", page=paginate(services.results_query(current_user)))
 
 
 @bp.route("/results/<int:item_id>", methods=["GET", "POST"])

@@ -1,4 +1,4 @@
-"""Pages outside any tenant: landing, health, language switch."""
+"""Pages outside any tenant: landing, liveness and readiness, language switch."""
 
 from __future__ import annotations
 
@@ -32,14 +32,22 @@ def _probe(check) -> str:
 @bp.route("/healthz")
 @limiter.exempt
 def healthz():
+    """Liveness: the process answers. Touches no service, so a load balancer may call it often."""
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+@limiter.exempt
+def readyz():
+    """Readiness: PostgreSQL, Redis and S3 each answer; 503 names the one that did not."""
     checks = {
         "database": _probe(lambda: db.session.execute(text("SELECT 1"))),
         "redis": _probe(lambda: Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=2).ping()),
         "storage": _probe(storage_check),
     }
     db.session.rollback()
-    healthy = all(state == "ok" for state in checks.values())
-    return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
+    ready = all(state == "ok" for state in checks.values())
+    return jsonify(status="ok" if ready else "degraded", **checks), 200 if ready else 503
 
 
 @bp.route("/lang/<code>", methods=["POST"])

@@ -3,6 +3,8 @@ Excel exports, so that an export holds exactly the rows the list shows."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -18,8 +20,12 @@ from tenants.models import AdminUnit
 
 
 def unit_choices(blank: str):
-    """A "Xã/phường" picker: commune-level units, current ones first (tenants/catalogue.py)."""
-    return commune_choices(blank, clock.today())
+    """A "Xã/phường" picker: commune-level units, current ones first (tenants/catalogue.py); once per
+    request (a page may need it for its form and its labels)."""
+    cached = g.setdefault("commune_choices", {})
+    if blank not in cached:
+        cached[blank] = commune_choices(blank, clock.today())
+    return cached[blank]
 
 
 def unit_names() -> dict[int, str]:
@@ -27,21 +33,31 @@ def unit_names() -> dict[int, str]:
     return {unit_id: name for unit_id, name in db.session.execute(select(AdminUnit.id, AdminUnit.name))}
 
 
-def set_choices(blank: str):
-    return [(0, blank)] + [
-        (node.id, f"{node.code} {node.name}")
-        for _group, _category, node in services.product_sets(g.tenant.criteria_act)
-    ]
+# The taxonomy is national reference data that only migrations change: read once per process.
+@functools.cache
+def _set_choices(criteria_act: str) -> tuple:
+    return tuple(
+        (node.id, f"{node.code} {node.name}") for _group, _category, node in services.product_sets(criteria_act)
+    )
 
 
-def group_choices():
-    """The 6 groups of the tenant's classification (148), then the 1048 sectors kept for history."""
-    acts = (services.taxonomy_act(g.tenant.criteria_act), ACT_1048)
+@functools.cache
+def _group_choices(criteria_act: str) -> tuple:
+    acts = (services.taxonomy_act(criteria_act), ACT_1048)
     nodes = db.session.scalars(
         select(TaxonomyNode).where(TaxonomyNode.parent_id.is_(None), TaxonomyNode.act.in_(acts))
     ).all()
     nodes.sort(key=lambda n: (acts.index(n.act), n.position))
-    return [(n.id, f"{n.code} {n.name}" if n.act == acts[0] else f"{n.name} (QĐ 1048)") for n in nodes]
+    return tuple((n.id, f"{n.code} {n.name}" if n.act == acts[0] else f"{n.name} (QĐ 1048)") for n in nodes)
+
+
+def set_choices(blank: str):
+    return [(0, blank), *_set_choices(g.tenant.criteria_act)]
+
+
+def group_choices():
+    """The 6 groups of the tenant's classification (148), then the 1048 sectors kept for history."""
+    return list(_group_choices(g.tenant.criteria_act))
 
 
 def search_form():
@@ -56,13 +72,13 @@ def search_form():
 
 
 def producers_found(form: RegistrySearchForm):
-    """The producers the search form asks for (its list and its export)."""
-    return services.producers_search(form.q.data or "", form.kind.data or "", form.unit_id.data)
+    """The select of the producers the search form asks for (its list pages it, its export reads it all)."""
+    return services.producers_query(form.q.data or "", form.kind.data or "", form.unit_id.data)
 
 
 def products_found(form: RegistrySearchForm):
-    """The (product, producer, stars) rows the search form asks for (its list and its export)."""
-    return services.products_search(
+    """The select of (product, producer, stars) rows the search form asks for (its list and its export)."""
+    return services.products_query(
         form.q.data or "",
         form.product_set_id.data,
         form.unit_id.data,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import aliased
 from app.auth.policy import own_producer_id
 from app.core.access import get_or_404
 from app.core.acts import taxonomy_act
-from app.core.search import text_matches
+from app.core.search import id_in_found, ids_found
 from app.documents.models import Document
 from app.documents.services import DocumentError
 from app.extensions import db
@@ -68,6 +69,18 @@ def product_get(user, product_id: int, action: str = "registry.record") -> Produ
     return get_or_404(Product, product_id, *(() if own is None else (Product.producer_id == own,)))
 
 
+def product_page_get(user, product_id: int):
+    """(product, producer, stars today) in one query, for the product's page; 404 as product_get."""
+    stars = registry_hooks().stars_column(None)
+    row = db.session.execute(
+        with_producer(select(Product, Producer, stars.label("stars"))).where(Product.id == product_id)
+    ).first()
+    if row is None:
+        abort(404)
+    reach_or_404(user, "registry.record", row.Product.producer_id)
+    return row
+
+
 def products_for(user, action: str) -> list[Product]:
     """The products the user may act on through an action, by name (a producer user: its own)."""
     stmt = select(Product).order_by(Product.name)
@@ -112,14 +125,19 @@ def _save(model, obj, values: dict):
 
 
 def producers_search(query: str = "", kind: str = "", unit_id: int | None = None):
-    stmt = select(Producer).order_by(Producer.name)
+    return db.session.scalars(producers_query(query, kind, unit_id)).all()
+
+
+def producers_query(query: str = "", kind: str = "", unit_id: int | None = None):
+    """The producers asked for, by name (the list pages it, the export reads it all)."""
+    stmt = select(Producer).order_by(Producer.name, Producer.id)
     if query:
-        stmt = stmt.where(text_matches(query, Producer.name, Producer.representative, Producer.registration_no))
+        stmt = stmt.where(id_in_found(Producer.id, func.search.producer_ids, query, db.session))
     if kind:
         stmt = stmt.where(Producer.kind == kind)
     if unit_id:
         stmt = stmt.where(Producer.unit_id == unit_id)
-    return db.session.scalars(stmt).all()
+    return stmt
 
 
 def with_producer(stmt):
@@ -130,7 +148,7 @@ def with_producer(stmt):
 def filter_products(stmt, *, query: str = "", unit_id: int | None = None, producer_id: int | None = None):
     """The filters every product list offers: name of product or producer (no diacritics), commune, producer."""
     if query:
-        stmt = stmt.where(text_matches(query, Product.name, Producer.name))
+        stmt = stmt.where(Product.id.in_(ids_found(func.search.product_ids, query)))
     if unit_id:
         stmt = stmt.where(Product.unit_id == unit_id)
     if producer_id:
@@ -138,7 +156,12 @@ def filter_products(stmt, *, query: str = "", unit_id: int | None = None, produc
     return stmt
 
 
-def products_search(
+def products_search(*args, **kwargs):
+    """Rows of (Product, Producer, stars): stars of the certificate valid on the day (today), or None."""
+    return db.session.execute(products_query(*args, **kwargs)).all()
+
+
+def products_query(
     query: str = "",
     product_set_id: int | None = None,
     unit_id: int | None = None,
@@ -147,17 +170,19 @@ def products_search(
     on: date | None = None,
     group_id: int | None = None,
 ):
-    """Rows of (Product, Producer, stars): stars of the certificate valid on the day (today), or None."""
+    """The select of (Product, Producer, stars) rows, by name (the list pages it, the export reads it all)."""
     stars_now = registry_hooks().stars_column(on)
-    stmt = with_producer(select(Product, Producer, stars_now.label("stars"))).order_by(Product.name)
-    stmt = filter_products(stmt, query=query, unit_id=unit_id, producer_id=producer_id)
+    stmt = with_producer(select(Product, Producer, stars_now.label("stars"))).order_by(Product.name, Product.id)
+    if query:  # searched once here, not inside both the count and the page
+        stmt = stmt.where(id_in_found(Product.id, func.search.product_ids, query, db.session))
+    stmt = filter_products(stmt, unit_id=unit_id, producer_id=producer_id)
     if product_set_id:
         stmt = stmt.where(Product.product_set_id == product_set_id)
     if group_id:
         stmt = stmt.where(Product.product_set_id.in_(taxonomy_under(group_id)))
     if stars:
         stmt = stmt.where(stars_now == stars)
-    return db.session.execute(stmt).all()
+    return stmt
 
 
 def product_stars(product_id: int, on: date | None = None) -> int | None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.auth.policy import permission_required
 from app.core.forms import form_saved, form_values, show_on
+from app.core.pagination import paginate
 from app.documents.hooks import document_hooks
 from app.extensions import db
 from app.registry import services
@@ -67,8 +68,8 @@ def _product_values(form: ProductForm) -> dict:
 @permission_required("registry.view")
 def producers():
     form = search_form()
-    items = producers_found(form)
-    return render_template("registry/producers.html", producers=items, form=form, kinds=services.PRODUCER_KIND_LABELS)
+    page = paginate(producers_found(form), scalars=True)
+    return render_template("registry/producers.html", page=page, form=form, kinds=services.PRODUCER_KIND_LABELS)
 
 
 @bp.route("/producers/<int:producer_id>")
@@ -89,20 +90,19 @@ def producer(producer_id):
 @permission_required("registry.view")
 def products():
     form = search_form()
-    rows = products_found(form)
-    return render_template("registry/products.html", rows=rows, form=form, sets=dict(set_choices("—")))
+    page = paginate(products_found(form))
+    return render_template("registry/products.html", page=page, form=form, sets=dict(set_choices("—")))
 
 
 @bp.route("/products/<int:product_id>")
 @permission_required("registry.record")
 def product(product_id):
-    product = services.product_get(current_user, product_id)
-    producer = services.producer_get(current_user, product.producer_id)
+    product, producer, stars = services.product_page_get(current_user, product_id)
     photos = services.product_photos(product.id)
     return render_template(
         "registry/product.html",
         panels=[panel(product) for panel in registry_hooks().product_panels],
-        stars=services.product_stars(product.id),
+        stars=stars,
         product=product,
         producer=producer,
         photos=photos,

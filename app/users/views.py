@@ -14,6 +14,7 @@ from app.core import clock
 from app.core.access import get_or_404
 from app.core.excel import xlsx_response
 from app.core.forms import form_saved, form_values, show_on
+from app.core.pagination import paginate
 from app.extensions import db
 from app.registry.models import Producer
 from tenants.catalogue import commune_choices
@@ -51,8 +52,8 @@ def _invite_link(token: str) -> str:
 def index():
     search = UserSearchForm(request.args)
     search.role.choices = [("", _("Tất cả vai trò"))] + _role_choices()
-    users = services.users_search(search.q.data or "", search.role.data or "")
-    return render_template("users/index.html", users=users, search=search, role_labels=ROLE_LABELS)
+    page = paginate(services.users_query(search.q.data or "", search.role.data or ""), scalars=True)
+    return render_template("users/index.html", page=page, search=search, role_labels=ROLE_LABELS)
 
 
 @bp.route("/export.xlsx")

@@ -1,0 +1,78 @@
+"""Key pages cost few queries (a regression guard, counted with SQLAlchemy's engine events).
+
+Counted on a province of 2,000 products: the dashboard, the product list's first and a deep page, a
+search, and a product's page. Every statement the request sends counts, set_config included.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select
+
+from app.extensions import db
+from tests.conftest import create_user
+from tests.factories import bulk_products, new_tenant, signed_in
+
+LIMIT = 6
+
+
+@contextmanager
+def counted(app):
+    """Statements sent to PostgreSQL (and transactions begun) while the block runs."""
+    with app.app_context():
+        engine = db.engine
+    seen = {"statements": [], "begins": 0}
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        seen["statements"].append(statement)
+
+    def on_begin(conn):
+        seen["begins"] += 1
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "begin", on_begin)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "begin", on_begin)
+
+
+@pytest.fixture(scope="module")
+def province(app):
+    tenant_id, slug = new_tenant(app)
+    bulk_products(app, tenant_id, producers=500, per_producer=4)
+    _uid, email = create_user(app, tenant_id, roles=("province_admin",))
+    from app.registry.models import Product
+    from tenants.context import tenant_scope
+
+    with app.app_context(), tenant_scope(tenant_id):
+        product_id, name = db.session.execute(select(Product.id, Product.name).order_by(Product.id.desc())).first()
+    return signed_in(app, slug, email), slug, product_id, name.rsplit(" ", 1)[1]
+
+
+def _pages(slug, product_id, tag):
+    return {
+        "dashboard": f"/{slug}/",
+        "products, page 1": f"/{slug}/products",
+        "products, deep page": f"/{slug}/products?page=39",
+        "search": f"/{slug}/products?q={tag}",
+        "product page": f"/{slug}/products/{product_id}",
+    }
+
+
+@pytest.mark.parametrize("page", ["dashboard", "products, page 1", "products, deep page", "search", "product page"])
+def test_key_pages_cost_few_queries_in_one_transaction(app, province, page):
+    client, slug, product_id, tag = province
+    url = _pages(slug, product_id, tag)[page]
+    client.get(url)  # warm: anything loaded once per process is not the page's cost
+    with counted(app) as seen:
+        response = client.get(url)
+    assert response.status_code == 200
+    print(f"\n{page}: {len(seen['statements'])} statements, {seen['begins']} transactions")
+    for statement in seen["statements"]:
+        print("   ", " ".join(statement.split())[:150])
+    assert len(seen["statements"]) <= LIMIT
+    assert seen["begins"] == 1
