@@ -2,7 +2,7 @@
 policy, the web role may not change an account's role or email, nor another province's tenant row.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 
 - Every tenant table's `national_rollup_read` policy applies to the roll-up role *and its members*; the
   migration user is a member (it creates the roll-up's views), so it read every province's rows. The
@@ -19,7 +19,7 @@ import os
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

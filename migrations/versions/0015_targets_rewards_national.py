@@ -1,7 +1,7 @@
 """Reward rules on policy lines, entitlements (computed, approved, paid), national roll-ups by breakdown.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 
 Policy lines gain the fields a reward rule needs (star, product group, producer kinds, first/further/any/
 upgrade, cap, budget line). `entitlements` holds what a policy grants one certificate and its approval
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """RLS evaluates the tenant setting once per statement; search runs on the trigram indexes.
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0015
 
 1. Every `tenant_isolation` policy becomes `tenant_id = (SELECT NULLIF(current_setting(…), '')::bigint)`:
    the sub-select is an InitPlan, computed once per statement instead of once per row.
@@ -20,7 +20,7 @@ import os
 from alembic import op
 
 revision = "0016"
-down_revision = "0010"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

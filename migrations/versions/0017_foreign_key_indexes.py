@@ -1,7 +1,7 @@
 """Indexes under the foreign keys that had none on the tables that grow with the nation.
 
 Revision ID: 0017
-Revises: 0010
+Revises: 0016
 
 Deleting a parent row makes PostgreSQL look for its children (a cascade, or the check of a restricting
 key) once per row; without an index that is a scan of the province's whole child table per row, so wiping a
@@ -13,7 +13,7 @@ certificate's predecessor. Holds its own SQL.
 from alembic import op
 
 revision = "0017"
-down_revision = "0010"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Certificates' public code unique per province, so every key of a tenant table includes tenant_id.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 
 A unique key without the distribution column cannot exist on a distributed table (Citus), and the
 schema is kept distributable by tenant_id (tests/test_distributable.py). The code stays 128 random
@@ -11,7 +11,7 @@ bits, so a clash across provinces is vanishingly rare; /verify/<code> finds it b
 from alembic import op
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
