@@ -117,12 +117,12 @@ def test_postgres_stopped_for_ten_seconds(stack):
         assert "Temporarily unavailable" in response.text and "tạm thời gián đoạn" in response.text
         time.sleep(1)
     assert len(seen) >= 3
-    health = requests.get(f"{base}/healthz", timeout=15)
+    health = requests.get(f"{base}/readyz", timeout=15)
     assert health.status_code == 503 and health.json()["database"] != "ok"
     pg.start()
     # The same gunicorn worker serves again: dead pooled connections are replaced (pool_pre_ping).
     _until(f"{base}/bac-giang/login", 200)
-    _until(f"{base}/healthz", 200)
+    _until(f"{base}/readyz", 200)
 
 
 def test_redis_killed_and_restarted(stack):
