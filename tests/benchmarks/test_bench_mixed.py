@@ -38,7 +38,7 @@ def test_mixed_load_of_thirty_users(app, app_env, tenants, tmp_path):
     (tmp_path / "users.json").write_text(json.dumps({"slug": slug, "users": users}))
     port = _free_port()
     env = {**os.environ, **app_env, "OCOP_ENV": "test-bench", "SECRET_KEY": "bench", "SESSION_COOKIE_SECURE": "0"}
-    env |= {"LOG_JSON": "0", "LOGIN_IP_LIMIT": "1000 per minute", "OCOP_BENCH_USERS": str(tmp_path / "users.json")}
+    env |= {"LOG_JSON": "0", "OCOP_BENCH_USERS": str(tmp_path / "users.json")}
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         env=env,

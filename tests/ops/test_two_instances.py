@@ -35,7 +35,7 @@ def instances(app, app_env):
         "OCOP_ENV": "test-two",
         "SECRET_KEY": "one-key-for-every-instance",
         "SESSION_COOKIE_SECURE": "0",
-        "LOGIN_FAILURE_LIMIT": "3 per 15 minutes",
+        "LOGIN_PAIR_FAILURES": "3",
         "LOG_JSON": "0",
     }
     ports = [_free_port(), _free_port()]
