@@ -16,9 +16,11 @@ from app.auth.policy import permission_required
 from app.certification.hooks import certification_hooks
 from app.core.forms import form_saved
 from app.inspection import services
+from app.inspection.alerts import overdue_notices_sweep
 from app.inspection.forms import KIND_LABELS, InspectionPolicyForm
 from app.inspection.policy import PolicyError
 from app.inspection.province import register_province_sections
+from app.notices.hooks import register_daily_sweep
 from jobs.cli import jobs_cli
 from tenants.resolution import tenant_blueprint
 
@@ -33,6 +35,8 @@ def _certificate_changed(cert) -> None:
 def _register(state) -> None:
     register_province_sections(state.app)
     certification_hooks(state.app).certificate_changed.append(_certificate_changed)
+    # Overdue inspections and corrective actions: told once a day, each once (app/inspection/alerts.py).
+    register_daily_sweep(state.app, "inspection_overdue", overdue_notices_sweep)
 
     @jobs_cli(state.app).command("schedule-inspections")
     def schedule_inspections_command():

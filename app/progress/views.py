@@ -8,11 +8,11 @@ from flask_login import current_user
 
 from app.auth.policy import permission_required
 from app.certification.counts import CountsError, certificate_counts, day_parse
-from app.certification.services import certificates_page
 from app.core import clock
 from app.core.access import get_or_404
 from app.core.charts import bar_chart
 from app.core.excel import xlsx_response
+from app.core.pagination import paginate
 from app.core.pdf import FontMissing, pdf_response
 from app.extensions import db
 from app.planning.metrics import metric_label
@@ -192,11 +192,7 @@ def rewards():
         return render_template("progress/rewards.html", error=_("Trạng thái không hợp lệ."), page=None), 400
     entitlements_sync()  # a certificate recorded since the last minute's job shows now
     db.session.commit()
-    try:
-        number = int(request.args.get("page") or 1)
-    except ValueError:
-        number = 1
-    page = certificates_page(entitlements_query(status), min(max(number, 1), 10**6), 50)
+    page = paginate(entitlements_query(status), per_page=50)
     return render_template("progress/rewards.html", error=None, page=page, budgets=budget_years(), status=status or "")
 
 
