@@ -19,9 +19,12 @@ from jobs.wrapper import worker_app
 # A job whose worker died (SIGKILL, a lost machine) stays "started" until its heartbeat expires
 # (job_monitoring_interval + 60 s), and is found by the next maintenance pass of any worker, which
 # retries it when it has retries left. RQ's defaults (30 s, 10 min) leave it up to 11.5 minutes;
-# these bring that under 2 minutes at the cost of one heartbeat every 10 s per running job.
+# these bring that under 2 minutes at the cost of one heartbeat every 10 s per running job. An idle
+# worker waits on its queues for worker_ttl - 15 s between maintenance checks (RQ's default: 405 s), so
+# worker_ttl is set from the maintenance interval too.
 JOB_MONITORING_INTERVAL = 10
 MAINTENANCE_INTERVAL = 30
+WORKER_TTL = MAINTENANCE_INTERVAL + 15
 
 
 def queues_to_serve(argv: list[str]) -> list[str]:
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
             connection=redis_connection(),
             job_monitoring_interval=JOB_MONITORING_INTERVAL,
             maintenance_interval=MAINTENANCE_INTERVAL,
+            worker_ttl=WORKER_TTL,
         )
         worker.work(with_scheduler=True)
 

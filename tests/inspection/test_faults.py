@@ -198,11 +198,11 @@ def _expected(rows) -> None:
     assert {r[3] for r in rows} == {"planned"}
 
 
-def test_worker_and_work_horse_killed_mid_job_the_job_reruns_and_its_rows_exist_once(
-    app, services, database_urls, immediate_retries
-):
+def _kill_worker_mid_job(app, services, database_urls):
+    """A scheduling job held mid-statement; its worker and work-horse killed with SIGKILL. Returns the job
+    (abandoned: "started" in Redis, nothing committed) and the tenant."""
     tenant_id = _certified_tenant(app)
-    queue = _clean_queue(app)
+    _clean_queue(app)
     with _inspections_locked(database_urls):
         with app.app_context():
             job = inspection_schedule_enqueue(tenant_id)
@@ -220,19 +220,42 @@ def test_worker_and_work_horse_killed_mid_job_the_job_reruns_and_its_rows_exist_
     assert _rows(app, tenant_id) == []
     with app.app_context():
         assert Job.fetch(job.id, connection=redis_connection()).get_status() == "started"  # abandoned
-        # RQ's abandoned-job handling (what a live worker's maintenance does once the heartbeat expired).
-        StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 3600)
-        assert Job.fetch(job.id, connection=redis_connection()).retries_left == 4
+    return job, tenant_id
+
+
+def _rerun_once(app, job, tenant_id, timeout=WAIT):
     with _worker():
         _until(
             lambda: Job.fetch(job.id, connection=app_redis(app)).get_status() == "finished",
             "the re-run",
+            timeout=timeout,
         )
     rows = _rows(app, tenant_id)
     _expected(rows)
     with app.app_context(), tenant_scope(tenant_id):
         assert inspection_schedule().created == 0  # the reconciler finds nothing missing
         db.session.rollback()
+
+
+def test_worker_and_work_horse_killed_mid_job_the_job_reruns_and_its_rows_exist_once(
+    app, services, database_urls, immediate_retries
+):
+    job, tenant_id = _kill_worker_mid_job(app, services, database_urls)
+    with app.app_context():
+        # RQ's abandoned-job handling (what a live worker's maintenance does once the heartbeat expired).
+        StartedJobRegistry(queue=get_queue("scheduling")).cleanup(timestamp=time.time() + 3600)
+        assert Job.fetch(job.id, connection=redis_connection()).retries_left == 4
+    _rerun_once(app, job, tenant_id)
+
+
+def test_a_new_worker_finds_the_abandoned_job_and_reruns_it_within_two_minutes(
+    app, services, database_urls, immediate_retries
+):
+    """The same kill, then nothing but a new worker (as the launcher or the process manager starts one):
+    its own maintenance finds the job once the dead one's heartbeat expired (jobs/worker.py: 10 s
+    heartbeats, maintenance every 30 s) and the retry runs it, all within two minutes of the kill."""
+    job, tenant_id = _kill_worker_mid_job(app, services, database_urls)
+    _rerun_once(app, job, tenant_id, timeout=120)
 
 
 def app_redis(app):
