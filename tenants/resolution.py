@@ -21,6 +21,8 @@ def tenant_by_slug(slug: str) -> Tenant | None:
 
 def _tenant_and_setting(slug: str) -> Tenant | None:
     """The tenant, and app.tenant_id set for this transaction by the same statement (one round trip)."""
+    if "\x00" in slug:  # /bac-giang%00/… names no province (and PostgreSQL text cannot hold NUL)
+        return None
     row = db.session.execute(
         select(Tenant, func.set_config("app.tenant_id", cast(Tenant.id, String), True)).where(
             Tenant.slug == slug, Tenant.is_active.is_(True)

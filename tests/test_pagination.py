@@ -24,6 +24,7 @@ LISTS = {
     "users.index",
     "evaluation.rounds",
     "evaluation.results",
+    "progress.rewards",
 }
 NOT_LISTS = {
     "dashboard.home": "figures (one aggregate query), each linking to its paged list",
@@ -37,6 +38,18 @@ NOT_LISTS = {
     "planning.targets": "the province's targets (tens)",
     "planning.units": "the province's communes (≤ a few hundred, its reference data)",
     "evaluation.criteria": "the criteria templates (a handful per act)",
+    "inspection.policy": "the province's one inspection policy",
+    "inspection.policy_edit": "a form",
+    "inspections.index": "pages itself, 50 a page (app/inspection/work.py inspections_page)",
+    "inspections.queue": "the signed-in inspector's own assigned inspections",
+    "inspections.month_calendar": "one month's inspections",
+    "inspections.overdue": "a worklist of what is overdue today (not paged yet: see the session note)",
+    "inspections.expiring": "certificates ending within 30/60/90 days (not paged yet: see the session note)",
+    "notices.inbox": "pages itself, a fixed page size (app/notices/services.py inbox_page)",
+    "notices.outbox": "pages itself, a fixed page size (app/notices/services.py outbox_page)",
+    "tenant_jobs.index": "pages itself over RQ's registries (jobs/registry.py)",
+    "progress.indicators": "figures and charts, each linking to its paged list",
+    "progress.report": "a report (Excel or PDF) for a chosen period",
 }
 FILE_SUFFIXES = (".xlsx", ".pdf", ".xlsx>", ".pdf>")
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import any_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -26,7 +27,7 @@ from app.extensions import db
 from app.notices import mail
 from app.notices.messages import message_for, render
 from app.notices.models import Notice, NoticeRecipient, NoticeSettings
-from jobs.queues import enqueue_after_commit
+from jobs.queues import enqueue_after_commit, redis_connection
 from tenants.context import current_tenant_id
 
 DEFAULT_EXPIRY_REMINDER_DAYS = (90, 60, 30)
@@ -198,6 +199,7 @@ def _add_recipients(tenant_id: int, by_notice: dict[int, tuple[list[int], list[s
     ]
     if rows:
         db.session.execute(insert(NoticeRecipient).values(rows))
+        _unread_forget(tenant_id, {user_id for ids, _a in by_notice.values() for user_id in ids})
 
 
 def deliver_job_id(tenant_id: int, notice_id: int) -> str:
@@ -326,12 +328,34 @@ def inbox_page(user, page: int, per_page: int = 20, locale: str | None = None) -
     return Page(items, result.page, result.per_page, result.total)
 
 
+# The bell's count is on every page: kept in Redis so a page view costs no statement for it. Any change
+# of a user's notices drops the user's key (the next page counts again); the TTL bounds what a change
+# racing a recount could leave stale.
+UNREAD_TTL_SECONDS = 60
+
+
+def _unread_key(tenant_id: int, user_id: int) -> str:
+    return f"{current_app.config['RQ_QUEUE_PREFIX']}:notices:unread:{tenant_id}:{user_id}"
+
+
+def _unread_forget(tenant_id: int, user_ids: Iterable[int]) -> None:
+    keys = [_unread_key(tenant_id, user_id) for user_id in user_ids]
+    if keys:
+        redis_connection().delete(*keys)
+
+
 def inbox_unread_count(user) -> int:
-    return db.session.scalar(
+    key = _unread_key(user.tenant_id, user.id)
+    cached = redis_connection().get(key)
+    if cached is not None:
+        return int(cached)
+    count = db.session.scalar(
         select(func.count(func.distinct(NoticeRecipient.notice_id))).where(
             NoticeRecipient.user_id == user.id, NoticeRecipient.read_at.is_(None)
         )
     )
+    redis_connection().set(key, count, ex=UNREAD_TTL_SECONDS)
+    return count
 
 
 def notice_mark_read(user, notice_id: int) -> int:
@@ -344,6 +368,7 @@ def notice_mark_read(user, notice_id: int) -> int:
         if can(user, "notices.outbox") and db.session.scalar(select(Notice.id).where(Notice.id == notice_id)):
             return 0
         raise LookupError(notice_id)
+    _unread_forget(user.tenant_id, [user.id])
     return db.session.execute(
         update(NoticeRecipient)
         .where(
@@ -356,6 +381,7 @@ def notice_mark_read(user, notice_id: int) -> int:
 
 
 def notices_mark_all_read(user) -> int:
+    _unread_forget(user.tenant_id, [user.id])
     return db.session.execute(
         update(NoticeRecipient)
         .where(NoticeRecipient.user_id == user.id, NoticeRecipient.read_at.is_(None))

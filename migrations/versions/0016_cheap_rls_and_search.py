@@ -26,6 +26,11 @@ depends_on = None
 
 APP_ROLE = os.environ.get("DB_APP_ROLE", "ocop_app")
 ROLLUP_ROLE = os.environ.get("DB_ROLLUP_ROLE", "ocop_rollup")
+# The search functions' own role: its one right is reading products and producers through a SELECT policy
+# without condition (so no security barrier keeps the planner off the trigram indexes). The owner is its
+# member only while this migration creates them, so the owner's sessions never read through it.
+SEARCH_ROLE = os.environ.get("DB_SEARCH_ROLE", "ocop_search")
+SEARCHED = ("products", "producers")
 
 OLD_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 NEW_PREDICATE = "tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint)"
@@ -97,20 +102,36 @@ def upgrade():
     # unaccent() per row is what a sequential scan pays (≈6 µs a row measured, not the default 100
     # units); priced right, the planner takes the trigram index even on a few thousand producers.
     op.execute("ALTER FUNCTION public.f_unaccent(text) COST 1000")
-    op.execute(f"CREATE SCHEMA search AUTHORIZATION {ROLLUP_ROLE}")
+    op.execute(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SEARCH_ROLE}') "
+        f"THEN CREATE ROLE {SEARCH_ROLE} NOLOGIN; END IF; END $$"
+    )
+    op.execute(f"GRANT {SEARCH_ROLE} TO CURRENT_USER")
+    op.execute(f"GRANT USAGE ON SCHEMA public TO {SEARCH_ROLE}")
+    for table in SEARCHED:
+        op.execute(f"GRANT SELECT ON {table} TO {SEARCH_ROLE}")
+        op.execute(f"CREATE POLICY search_read ON {table} FOR SELECT TO {SEARCH_ROLE} USING (true)")
+    op.execute(f"CREATE SCHEMA search AUTHORIZATION {SEARCH_ROLE}")
     op.execute("REVOKE ALL ON SCHEMA search FROM PUBLIC")
     op.execute(f"GRANT USAGE ON SCHEMA search TO {APP_ROLE}")
-    op.execute(f"SET LOCAL ROLE {ROLLUP_ROLE}")
+    op.execute(f"SET LOCAL ROLE {SEARCH_ROLE}")
     for definition, signature in ((PRODUCT_IDS, "product_ids(text)"), (PRODUCER_IDS, "producer_ids(text)")):
         op.execute(definition)
         # Functions are executable by PUBLIC by default: only the web role may call these.
         op.execute(f"REVOKE ALL ON FUNCTION search.{signature} FROM PUBLIC")
         op.execute(f"GRANT EXECUTE ON FUNCTION search.{signature} TO {APP_ROLE}")
     op.execute("RESET ROLE")
+    op.execute(f"REVOKE {SEARCH_ROLE} FROM CURRENT_USER")
 
 
 def downgrade():
+    op.execute(f"GRANT {SEARCH_ROLE} TO CURRENT_USER")
     op.execute("DROP SCHEMA IF EXISTS search CASCADE")
+    for table in SEARCHED:
+        op.execute(f"DROP POLICY IF EXISTS search_read ON {table}")
+        op.execute(f"REVOKE SELECT ON {table} FROM {SEARCH_ROLE}")
+    op.execute(f"REVOKE USAGE ON SCHEMA public FROM {SEARCH_ROLE}")
+    op.execute(f"REVOKE {SEARCH_ROLE} FROM CURRENT_USER")
     op.execute("ALTER FUNCTION public.f_unaccent(text) COST 100")
     for name in INDEXES:
         op.execute(f"DROP INDEX IF EXISTS {name}")

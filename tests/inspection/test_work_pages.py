@@ -211,7 +211,7 @@ def test_upload_endpoints_answer_foreign_ids_like_missing_ones(app, world, tenan
     confirm = client.post(response.json["confirm_url"], json={}, headers=headers)
     assert confirm.status_code == 409 and "Chưa nhận được tệp" in confirm.json["error"]
     # Another province's inspection and document, and ids that exist nowhere: 404 alike.
-    foreign = make_world(app, (tenants["ha-tinh"], "ha-tinh"))
+    foreign = make_world(app, factories.new_tenant(app))  # a province of its own: no unit added to a real one
     foreign_inspection = _assigned(app, foreign)
     foreign_document = factories.document_accepted(app, foreign.tenant_id, foreign.producer_id, foreign.product_id)
     for value in (foreign_inspection, 10**12, "abc", "9" * 30, ""):

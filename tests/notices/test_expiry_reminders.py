@@ -87,9 +87,9 @@ def test_a_certificate_recorded_with_70_days_left_gets_the_due_reminder_once(app
     tenant_id, _slug = fresh_tenant
     certificate_id, _p, _u = _certified(app, tenant_id)
     key = f"certificate:{certificate_id}"
-    assert _sweep(app, tenant_id, VALID_TO - timedelta(days=70)) == {"certificate_expiry": 1}
-    assert _sweep(app, tenant_id, VALID_TO - timedelta(days=70)) == {"certificate_expiry": 0}
-    assert _sweep(app, tenant_id, VALID_TO - timedelta(days=65)) == {"certificate_expiry": 0}
+    assert _sweep(app, tenant_id, VALID_TO - timedelta(days=70)) == {"certificate_expiry": 1, "inspection_overdue": 0}
+    assert _sweep(app, tenant_id, VALID_TO - timedelta(days=70)) == {"certificate_expiry": 0, "inspection_overdue": 0}
+    assert _sweep(app, tenant_id, VALID_TO - timedelta(days=65)) == {"certificate_expiry": 0, "inspection_overdue": 0}
     assert _reminders(app, tenant_id) == [(key, "90d-2027-03-05")]
     # With 45 left the 60-day reminder is due (and the 90-day one is not sent again).
     _sweep(app, tenant_id, VALID_TO - timedelta(days=45))
