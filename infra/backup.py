@@ -297,9 +297,7 @@ def backup_restore(source: Path, admin_url: str, dbname: str, s3_settings: dict)
         line.split("MATERIALIZED VIEW DATA ", 1)[1].split()[:2] for line in entries if "MATERIALIZED VIEW DATA " in line
     ]
     source_list = Path(tempfile.gettempdir()) / f"{dbname}.list"
-    source_list.write_text(
-        "\n".join(line for line in entries if "MATERIALIZED VIEW DATA " not in line)
-    )
+    source_list.write_text("\n".join(line for line in entries if "MATERIALIZED VIEW DATA " not in line))
     result = subprocess.run(
         ["pg_restore", "--exit-on-error", "--use-list", str(source_list), "--dbname", _with(admin_url, dbname=dbname),
          str(source / DUMP)],
