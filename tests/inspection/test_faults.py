@@ -101,7 +101,7 @@ def _clean_queue(app):
             for job_id in registry.get_job_ids():
                 try:
                     registry.remove(job_id, delete_job=True)
-                except NoSuchJobError:  # its data expired before its registry entry: the entry goes alone
+                except (NoSuchJobError, ValueError):  # its data (or an execution's) expired first: the entry goes alone
                     registry.remove(job_id)
         return queue
 

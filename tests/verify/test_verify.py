@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 
 from app.certification.models import Certificate
 from app.certification.services import certificate_revoke
+from app.core import clock
 from app.extensions import db
 from app.verify import services
 from tenants.context import tenant_scope
@@ -49,7 +50,7 @@ def test_valid_certificate_shows_its_public_facts_without_login(app, client, ten
     assert "Mật ong bạc hà Mèo Vạc" in body
     assert "Còn hiệu lực" in body and "77/QĐ-UBND" in body and "★★★★" in body
     assert "Bắc Giang" in body
-    assert (date.today() - timedelta(days=30)).strftime("%d/%m/%Y") in body
+    assert (clock.today() - timedelta(days=30)).strftime("%d/%m/%Y") in body
     assert response.headers["Content-Language"] == "vi"
 
 
@@ -135,8 +136,10 @@ def test_the_web_role_reaches_other_provinces_only_through_the_function(app, ten
 def test_codes_are_not_guessable_in_sequence(app, tenants):
     tenant_id = tenants["bac-giang"]
     _p, product_id = factories.producer_with_product(app, tenant_id)
-    first = factories.certificate_recorded(app, tenant_id, product_id, decision_date=date.today() - timedelta(days=60))
-    second = factories.certificate_recorded(app, tenant_id, product_id, decision_date=date.today() - timedelta(days=20))
+    first = factories.certificate_recorded(app, tenant_id, product_id, decision_date=clock.today() - timedelta(days=60))
+    second = factories.certificate_recorded(
+        app, tenant_id, product_id, decision_date=clock.today() - timedelta(days=20)
+    )
     codes = [_code(app, tenant_id, first), _code(app, tenant_id, second)]
     for code in codes:
         assert len(code) >= 16 and set(code) <= URL_SAFE
@@ -153,22 +156,22 @@ def test_revocation_shows_at_once(app, client, tenants):
     assert _status(before) == "valid"
     with app.app_context(), tenant_scope(tenant_id):
         cert = db.session.get(Certificate, (tenant_id, cert_id))
-        certificate_revoke(cert, "Vi phạm an toàn thực phẩm", "12/QĐ-UBND", date.today())
+        certificate_revoke(cert, "Vi phạm an toàn thực phẩm", "12/QĐ-UBND", clock.today())
         db.session.commit()
     # A client revalidating with the old ETag gets the new page, not 304.
     after = client.get(f"/verify/{code}", headers={"If-None-Match": before.headers["ETag"]})
     body = after.get_data(as_text=True)
     assert after.status_code == 200 and _status(after) == "revoked"
-    assert "Đã thu hồi" in body and date.today().strftime("%d/%m/%Y") in body and "12/QĐ-UBND" in body
+    assert "Đã thu hồi" in body and clock.today().strftime("%d/%m/%Y") in body and "12/QĐ-UBND" in body
     assert after.headers["ETag"] != before.headers["ETag"]
 
 
 def test_supersession_shows_at_once_with_the_new_certificate(app, client, tenants):
     tenant_id = tenants["bac-giang"]
-    _p, product_id, _c, old_code = _certified(app, tenant_id, decision_date=date.today() - timedelta(days=400))
+    _p, product_id, _c, old_code = _certified(app, tenant_id, decision_date=clock.today() - timedelta(days=400))
     assert _status(client.get(f"/verify/{old_code}")) == "valid"
     new_id = factories.certificate_recorded(
-        app, tenant_id, product_id, stars=4, decision_number="88/QĐ-UBND", decision_date=date.today()
+        app, tenant_id, product_id, stars=4, decision_number="88/QĐ-UBND", decision_date=clock.today()
     )
     new_code = _code(app, tenant_id, new_id)
     old = client.get(f"/verify/{old_code}")
@@ -180,7 +183,7 @@ def test_supersession_shows_at_once_with_the_new_certificate(app, client, tenant
 
 def test_expiring_and_expired(app, client, tenants):
     tenant_id = tenants["bac-giang"]
-    today = date.today()
+    today = clock.today()
     # Valid 36 months from the decision: decided 36 months minus ~20 days ago it has ~20 days left.
     from app.certification.services import certificate_term_end
 
