@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.auth.policy import bound_by_windows, own_producer_id, own_unit_id, reaches
 from app.certification.services import product_certificates, product_current_certificate
+from app.core import clock
 from app.core.access import get_or_404
 from app.core.i18n import format_day
 from app.core.text import nfc
@@ -354,7 +355,7 @@ def _last_event_day(application: Application, action: str) -> date | None:
             ApplicationEvent.application_id == application.id, ApplicationEvent.action == action
         )
     )
-    return at.date() if at else None
+    return at.astimezone(clock.ZONE).date() if at else None  # Vietnam's day of it, not UTC's
 
 
 def application_history(application: Application) -> list[ApplicationEvent]:

@@ -127,7 +127,9 @@ def test_damaged_backup_is_refused(taken, tmp_path, app_env, s3_settings):
     shutil.copytree(folder, copy)
     with (copy / "database.dump").open("r+b") as f:
         f.seek(100)
-        f.write(b"\0")
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0xFF]))  # a changed byte, whatever it was
     with pytest.raises(BackupError, match="damaged"):
         backup_drill(copy, app_env["ADMIN_DATABASE_URL"], s3_settings)
 
