@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +45,8 @@ def _process(launcher, marker: str):
     return None
 
 
+# Starts the whole product, then kills and waits for two restarts: minutes on a loaded machine.
+@pytest.mark.timeout(900)
 def test_launcher_serves_and_stops_cleanly(app, app_env, tmp_path):
     port = _free_port()
     env = {**os.environ, **app_env, "PORT": str(port), "OCOP_VAR": str(tmp_path), "OCOP_ENV": "test-run"}
