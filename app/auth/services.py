@@ -8,7 +8,6 @@ import secrets
 from datetime import timedelta
 
 import psycopg
-
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import any_, func, select, text
