@@ -34,6 +34,10 @@ class AuthError(ValueError):
     """A rule was broken; the message is translated and safe to show."""
 
 
+class WrongCurrentPassword(AuthError):
+    """A change needed the current password and was given another one."""
+
+
 def normalise_email(email: str) -> str:
     return nfc(email or "").lower()
 
@@ -99,7 +103,7 @@ def account_password_change(account: Account, current: str, password: str) -> No
         {"id": account.id, "candidate": candidate_hash(current, settings, hash_len), "new": hash_password(password)},
     )
     if version is None:
-        raise AuthError(_("Mật khẩu hiện tại không đúng."))
+        raise WrongCurrentPassword(_("Mật khẩu hiện tại không đúng."))
     set_committed_value(account, "session_version", version)
 
 
