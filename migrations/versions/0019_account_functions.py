@@ -155,10 +155,10 @@ def upgrade():
     op.execute("REVOKE ALL ON SCHEMA auth FROM PUBLIC")
     op.execute(f"GRANT USAGE ON SCHEMA auth TO {APP_ROLE}")
     op.execute(f"SET LOCAL ROLE {ACCOUNTS_ROLE}")
-    # The key of the fake salts: random per database, readable by the functions' role alone.
+    # The key of the fake salts: random per database, readable by the functions' role alone (a new table
+    # grants nothing to anyone but its owner; an explicit REVOKE would only leave an ACL a restore drops).
     op.execute("CREATE TABLE auth.fake_salt_key (secret text NOT NULL)")
     op.execute("INSERT INTO auth.fake_salt_key VALUES (gen_random_uuid()::text || gen_random_uuid()::text)")
-    op.execute("REVOKE ALL ON auth.fake_salt_key FROM PUBLIC")
     for signature, definition in FUNCTIONS.items():
         op.execute(definition)
         # Functions are executable by PUBLIC by default: only the web role may call these.
