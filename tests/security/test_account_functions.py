@@ -142,6 +142,25 @@ def test_no_function_sets_another_accounts_password_without_its_current_one(app_
     assert login(app.test_client(), "/platform/login", victim_email, "Attacker-2026").status_code == 401
 
 
+def test_the_functions_refuse_malformed_values(app_env, app):
+    account_id, email = create_account(app, "national_viewer")
+    cases = [
+        ("SELECT auth.account_locale_set(%s, %s)", [account_id, "en'; --"]),
+        ("SELECT auth.account_rehash(%s, %s, %s)", [account_id, "x", "not-a-hash"]),
+        ("SELECT * FROM auth.account_salt(%s, %s, %s)", [unique_email("nobody"), "$md5$", 32]),
+        ("SELECT * FROM auth.account_salt(%s, %s, %s)", [unique_email("nobody"), "$argon2id$v=19$m=8,t=1,p=1", 4]),
+    ]
+    with _web(app_env) as web, web.cursor() as cur:
+        for statement, params in cases:
+            with pytest.raises(errors.InvalidParameterValue):
+                cur.execute(statement, params)
+            web.rollback()
+        cur.execute("SELECT auth.account_locale_set(%s, 'en')", [account_id])
+        assert cur.fetchone()[0] is True
+        web.commit()
+    assert _stored(app_env, account_id)[2] == "en"
+
+
 def test_only_the_web_role_may_call_the_functions(app_env):
     with psycopg.connect(app_env["NATIONAL_DATABASE_URL"]) as national, national.cursor() as cur:
         with pytest.raises(errors.InsufficientPrivilege):
