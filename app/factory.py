@@ -17,6 +17,7 @@ from app import models as _models  # noqa: F401  (all tables known before anythi
 from app.audit.services import install_audit_hook
 from app.audit.views import bp as audit_bp
 from app.auth import menu, policy
+from app.auth.cli import register_accounts_cli
 from app.auth.identity import actor_for  # also registers the Flask-Login loader
 from app.auth.jobs import register_jobs_cli
 from app.auth.views import bp as auth_bp
@@ -88,6 +89,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     menu.init_app(app)
     register_tenants_cli(app)
     register_jobs_cli(app)
+    register_accounts_cli(app)
     register_demo_cli(app)
     return app
 

@@ -59,10 +59,13 @@ CATALOGUE_SQL = {
         SELECT schemaname || '.' || tablename, policyname, permissive, roles::text, cmd, qual, with_check
         FROM pg_policies ORDER BY 1, 2""",
     # From the ACLs themselves: information_schema shows only the grants the current role takes part in.
+    # A table whose grants were all revoked but its owner's keeps an explicit ACL equal to the default,
+    # which pg_dump does not repeat (the restored ACL is NULL): NULL is read as the default it stands for.
     "table_grants": """
         SELECT r.rolname, n.nspname || '.' || c.relname, a.privilege_type
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
-             aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee
+             aclexplode(coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a
+             JOIN pg_roles r ON r.oid = a.grantee
         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
         ORDER BY 1, 2, 3""",
     "column_grants": """

@@ -9,7 +9,9 @@ Roles (names overridable by environment for shared clusters):
           a member of the roll-up role (to create its views), so the roll-up policy excludes sessions
           it opened (session_user), even after SET ROLE (migration 0013).
 - app     web and workers: not owner, not superuser, NOBYPASSRLS; DML on public tables; on accounts it
-          updates no role or email; on tenants (RLS) it updates only the current tenant's row.
+          reads the non-secret columns and writes nothing (the `auth.account_*` functions of the
+          NOLOGIN role `ocop_accounts` do, migration 0019); on tenants (RLS) it updates only the current
+          tenant's row.
 - rollup  NOLOGIN: owns the `national` schema views; a SELECT-only policy lets it read all tenants.
 - national the national office's login: may read `national` views, nothing in `public`.
 """

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, Identity, Integer, String, UniqueConstraint, func
+from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, Identity, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from tenants.models import TenantScoped, tenant_fk
@@ -57,19 +58,27 @@ class User(LoginIdentity, TenantScoped, db.Model):
     def get_id(self) -> str:
         return f"u:{self.tenant_id}:{self.id}:{self.session_version}"
 
+    def remember_locale(self, code: str) -> None:
+        self.locale = code
+
     def has_role(self, *roles: str) -> bool:
         return any(role in (self.roles or []) for role in roles)
 
 
 class Account(LoginIdentity, db.Model):
-    """A national-office or platform account: belongs to no tenant."""
+    """A national-office or platform account: belongs to no tenant.
+
+    Read-only for the web role (migration 0019): it may not read `password_hash` (never loaded: reading
+    it raises) nor write any column; logins, password and language changes go through the database's
+    `auth.account_*` functions (app/auth/services.py), creation through the owner (`flask accounts create`).
+    """
 
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255), deferred=True, deferred_raiseload=True)
     role: Mapped[str] = mapped_column(String(32))
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -79,6 +88,16 @@ class Account(LoginIdentity, db.Model):
 
     def get_id(self) -> str:
         return f"a:{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        # The hash is not the web role's to read; an account without one can never sign in (auth.account_login).
+        return bool(self.active)
+
+    def remember_locale(self, code: str) -> None:
+        """The language follows the account (through auth.account_locale_set: the row is not the web role's)."""
+        db.session.execute(text("SELECT auth.account_locale_set(:id, :locale)"), {"id": self.id, "locale": code})
+        set_committed_value(self, "locale", code)
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from datetime import timedelta
 
+import psycopg
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import any_, func, select
+from sqlalchemy import any_, func, select, text
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import Account, User
-from app.auth.passwords import hash_password, password_problems, verify_password
+from app.auth.passwords import (
+    candidate_hash,
+    default_settings,
+    hash_password,
+    password_problems,
+    settings_need_rehash,
+    verify_password,
+)
 from app.auth.roles import GLOBAL_ROLES, PRODUCER, TENANT_ROLES
 from app.core import clock
 from app.core.observability import security_event
@@ -22,6 +32,10 @@ from app.extensions import db
 
 class AuthError(ValueError):
     """A rule was broken; the message is translated and safe to show."""
+
+
+class WrongCurrentPassword(AuthError):
+    """A change needed the current password and was given another one."""
 
 
 def normalise_email(email: str) -> str:
@@ -42,13 +56,55 @@ def authenticate_user(email: str, password: str) -> User | None:
     return user
 
 
+def _account_settings(email: str) -> tuple[str, int]:
+    """The argon2 parameters and salt of the account's stored hash (a fake, stable one for an unknown email)."""
+    defaults, hash_len = default_settings()
+    row = db.session.execute(
+        text("SELECT settings, hash_len FROM auth.account_salt(:email, :defaults, :hash_len)"),
+        {"email": email, "defaults": defaults, "hash_len": hash_len},
+    ).one()
+    return row.settings, row.hash_len
+
+
 def authenticate_account(email: str, password: str, role: str) -> Account | None:
-    account = db.session.scalar(select(Account).where(Account.email == normalise_email(email)))
-    ok = verify_password(account.password_hash if account else None, password)
-    if account is None or not ok or not account.is_active or account.role != role:
+    """A national or platform account of that role with that password, or None.
+
+    The web role never reads the stored hash (migration 0019): it hashes the typed password with the
+    stored salt and parameters and the database compares (and records the login). An unknown email
+    gets a fake salt and costs the same. A hash made with older parameters is replaced by one made with
+    today's, from the password just proven right.
+    """
+    email = normalise_email(email)
+    settings, hash_len = _account_settings(email)
+    candidate = candidate_hash(password, settings, hash_len)
+    account_id = db.session.scalar(
+        text("SELECT auth.account_login(:email, :candidate, :role, :at)"),
+        {"email": email, "candidate": candidate, "role": role, "at": clock.now()},
+    )
+    if account_id is None:
         return None
-    account.last_login_at = clock.now()
-    return account
+    if settings_need_rehash(settings, hash_len):
+        db.session.scalar(
+            text("SELECT auth.account_rehash(:id, :candidate, :new)"),
+            {"id": account_id, "candidate": candidate, "new": hash_password(password)},
+        )
+    return db.session.get(Account, account_id, populate_existing=True)
+
+
+def account_password_change(account: Account, current: str, password: str) -> None:
+    """Change an account's password; the current one is required (checked by the database), and every
+    session of the account ends (its session version is bumped)."""
+    problems = password_problems(password, email=account.email, name=account.full_name)
+    if problems:
+        raise AuthError(" ".join(problems))
+    settings, hash_len = _account_settings(account.email)
+    version = db.session.scalar(
+        text("SELECT auth.account_password_change(:id, :candidate, :new)"),
+        {"id": account.id, "candidate": candidate_hash(current, settings, hash_len), "new": hash_password(password)},
+    )
+    if version is None:
+        raise WrongCurrentPassword(_("Mật khẩu hiện tại không đúng."))
+    set_committed_value(account, "session_version", version)
 
 
 def _check_roles(roles: list[str], allowed: tuple[str, ...]) -> list[str]:
@@ -99,13 +155,14 @@ def user_by_invite(token: str) -> User | None:
     return user
 
 
-def set_password(identity: User | Account, password: str) -> None:
-    problems = password_problems(password, email=identity.email, name=identity.full_name)
+def set_password(user: User, password: str) -> None:
+    """A tenant user's new password (accounts: account_password_change)."""
+    problems = password_problems(password, email=user.email, name=user.full_name)
     if problems:
         raise AuthError(" ".join(problems))
-    identity.password_hash = hash_password(password)
+    user.password_hash = hash_password(password)
     # Any session opened with the old password ends.
-    identity.session_version = (identity.session_version or 0) + 1
+    user.session_version = (user.session_version or 0) + 1
 
 
 def user_accept_invite(user: User, password: str) -> None:
@@ -154,11 +211,25 @@ def users_query(query: str = "", role: str = ""):
     return stmt
 
 
-def account_create(*, email: str, full_name: str, role: str, password: str) -> Account:
+def account_create(*, email: str, full_name: str, role: str, password: str, owner_url: str | None = None) -> Account:
+    """A national or platform account, created as the database owner (an operator's task: `flask accounts
+    create`): the web role may not write accounts (migration 0019). `owner_url` defaults to
+    MIGRATION_DATABASE_URL, the owner's connection migrations use."""
     if role not in GLOBAL_ROLES:
         raise AuthError(_("Vai trò không hợp lệ."))
-    account = Account(email=normalise_email(email), full_name=nfc(full_name), role=role)
-    set_password(account, password)
-    db.session.add(account)
-    db.session.flush()
-    return account
+    email = normalise_email(email)
+    problems = password_problems(password, email=email, name=full_name)
+    if problems:
+        raise AuthError(" ".join(problems))
+    owner_url = owner_url or os.environ.get("MIGRATION_DATABASE_URL")
+    if not owner_url:
+        raise AuthError(_("Tạo tài khoản cần kết nối của chủ sở hữu cơ sở dữ liệu (MIGRATION_DATABASE_URL)."))
+    with psycopg.connect(owner_url) as owner:
+        row = owner.execute(
+            "INSERT INTO accounts (email, full_name, role, password_hash, active, session_version) "
+            "VALUES (%s, %s, %s, %s, true, 1) ON CONFLICT (email) DO NOTHING RETURNING id",
+            [email, nfc(full_name), role, hash_password(password)],
+        ).fetchone()
+    if row is None:
+        raise AuthError(_("Email này đã có tài khoản."))
+    return db.session.get(Account, row[0])

@@ -72,6 +72,6 @@ def language_switch_response(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated:
-            current_user.locale = code
+            current_user.remember_locale(code)  # users and accounts each keep it their own way
             db.session.commit()
     return redirect(safe_next_path(request.form.get("next"), "/"))

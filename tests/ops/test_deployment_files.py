@@ -12,7 +12,12 @@ from jobs.queues import QUEUE_NAMES
 from tests.conftest import ROOT
 
 INFRA = ROOT / "infra"
-REQUIRED = {"DATABASE_URL", "MIGRATION_DATABASE_URL", "NATIONAL_DATABASE_URL", "REDIS_URL", "S3_ENDPOINT_URL"}
+REQUIRED = {"DATABASE_URL", "NATIONAL_DATABASE_URL", "REDIS_URL", "S3_ENDPOINT_URL"}
+# Connections no process serving requests may hold (issue 12, item 6: a compromised web process must not
+# reach the owner, who writes accounts, nor the backup role, which reads every province), and the passwords
+# they are built from.
+PRIVILEGED = {"MIGRATION_DATABASE_URL", "BACKUP_DATABASE_URL", "ADMIN_DATABASE_URL"}
+PRIVILEGED_PASSWORDS = ("OWNER_DB_PASSWORD", "BACKUP_DB_PASSWORD", "POSTGRES_PASSWORD")
 
 
 def _worker_queues(command: list[str]) -> list[str]:
@@ -31,6 +36,13 @@ def test_compose_serves_every_queue_and_restarts_every_process():
             assert service["restart"] == "unless-stopped", name
     app_env = services["web"]["environment"]
     assert REQUIRED <= set(app_env)
+    for name in ("web", "cron", *workers):
+        service = services[name]
+        assert "env_file" not in service, name  # .env holds every database password
+        assert REQUIRED <= set(service["environment"]) and not PRIVILEGED & set(service["environment"]), name
+        assert not any(p in str(v) for v in service["environment"].values() for p in PRIVILEGED_PASSWORDS), name
+    assert "MIGRATION_DATABASE_URL" in services["migrate"]["environment"]
+    assert {"BACKUP_DATABASE_URL", "ADMIN_DATABASE_URL"} <= set(services["backup"]["environment"])
     assert "--appendonly" in services["redis"]["command"]
     assert any(arg.startswith("archive_command=") for arg in services["postgres"]["command"])
     assert {"postgres", "redis", "seaweedfs", "web", "cron", "backup", "caddy"} <= set(services)
@@ -50,8 +62,20 @@ def test_kubernetes_manifests_serve_every_queue_with_one_cron():
     assert sorted(served) == sorted(QUEUE_NAMES)
     cron = deployments["ocop-cron"]["spec"]
     assert cron["replicas"] == 1 and cron["strategy"]["type"] == "Recreate"
-    secret = next(d for d in documents if d["kind"] == "Secret")
-    assert REQUIRED | {"SECRET_KEY"} <= set(secret["stringData"])
+    secrets = {d["metadata"]["name"]: set(d["stringData"]) for d in documents if d["kind"] == "Secret"}
+    assert REQUIRED | {"SECRET_KEY"} <= secrets["ocop"] and not PRIVILEGED & secrets["ocop"]
+    assert secrets["ocop-owner"] == {"MIGRATION_DATABASE_URL"} and secrets["ocop-backup"] == {"BACKUP_DATABASE_URL"}
+
+    def secrets_of(pod_spec) -> set[str]:
+        container = pod_spec["containers"][0]
+        return {source["secretRef"]["name"] for source in container.get("envFrom", []) if "secretRef" in source}
+
+    for name, deployment in deployments.items():  # web, workers, cron: the app's secret only
+        assert secrets_of(deployment["spec"]["template"]["spec"]) == {"ocop"}, name
+    jobs = {d["metadata"]["name"]: d for d in documents if d["kind"] in ("Job", "CronJob")}
+    assert secrets_of(jobs["ocop-migrate"]["spec"]["template"]["spec"]) == {"ocop", "ocop-owner"}
+    backup = jobs["ocop-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert secrets_of(backup) == {"ocop", "ocop-backup"}
 
 
 def test_image_copies_every_package():
