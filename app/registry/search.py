@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 
 from flask import g, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.core import clock
 from app.core.acts import ACT_1048
+from app.core.forms import Options
 from app.extensions import db
 from app.registry import services
 from app.registry.forms import RegistrySearchForm
@@ -19,13 +21,20 @@ from tenants.catalogue import commune_choices
 from tenants.models import AdminUnit
 
 
-def unit_choices(blank: str):
-    """A "Xã/phường" picker: commune-level units, current ones first (tenants/catalogue.py); once per
-    request (a page may need it for its form and its labels)."""
-    cached = g.setdefault("commune_choices", {})
-    if blank not in cached:
-        cached[blank] = commune_choices(blank, clock.today())
-    return cached[blank]
+def unit_choices(blank: str) -> Options:
+    """A "Xã/phường" picker: commune-level units, current ones first (tenants/catalogue.py). Kept per process
+    by province: units change only when the province file is synced, which changes the tenant row's
+    fingerprint and time (part of the key), as do the day (units end) and the language (labels)."""
+    tenant = g.tenant
+    return _commune_options(
+        tenant.id, tenant.definition_sha256, tenant.updated_at, clock.today(), str(get_locale()), str(blank)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _commune_options(tenant_id: int, _fingerprint, _updated_at, today, _locale: str, blank: str) -> Options:
+    # Runs under the request's tenant (RLS), which is `tenant_id`: the key keeps provinces apart.
+    return Options(commune_choices(blank, today))
 
 
 def unit_names() -> dict[int, str]:
@@ -51,8 +60,13 @@ def _group_choices(criteria_act: str) -> tuple:
     return tuple((n.id, f"{n.code} {n.name}" if n.act == acts[0] else f"{n.name} (QĐ 1048)") for n in nodes)
 
 
-def set_choices(blank: str):
-    return [(0, blank), *_set_choices(g.tenant.criteria_act)]
+@functools.lru_cache(maxsize=64)
+def _set_options(criteria_act: str, blank: str) -> Options:
+    return Options(((0, blank), *_set_choices(criteria_act)))
+
+
+def set_choices(blank: str) -> Options:
+    return _set_options(g.tenant.criteria_act, str(blank))
 
 
 def group_choices():
@@ -60,12 +74,17 @@ def group_choices():
     return list(_group_choices(g.tenant.criteria_act))
 
 
+@functools.lru_cache(maxsize=64)
+def _group_options(criteria_act: str, blank: str) -> Options:
+    return Options(((0, blank), *_group_choices(criteria_act)))
+
+
 def search_form():
     form = RegistrySearchForm(request.args)
     form.kind.choices = [("", _("Tất cả loại hình"))] + [(k, str(v)) for k, v in services.PRODUCER_KIND_LABELS.items()]
     form.unit_id.choices = unit_choices(_("Tất cả xã/phường"))
     form.product_set_id.choices = set_choices(_("Tất cả bộ sản phẩm"))
-    form.group_id.choices = [(0, _("Tất cả nhóm sản phẩm"))] + group_choices()
+    form.group_id.choices = _group_options(g.tenant.criteria_act, _("Tất cả nhóm sản phẩm"))
     form.stars.choices = [(0, _("Mọi hạng sao"))] + [(s, _("%(n)d sao", n=s)) for s in (3, 4, 5)]
     form.validate()
     return form
