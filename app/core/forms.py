@@ -134,17 +134,18 @@ class DecimalNumberField(_VietnameseNumber, DecimalField):
     """A number with a decimal comma (areas, outputs, scores)."""
 
 
+_NOT_A_CHOICE = "Not a valid choice."  # WTForms' message, translated through WTFORMS_MESSAGES
+
+
 class Options(tuple):
     """A select's (value, label) choices built once and shared by many requests (a province's communes, the
     product sets): each option's coerced value and escaped tag are then worked out once per list, not on every
     render and validation (WTForms builds an object per option twice per request: 5 ms for 175 communes)."""
 
-    def prepared(self, coerce) -> list[tuple[object, str, str]]:
+    def prepared(self, coerce) -> list[tuple[object, str]]:
         cache = self.__dict__.setdefault("_prepared", {})
         if coerce not in cache:
-            cache[coerce] = [
-                (coerce(v), f'<option value="{escape(v)}"', f">{escape(label)}</option>") for v, label in self
-            ]
+            cache[coerce] = [(coerce(v), f'value="{escape(v)}">{escape(label)}</option>') for v, label in self]
         return cache[coerce]
 
 
@@ -155,7 +156,10 @@ class _QuickSelect(Select):
             if getattr(field.flags, flag, False) and flag not in kwargs:
                 kwargs[flag] = True
         html = [f"<select {html_params(name=field.name, **kwargs)}>"]
-        html += [head + (" selected" if value == field.data else "") + tail for value, head, tail in field.prepared()]
+        # As WTForms writes them (attributes in alphabetical order): <option selected value="1">…</option>
+        html += [
+            ("<option selected " if value == field.data else "<option ") + rest for value, rest in field.prepared()
+        ]
         html.append("</select>")
         return Markup("".join(html))
 
@@ -166,7 +170,7 @@ class QuickSelectField(SelectField):
 
     widget = _QuickSelect()
 
-    def prepared(self) -> list[tuple[object, str, str]]:
+    def prepared(self) -> list[tuple[object, str]]:
         choices = self.choices if isinstance(self.choices, Options) else Options(self.choices or ())
         return choices.prepared(self.coerce)
 
@@ -174,9 +178,9 @@ class QuickSelectField(SelectField):
         if self.process_errors or not self.validate_choice:
             return
         if self.choices is None:
-            raise TypeError(self.gettext("Choices cannot be None."))
-        if not any(value == self.data for value, _head, _tail in self.prepared()):
-            raise ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
+            raise TypeError("Choices cannot be None.")
+        if not any(value == self.data for value, _rest in self.prepared()):
+            raise ValidationError(self.invalid_choice_message or self.gettext(_NOT_A_CHOICE))
 
 
 def form_values(form: FlaskForm) -> dict:

@@ -4,6 +4,8 @@ Excel exports, so that an export holds exactly the rows the list shows."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from flask import g, request
 from flask_babel import get_locale
@@ -37,9 +39,17 @@ def _commune_options(tenant_id: int, _fingerprint, _updated_at, today, _locale: 
     return Options(commune_choices(blank, today))
 
 
-def unit_names() -> dict[int, str]:
-    """Every unit's name by id (a record may name a district), for showing a record's unit."""
-    return {unit_id: name for unit_id, name in db.session.execute(select(AdminUnit.id, AdminUnit.name))}
+def unit_names() -> Mapping[int, str]:
+    """Every unit's name by id (a record may name a district), for showing a record's unit; kept per process
+    like the communes' choices (below)."""
+    tenant = g.tenant
+    return _unit_names(tenant.id, tenant.definition_sha256, tenant.updated_at)
+
+
+@functools.lru_cache(maxsize=64)
+def _unit_names(tenant_id: int, _fingerprint, _updated_at) -> Mapping[int, str]:
+    # Under the request's tenant (RLS), which is `tenant_id`; read-only, as it is shared.
+    return MappingProxyType(dict(db.session.execute(select(AdminUnit.id, AdminUnit.name)).all()))
 
 
 # The taxonomy is national reference data that only migrations change: read once per process.
