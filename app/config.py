@@ -32,7 +32,8 @@ class Config:
     NATIONAL_DATABASE_URL = sqlalchemy_url(os.environ.get("NATIONAL_DATABASE_URL", ""))
     # pre_ping: connections that died while PostgreSQL restarted are replaced, not used; connect_timeout:
     # an unreachable server gives a 503 in seconds, not a hung worker.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+    # Idle connections are pinged before use (app/core/pool.py), not every checkout.
+    SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"connect_timeout": 5}}
     # Breakdown cells of the national statistics below this many products are shown as "<n".
     NATIONAL_SMALL_CELL = int(os.environ.get("NATIONAL_SMALL_CELL", "3"))
     SQLALCHEMY_TRACK_MODIFICATIONS = False

@@ -27,6 +27,8 @@ from app.core.access import IdConverter
 from app.core.errors import register_error_handlers
 from app.core.i18n import register_filters, select_locale
 from app.core.observability import init_observability
+from app.core.pool import ping_when_idle
+from app.core.sessions import refresh_sessions_now_and_then
 from app.cycle.views import bp as cycle_bp
 from app.dashboard.views import bp as dashboard_bp
 from app.demo import register_demo_cli
@@ -108,6 +110,8 @@ def _init_extensions(app: Flask) -> None:
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     db.init_app(app)
+    with app.app_context():
+        ping_when_idle(db.engine)
     install_isolation_hooks()
     install_audit_hook()
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
@@ -116,6 +120,7 @@ def _init_extensions(app: Flask) -> None:
         app.config["REDIS_URL"], socket_connect_timeout=3, socket_timeout=5
     )
     server_session.init_app(app)
+    refresh_sessions_now_and_then(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # the session id is rotated at login instead
     babel.init_app(app, locale_selector=select_locale)

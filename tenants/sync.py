@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.acts import DEFAULT_CRITERIA_ACT
 from app.core.text import assign, nfc_deep
@@ -262,6 +262,8 @@ def sync_file(path: Path, *, force: bool = False) -> SyncReport:
             db.session.flush()
         for section in province_sections():
             section.sync(tenant, data, report)
+        # The row's time versions the province's reference data (units…): per-process caches key on it.
+        tenant.updated_at = func.now()
         db.session.flush()
     return report
 

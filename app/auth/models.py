@@ -64,6 +64,10 @@ class User(LoginIdentity, TenantScoped, db.Model):
     def has_role(self, *roles: str) -> bool:
         return any(role in (self.roles or []) for role in roles)
 
+    @property
+    def role_set(self) -> frozenset:
+        return frozenset(self.roles or ())
+
 
 class Account(LoginIdentity, db.Model):
     """A national-office or platform account: belongs to no tenant.
@@ -101,3 +105,7 @@ class Account(LoginIdentity, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
+
+    @property
+    def role_set(self) -> frozenset:
+        return frozenset((self.role,))

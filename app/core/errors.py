@@ -32,7 +32,7 @@ def _holds_nul(value) -> bool:
 
 
 # Failures of a service rather than of the request: the page says so, and the next request, once the
-# service is back, works without a restart (pool_pre_ping and fresh Redis connections).
+# service is back, works without a restart (idle connections pinged, app/core/pool.py; fresh Redis connections).
 UNAVAILABLE = (OperationalError, RedisConnectionError, RedisTimeoutError)
 
 # Static and in both languages: while Redis is down there is no session (so no chosen language or

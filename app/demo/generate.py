@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import psycopg
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
 from sqlalchemy import select
@@ -199,6 +200,7 @@ class GenerateReport:
     objects_error: str | None = None  # storage refused the sample files (the rows are written all the same)
     cpu_seconds: float = 0.0  # this process (planning, COPY)
     server_cpu_seconds: float = 0.0  # the writers' PostgreSQL backends (0 when the server is elsewhere)
+    analyzed: bool = False  # planner statistics refreshed at the end (needs MIGRATION_DATABASE_URL)
     timings: Counter = field(default_factory=Counter)  # phase → seconds (plan, copy, insert per table, objects)
 
 
@@ -417,9 +419,25 @@ def generate(
         finally:
             connection.close()
         report.timings["objects"] = time.perf_counter() - placing
+    analysing = time.perf_counter()
+    report.analyzed = _analyze()
+    report.timings["analyze"] = time.perf_counter() - analysing
     report.seconds = time.perf_counter() - started
     report.cpu_seconds = time.process_time() - cpu_started
     return report
+
+
+def _analyze() -> bool:
+    """Fresh planner statistics for the tables just filled: without them PostgreSQL still believes a province
+    holds one row and sorts every product to show a page of 50 (14 ms instead of 1 ms). ANALYZE needs the
+    tables' owner: the migration URL when set, else autovacuum catches up within minutes."""
+    url = os.environ.get("MIGRATION_DATABASE_URL")
+    if not url:
+        return False
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in _tenant_tables():
+            conn.execute(f'ANALYZE "{table}"')
+    return True
 
 
 def _backend_cpu(pid: int) -> float | None:

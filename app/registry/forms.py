@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from app.core.forms import BaseForm, DecimalNumberField, NumberField
+from app.core.forms import BaseForm, DecimalNumberField, NumberField, QuickSelectField
 
 # The largest values the columns hold (bigint, integer, numeric(14, 2)): beyond them a form error, not a 500.
 MAX_ID = MAX_BIGINT = 2**63 - 1
@@ -36,7 +36,7 @@ class ProducerForm(_TextForm):
     kind = SelectField(_l("Loại hình"), validators=[DataRequired()])
     registration_no = StringField(_l("Mã số đăng ký kinh doanh"), validators=[Optional(), Length(max=64)])
     address = StringField(_l("Địa chỉ"), validators=[Optional(), Length(max=500)])
-    unit_id = SelectField(_l("Xã/phường"), coerce=optional_int, validators=[Optional()])
+    unit_id = QuickSelectField(_l("Xã/phường"), coerce=optional_int, validators=[Optional()])
     representative = StringField(_l("Người đại diện"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("Điện thoại"), validators=[Optional(), Length(max=32)])
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
@@ -51,8 +51,8 @@ class ProducerForm(_TextForm):
 class ProductForm(_TextForm):
     name = StringField(_l("Tên sản phẩm"), validators=[DataRequired(), Length(max=300)])
     producer_id = SelectField(_l("Chủ thể"), coerce=optional_int, validators=[DataRequired()])
-    product_set_id = SelectField(_l("Bộ sản phẩm"), coerce=optional_int, validators=[DataRequired()])
-    unit_id = SelectField(_l("Xã/phường sản xuất"), coerce=optional_int, validators=[Optional()])
+    product_set_id = QuickSelectField(_l("Bộ sản phẩm"), coerce=optional_int, validators=[DataRequired()])
+    unit_id = QuickSelectField(_l("Xã/phường sản xuất"), coerce=optional_int, validators=[Optional()])
     other_units = StringField(_l("Các xã khác"), validators=[Optional(), Length(max=500)])
     raw_material_area = StringField(_l("Vùng nguyên liệu"), validators=[Optional(), Length(max=500)])
     capacity = StringField(_l("Công suất"), validators=[Optional(), Length(max=300)])
@@ -74,7 +74,7 @@ class RegistrySearchForm(BaseForm):
 
     q = StringField(_l("Tìm kiếm"), validators=[Optional(), Length(max=100)])
     kind = SelectField(_l("Loại hình"), validators=[Optional()])
-    unit_id = SelectField(_l("Xã/phường"), coerce=optional_int, validators=[Optional()])
-    group_id = SelectField(_l("Nhóm sản phẩm"), coerce=optional_int, validators=[Optional()])
-    product_set_id = SelectField(_l("Bộ sản phẩm"), coerce=optional_int, validators=[Optional()])
+    unit_id = QuickSelectField(_l("Xã/phường"), coerce=optional_int, validators=[Optional()])
+    group_id = QuickSelectField(_l("Nhóm sản phẩm"), coerce=optional_int, validators=[Optional()])
+    product_set_id = QuickSelectField(_l("Bộ sản phẩm"), coerce=optional_int, validators=[Optional()])
     stars = SelectField(_l("Hạng sao"), coerce=optional_int, validators=[Optional()])

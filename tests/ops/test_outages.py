@@ -120,7 +120,7 @@ def test_postgres_stopped_for_ten_seconds(stack):
     health = requests.get(f"{base}/readyz", timeout=15)
     assert health.status_code == 503 and health.json()["database"] != "ok"
     pg.start()
-    # The same gunicorn worker serves again: dead pooled connections are replaced (pool_pre_ping).
+    # The same gunicorn worker serves again: dead pooled connections are replaced (app/core/pool.py).
     _until(f"{base}/bac-giang/login", 200)
     _until(f"{base}/readyz", 200)
 
