@@ -181,6 +181,26 @@ def test_pages_of_a_generated_province_answer(app, generated, sign_in):
     assert "mô phỏng" in client.get(f"/{LARGE_PROVINCE}/").get_data(as_text=True)
 
 
+def test_the_generated_files_download_as_verified_ones(app, generated):
+    import hashlib
+
+    import requests
+
+    from app.documents.models import Document
+    from app.documents.services import document_download_url
+
+    _, ids, _ = generated
+    with app.test_request_context(), tenant_scope(ids[LARGE_PROVINCE]):
+        document = db.session.scalar(
+            select(Document)
+            .where(Document.status == "accepted", Document.content_type == "application/pdf")
+            .order_by(Document.storage_key)
+            .limit(1)
+        )
+        body = requests.get(document_download_url(document), timeout=30).content
+    assert body.startswith(b"%PDF-") and hashlib.sha256(body).hexdigest() == document.sha256
+
+
 def test_a_generated_province_sees_only_its_rows(app, generated, sign_in):
     from app.registry.models import Product
 
