@@ -294,6 +294,7 @@ def _put_objects(provinces: list[SyntheticProvince], tenant_ids: dict[str, int],
     """A few real objects: the first accepted PDFs of each province get bytes in storage, with the size and
     sha256 the verification job would have recorded, so their download works like any verified document's."""
     from app.core.storage import s3_client
+    from app.documents.models import verified_key
     from app.documents.services import VERIFIED_SHA256_META
 
     client, bucket, put = s3_client(), current_app.config["S3_BUCKET"], 0
@@ -309,7 +310,7 @@ def _put_objects(provinces: list[SyntheticProvince], tenant_ids: dict[str, int],
             digest = hashlib.sha256(body).hexdigest()
             client.put_object(
                 Bucket=bucket,
-                Key=key,
+                Key=verified_key(key),  # where the verification job puts accepted bytes (downloads read only there)
                 Body=body,
                 ContentType="application/pdf",
                 Metadata={VERIFIED_SHA256_META: digest},
