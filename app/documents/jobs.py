@@ -332,7 +332,7 @@ def _backfill_one(document_id: int, s3, bucket: str) -> str:
             document.tenant_id,
             document.id,
             size,
-            sha,
+            sha or "not read",
             document.size,
             document.sha256,
         )
