@@ -8,17 +8,25 @@ is written under a row lock so that two attempts of the same document cannot bot
 requeue_stalled_verifications fans out per tenant; each tenant's pass re-queues confirmed documents
 whose verification stalled (a worker killed mid-way, a job lost with Redis), rejects them after
 MAX_VERIFY_ATTEMPTS, and settles presigned uploads that were never confirmed.
+
+backfill_verified_documents (one-off, `flask documents backfill-verified`) gives documents accepted before
+verified copies existed their copy when the stored bytes are still the accepted ones, and asks for a new
+upload (REASON_CHANGED) when they are not; it is idempotent, resumable and runs per tenant.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from botocore.exceptions import ClientError
 from flask import current_app
+from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select
@@ -39,9 +47,9 @@ from app.documents.services import (
     verification_job_id,
 )
 from app.extensions import db
-from jobs.fanout import fan_out
+from jobs.fanout import fan_out, time_slot
 from jobs.metrics import count_repairs
-from jobs.queues import redis_connection
+from jobs.queues import enqueue_now, redis_connection
 from jobs.wrapper import system_job, tenant_job
 from tenants.context import current_tenant_id
 
@@ -148,14 +156,17 @@ def _finish_rejected(document_id: int, reason: str) -> str:
     return document.status
 
 
-def _reject(document: Document, reason: str) -> None:
-    """Rejected documents hold no storage (and count for nothing in the quota)."""
+def _reject(document: Document, reason: str, *, event: str = "upload_rejected", keep_upload: bool = False) -> None:
+    """Rejected documents hold no storage (and count for nothing in the quota); `keep_upload` leaves the
+    uploaded object where it is (the backfill keeps a file that differs from the accepted one, for whoever
+    looks into how it changed)."""
     document.status = "rejected"
     document.reject_reason = reason
-    security_event("upload_rejected", document=document.id, reason=reason)
+    security_event(event, tenant_id=document.tenant_id, document=document.id, reason=reason)
     document.verified_at = clock.now()
     db.session.commit()
-    delete_object(document.storage_key)
+    if not keep_upload:
+        delete_object(document.storage_key)
     delete_object(document.verified_key)
 
 
@@ -246,4 +257,239 @@ def requeue_stalled_verifications(stalled_after_minutes: float | None = None) ->
         stalled_after_minutes,
         name="requeue-documents",
         every=timedelta(minutes=RECONCILE_EVERY_MINUTES),
+    )
+
+
+# --------------------------------------------------------------------------- backfill of verified copies
+#
+# Documents accepted before verified copies existed (commit 523dbb5, issue 12 item 1) have their bytes at
+# the upload key only, and downloads now hand out the verified key alone: they cannot be downloaded. The
+# backfill gives each of them its verified copy when the stored bytes are still those that were accepted.
+
+BACKFILL_BATCH = 50  # documents per keyset page (ids, then one short transaction per document)
+# One job works at most this long (or this many documents), then queues its continuation from the last
+# id it finished, so a worker of the documents queue keeps serving verifications in between.
+BACKFILL_JOB_SECONDS = 120
+BACKFILL_JOB_DOCUMENTS = 5000
+BACKFILL_JOB_TIMEOUT = 30 * 60  # a last batch of large files still fits
+BACKFILL_EVERY = timedelta(hours=1)  # the fan-out's slot: a command run twice within it queues nothing more
+BACKFILL_OUTCOMES = ("present", "copied", "mismatched", "missing", "changed", "skipped")
+_NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+
+
+def _backfill_counts(counts: dict | None = None) -> dict:
+    return {"checked": 0, **dict.fromkeys(BACKFILL_OUTCOMES, 0), **(counts or {})}
+
+
+def _object_exists(s3, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+def _stored_digest(s3, bucket: str, key: str, expected_size: int | None) -> tuple[str | None, int, str] | None:
+    """(sha256, size, ETag) of the object, streamed in chunks; None when there is no object. An object of
+    another size than expected is not read at all (its sha256 is None): it cannot be the accepted one."""
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _NOT_FOUND:
+            return None
+        raise
+    body, size = response["Body"], response["ContentLength"]
+    try:
+        if size != expected_size:
+            return None, size, response["ETag"]
+        digest = hashlib.sha256()
+        for chunk in body.iter_chunks(verification.CHUNK_BYTES):
+            digest.update(chunk)
+    finally:
+        body.close()
+    return digest.hexdigest(), size, response["ETag"]
+
+
+def _backfill_one(document_id: int, s3, bucket: str) -> str:
+    """One document, under its row lock (a second run at the same time waits, then finds the copy made)."""
+    document = _document(document_id, lock=True)
+    if document is None or document.status != "accepted":
+        db.session.commit()
+        return "skipped"
+    if _object_exists(s3, bucket, document.verified_key):
+        db.session.commit()
+        return "present"
+    found = _stored_digest(s3, bucket, document.storage_key, document.size)
+    if found is None:
+        db.session.commit()  # nothing to copy (e.g. the generator's metadata-only documents): left as it is
+        return "missing"
+    sha, size, etag = found
+    if document.sha256 is None or (sha, size) != (document.sha256, document.size):
+        log.warning(
+            "backfill: document %s/%s stored %s bytes (sha256 %s), accepted %s bytes (sha256 %s)",
+            document.tenant_id,
+            document.id,
+            size,
+            sha or "not read",
+            document.size,
+            document.sha256,
+        )
+        # The document asks for a new upload (commits); the stored object stays as it is.
+        _reject(document, verification.REASON_CHANGED, event="verified_file_differs", keep_upload=True)
+        return "mismatched"
+    try:
+        # Exactly the bytes that were hashed (the same guard as _finish_accepted).
+        s3.copy_object(
+            Bucket=bucket,
+            Key=document.verified_key,
+            CopySource={"Bucket": bucket, "Key": document.storage_key},
+            CopySourceIfMatch=etag,
+            MetadataDirective="REPLACE",
+            Metadata={VERIFIED_SHA256_META: document.sha256},
+            ContentType=document.content_type,
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            db.session.commit()
+            return "changed"  # replaced while it was read: left for the next run, which reads it again
+        raise
+    key = document.storage_key
+    db.session.commit()
+    delete_object(key)  # as after a verification: only the verified copy is kept
+    return "copied"
+
+
+def documents_backfill_verified(
+    *,
+    batch_size: int = BACKFILL_BATCH,
+    after_id: int = 0,
+    counts: dict | None = None,
+    progress: Callable[[dict, int], None] | None = None,
+    stop: Callable[[dict], bool] | None = None,
+) -> tuple[dict, int | None]:
+    """Give the current tenant's accepted documents without a verified copy their copy, when the stored
+    bytes are still those accepted (same sha256 and size); otherwise reject them with REASON_CHANGED.
+
+    Walks accepted documents with id > after_id in keyset pages of `batch_size`, one short transaction and
+    row lock per document. Idempotent: a document with a verified copy is only counted ("present"). Counts
+    (added to `counts`): checked, present, copied, mismatched, missing (no object at all), changed (replaced
+    during the copy: the next run reads it again), skipped (no longer accepted when locked). `progress`
+    is called after each page with the counts and the last id done; `stop(counts)` ends the walk early.
+    Returns (counts, last id done) — the id is None when the walk reached the end.
+    """
+    counts = _backfill_counts(counts)
+    s3, bucket = s3_client(), current_app.config["S3_BUCKET"]
+    last = after_id
+    while True:
+        ids = db.session.scalars(
+            select(Document.id)
+            .where(Document.status == "accepted", Document.id > last)
+            .order_by(Document.id)
+            .limit(batch_size)
+        ).all()
+        db.session.commit()
+        if not ids:
+            return counts, None
+        for document_id in ids:
+            counts[_backfill_one(document_id, s3, bucket)] += 1
+            counts["checked"] += 1
+        last = ids[-1]
+        if progress is not None:
+            progress(counts, last)
+        if len(ids) < batch_size:
+            return counts, None
+        if stop is not None and stop(counts):
+            return counts, last
+
+
+def backfill_job_id(tenant_id: int, after_id: int, slot: str) -> str:
+    """The fan-out's job is `backfill-verified-<tenant>-<slot>`; each continuation adds the id it starts after."""
+    base = f"backfill-verified-{tenant_id}-{slot}"
+    return base if after_id == 0 else f"{base}-after-{after_id}"
+
+
+@tenant_job
+def backfill_verified_documents(
+    batch_size: int = BACKFILL_BATCH, after_id: int = 0, counts: dict | None = None, slot: str | None = None
+) -> dict:
+    """One tenant's backfill, in chunks: this job works up to BACKFILL_JOB_SECONDS / BACKFILL_JOB_DOCUMENTS,
+    then queues its continuation (deterministic id) with the counts so far. Progress: a log line per page
+    and the job's meta ("backfill": counts and last id). Returns the counts so far and whether it is done."""
+    tenant_id = current_tenant_id()
+    slot = slot or time_slot(BACKFILL_EVERY)
+    job = get_current_job()
+    started, before = time.monotonic(), (counts or {}).get("checked", 0)
+
+    def progress(so_far: dict, last_id: int) -> None:
+        log.info("backfill-verified tenant %s through id %s: %s", tenant_id, last_id, so_far)
+        if job is not None:
+            job.meta["backfill"] = {"counts": dict(so_far), "last_id": last_id}
+            job.save_meta()
+
+    def stop(so_far: dict) -> bool:
+        return time.monotonic() - started > BACKFILL_JOB_SECONDS or so_far["checked"] - before >= BACKFILL_JOB_DOCUMENTS
+
+    # A retried job (timeout, dead worker) goes on from the last page its meta recorded.
+    saved = (job.meta.get("backfill") if job is not None else None) or {}
+    result, last = documents_backfill_verified(
+        batch_size=batch_size,
+        after_id=saved.get("last_id", after_id),
+        counts=saved.get("counts", counts),
+        progress=progress,
+        stop=stop,
+    )
+    if last is None:
+        log.info("backfill-verified tenant %s done: %s", tenant_id, result)
+        return {**result, "done": True}
+    job_id = backfill_job_id(tenant_id, last, slot)
+    if not Job.exists(job_id, connection=redis_connection()):
+        enqueue_now(
+            "documents",
+            backfill_verified_documents,
+            tenant_id,
+            batch_size,
+            last,
+            result,
+            slot,
+            job_id=job_id,
+            job_timeout=BACKFILL_JOB_TIMEOUT,
+        )
+    return {**result, "done": False, "continued_by": job_id}
+
+
+def backfill_verified_queue(tenant_id: int, batch_size: int = BACKFILL_BATCH) -> str | None:
+    """Queue one tenant's backfill (the fan-out's id for this slot); None when this slot's job is known."""
+    slot = time_slot(BACKFILL_EVERY)
+    job_id = backfill_job_id(tenant_id, 0, slot)
+    if Job.exists(job_id, connection=redis_connection()):
+        return None
+    enqueue_now(
+        "documents",
+        backfill_verified_documents,
+        tenant_id,
+        batch_size,
+        0,
+        None,
+        slot,
+        job_id=job_id,
+        job_timeout=BACKFILL_JOB_TIMEOUT,
+    )
+    return job_id
+
+
+@system_job
+def backfill_verified_everywhere(batch_size: int = BACKFILL_BATCH) -> int:
+    """One backfill job per active tenant (ids `backfill-verified-<tenant>-<slot>`); returns how many tenants."""
+    return fan_out(
+        "documents",
+        backfill_verified_documents,
+        batch_size,
+        0,
+        None,
+        time_slot(BACKFILL_EVERY),
+        name="backfill-verified",
+        every=BACKFILL_EVERY,
+        job_timeout=BACKFILL_JOB_TIMEOUT,
     )

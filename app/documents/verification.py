@@ -49,6 +49,8 @@ REASON_NOT_UPLOADED = N_("Tệp chưa được tải lên trong thời hạn")
 REASON_PDF_SCRIPT = N_("Tệp PDF chứa mã JavaScript hoặc lệnh chạy chương trình, không được chấp nhận")
 REASON_PDF_ENCRYPTED = N_("Tệp PDF được mã hóa nên không kiểm tra được; hãy lưu lại bản không mã hóa")
 REASON_INFLATES = N_("Tệp nén giải nén ra quá lớn, không được chấp nhận")
+# The backfill of verified copies (app/documents/jobs.py) found other bytes than those accepted.
+REASON_CHANGED = N_("Tệp trên kho lưu trữ khác với tệp đã được chấp nhận; vui lòng tải lên lại")
 
 
 @dataclass(frozen=True)

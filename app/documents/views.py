@@ -12,11 +12,17 @@ from flask_login import current_user
 
 from app.auth.policy import permission_required
 from app.documents import services
+from app.documents.cli import register_documents_cli
 from app.documents.models import Document
 from app.extensions import db, limiter
 from tenants.resolution import tenant_blueprint
 
 bp = tenant_blueprint("documents", __name__, url_prefix="/documents", template_folder="templates")
+
+
+@bp.record_once
+def _register(state) -> None:
+    register_documents_cli(state.app)  # `flask documents backfill-verified`
 
 
 def _urls(document: Document) -> dict:
