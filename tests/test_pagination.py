@@ -25,6 +25,7 @@ LISTS = {
     "evaluation.rounds",
     "evaluation.results",
     "progress.rewards",
+    "inspections.index",
 }
 NOT_LISTS = {
     "dashboard.home": "figures (one aggregate query), each linking to its paged list",
@@ -40,7 +41,6 @@ NOT_LISTS = {
     "evaluation.criteria": "the criteria templates (a handful per act)",
     "inspection.policy": "the province's one inspection policy",
     "inspection.policy_edit": "a form",
-    "inspections.index": "pages itself, 50 a page (app/inspection/work.py inspections_page)",
     "inspections.queue": "the signed-in inspector's own assigned inspections",
     "inspections.month_calendar": "one month's inspections",
     "inspections.overdue": "a worklist of what is overdue today (not paged yet: see the session note)",

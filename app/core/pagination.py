@@ -20,6 +20,7 @@ The total and the position ("51–100 of 5.000") come from one `count(*)` over t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -177,8 +178,8 @@ class Page:
     per_page: int
     total: int
     start: int | None = None  # rows before this page (None: an offset page, (page - 1) × per_page)
-    keyset: Keyset | None = None  # the list pages by cursor
-    scalars: bool = False
+    keyset: Keyset | None = None  # the list pages by cursor …
+    bounds: tuple[list, list] | None = None  # … from the sort values of its first and last rows
 
     @property
     def offset(self) -> int:
@@ -219,22 +220,19 @@ class Page:
             args["page"] = page
         return url_for(request.endpoint, **(request.view_args or {}), **args, **cursor)
 
-    def _cursor(self, row) -> str:
-        return cursor_encode(self.keyset, self.keyset.values(row, self.scalars))
-
     @property
     def prev_url(self) -> str:
-        if self.keyset is None:
+        if self.keyset is None or self.bounds is None:
             return self.url(self.prev_num)
-        if self.offset <= self.per_page or not self.items:
+        if self.offset <= self.per_page:
             return self.url()  # the first page (a shorter step back would show a page shorter than the others)
-        return self.url(before=self._cursor(self.items[0]))
+        return self.url(before=cursor_encode(self.keyset, self.bounds[0]))
 
     @property
     def next_url(self) -> str:
-        if self.keyset is None or not self.items:
+        if self.keyset is None or self.bounds is None:
             return self.url(self.next_num)
-        return self.url(after=self._cursor(self.items[-1]))
+        return self.url(after=cursor_encode(self.keyset, self.bounds[1]))
 
 
 def _page_number(start: int, size: int, total: int) -> int:
@@ -242,12 +240,19 @@ def _page_number(start: int, size: int, total: int) -> int:
 
 
 def paginate(
-    stmt, *, scalars: bool = False, per_page: int = PER_PAGE, page: int | None = None, keyset: bool = False
+    stmt,
+    *,
+    scalars: bool = False,
+    per_page: int = PER_PAGE,
+    page: int | None = None,
+    keyset: bool = False,
+    rows: Callable[[list], list] | None = None,
 ) -> Page:
     """One page of an ordered select, the page and size taken from the request; past the end: the last page.
 
     keyset=True: the statement's order is a unique key (it ends with the id, its columns NOT NULL, of the
     selected entities); ?after=/?before= cursors then page it, and its links carry them.
+    rows: what the page shows, made from the page's rows (e.g. rows with their labels), in one go.
     """
     asked, size = page_args(per_page)
     if page is not None:
@@ -257,13 +262,19 @@ def paginate(
     if cursor is not None:
         found = _keyset_page(stmt, spec, cursor, size, scalars)
         if found is not None:
-            return found
+            start, total, items = found
+            return _page(items, _page_number(start, size, total), size, total, start, spec, scalars, rows)
         asked = 10**MAX_PAGE_DIGITS  # past the end (the cursor's rows are gone): the last page
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     current = min(asked, max(1, -(-total // size)))
     result = db.session.execute(stmt.limit(size).offset((current - 1) * size))
     items = result.scalars().all() if scalars else result.all()
-    return Page(items, current, size, total, None, spec, scalars)
+    return _page(items, current, size, total, None, spec, scalars, rows)
+
+
+def _page(items, number, size, total, start, spec, scalars, rows) -> Page:
+    bounds = (spec.values(items[0], scalars), spec.values(items[-1], scalars)) if spec and items else None
+    return Page(rows(items) if rows else items, number, size, total, start, spec, bounds)
 
 
 def _cursor_arg(spec: Keyset | None) -> tuple[str, list] | None:
@@ -278,7 +289,8 @@ def _cursor_arg(spec: Keyset | None) -> tuple[str, list] | None:
     return given[0][0], values
 
 
-def _keyset_page(stmt, spec: Keyset, cursor: tuple[str, list], size: int, scalars: bool) -> Page | None:
+def _keyset_page(stmt, spec: Keyset, cursor: tuple[str, list], size: int, scalars: bool) -> tuple | None:
+    """(rows before the page, total, the page's rows) for a cursor; None when no row lies beyond it."""
     direction, values = cursor
     backwards = direction == "before"
     beyond = spec.beyond(values, backwards=backwards)
@@ -297,5 +309,4 @@ def _keyset_page(stmt, spec: Keyset, cursor: tuple[str, list], size: int, scalar
         return None
     if backwards:
         items.reverse()
-    start = ahead_n - len(items) if backwards else ahead_n
-    return Page(items, _page_number(start, size, total), size, total, start, spec, scalars)
+    return (ahead_n - len(items) if backwards else ahead_n), total, items
