@@ -347,3 +347,60 @@ def test_the_keyset_page_of_20000_products_reads_only_its_rows(app):
     assert not [
         n for n in nodes if n["Node Type"] == "Sort" and any(m.get("Relation Name") == "products" for m in _nodes(n))
     ]
+
+
+# ----------------------------------------------------------------------------- the other keyset lists
+
+
+@pytest.fixture(scope="module")
+def records(app):
+    """A province with 11 certificates decided the same day, 10 more inspections on two due days, and 23
+    audit entries written in one transaction (one `at`) after the others: ties in every list's order."""
+    from datetime import timedelta
+
+    from app.audit.models import AuditEntry
+    from app.core import clock
+    from tests.factories import certificate_recorded, inspection_planned, producer_with_product
+
+    tenant_id, slug = new_tenant(app)
+    certificates = []
+    for _ in range(11):
+        _producer_id, product_id = producer_with_product(app, tenant_id)
+        certificates.append(certificate_recorded(app, tenant_id, product_id))
+    for i in range(10):
+        inspection_planned(app, tenant_id, certificates[0], due_on=clock.today() + timedelta(days=30 + i % 2))
+    with app.app_context(), tenant_scope(tenant_id):
+        for i in range(23):
+            db.session.add(
+                AuditEntry(actor_kind="system", actor_label="Thử", action="update", entity="products", entity_id=i)
+            )
+        db.session.commit()
+    _uid, email = create_user(app, tenant_id, roles=("province_admin",))
+    return signed_in(app, slug, email), slug, tenant_id
+
+
+@pytest.mark.parametrize(
+    ("path", "what", "order", "size"),
+    [
+        ("certificates", "certificates", "SELECT id FROM certificates ORDER BY decision_date DESC, id DESC", 3),
+        ("inspections/", "inspections", "SELECT id FROM inspections ORDER BY due_on, id", 4),
+        ("audit/", "audit", "SELECT id FROM audit_log ORDER BY at DESC, id DESC", 5),
+    ],
+)
+def test_other_lists_walked_both_ways_visit_every_row_once(app, records, path, what, order, size):
+    client, slug, tenant_id = records
+    with app.app_context(), tenant_scope(tenant_id):
+        expected = db.session.execute(text(order)).scalars().all()
+        if what == "audit":  # the ties: one transaction, one moment
+            moments = db.session.execute(text("SELECT count(DISTINCT at) FROM audit_log WHERE actor_label = 'Thử'"))
+            assert moments.scalar() == 1
+    assert len(expected) >= {"certificates": 11, "inspections": 10, "audit": 23}[what]
+    forward, urls, last = _walk(client, f"/{slug}/{path}?per_page={size}", what, "next")
+    pages = -(-len(expected) // size)
+    assert len(forward) == pages and all(len(p) == size for p in forward[:-1])
+    assert [i for page in forward for i in page] == expected
+    assert all("after=" in u for u in urls[1:])
+    assert f"Trang {pages} / {pages}" in last
+    backward, _urls, first = _walk(client, _link(last, "prev"), what, "prev")
+    assert backward == forward[-2::-1]
+    assert f"1–{size} trên {len(expected)}" in first
