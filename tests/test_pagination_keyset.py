@@ -404,3 +404,13 @@ def test_other_lists_walked_both_ways_visit_every_row_once(app, records, path, w
     backward, _urls, first = _walk(client, _link(last, "prev"), what, "prev")
     assert backward == forward[-2::-1]
     assert f"1–{size} trên {len(expected)}" in first
+
+
+def test_the_filter_form_keeps_the_page_size_and_starts_from_the_first_page(tied):
+    client, slug, _tenant_id, _products, _producers = tied
+    html = client.get(f"/{slug}/products?per_page=7&q=mien").get_data(as_text=True)
+    form = re.search(r'<form method="get" class="filters">(.*?)</form>', html, re.S).group(1)
+    assert '<input type="hidden" name="per_page" value="7">' in form
+    assert "after" not in form and "before" not in form  # a new filter starts again at the top
+    plain = client.get(f"/{slug}/products").get_data(as_text=True)
+    assert 'name="per_page"' not in plain
