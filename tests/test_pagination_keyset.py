@@ -385,6 +385,12 @@ def records(app):
         ("certificates", "certificates", "SELECT id FROM certificates ORDER BY decision_date DESC, id DESC", 3),
         ("inspections/", "inspections", "SELECT id FROM inspections ORDER BY due_on, id", 4),
         ("audit/", "audit", "SELECT id FROM audit_log ORDER BY at DESC, id DESC", 5),
+        (  # the products behind a figure of the dashboard: every certified product here
+            "counts/products?status=ever",
+            "products",
+            "SELECT id FROM products WHERE id IN (SELECT product_id FROM certificates) ORDER BY name, id",
+            2,
+        ),
     ],
 )
 def test_other_lists_walked_both_ways_visit_every_row_once(app, records, path, what, order, size):
@@ -394,8 +400,8 @@ def test_other_lists_walked_both_ways_visit_every_row_once(app, records, path, w
         if what == "audit":  # the ties: one transaction, one moment
             moments = db.session.execute(text("SELECT count(DISTINCT at) FROM audit_log WHERE actor_label = 'Thử'"))
             assert moments.scalar() == 1
-    assert len(expected) >= {"certificates": 11, "inspections": 10, "audit": 23}[what]
-    forward, urls, last = _walk(client, f"/{slug}/{path}?per_page={size}", what, "next")
+    assert len(expected) >= {"certificates": 11, "inspections": 10, "audit": 23, "products": 11}[what]
+    forward, urls, last = _walk(client, f"/{slug}/{path}{'&' if '?' in path else '?'}per_page={size}", what, "next")
     pages = -(-len(expected) // size)
     assert len(forward) == pages and all(len(p) == size for p in forward[:-1])
     assert [i for page in forward for i in page] == expected
