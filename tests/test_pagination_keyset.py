@@ -420,3 +420,33 @@ def test_the_filter_form_keeps_the_page_size_and_starts_from_the_first_page(tied
     assert "after" not in form and "before" not in form  # a new filter starts again at the top
     plain = client.get(f"/{slug}/products").get_data(as_text=True)
     assert 'name="per_page"' not in plain
+
+
+def test_an_order_of_mixed_directions_walks_both_ways_too(app, tied):
+    """(name ASC, id DESC): no row comparison serves it; the expanded condition does (no list uses it yet)."""
+    from sqlalchemy import select
+
+    from app.registry.models import Product
+
+    _client, slug, tenant_id, _products, _producers = tied
+    with app.app_context(), tenant_scope(tenant_id):
+        expected = db.session.execute(text("SELECT id FROM products ORDER BY name, id DESC")).scalars().all()
+
+    def page_at(url):
+        with app.test_request_context(url), tenant_scope(tenant_id):
+            stmt = select(Product).order_by(Product.name, Product.id.desc())
+            page = pagination.paginate(stmt, scalars=True, keyset=True)
+            ids = [p.id for p in page.items]
+            return ids, page.next_url if page.has_next else None, page.prev_url if page.has_prev else None, page
+
+    url, forward, last_prev = f"/{slug}/products?per_page=8", [], None
+    while url:
+        ids, url, last_prev, page = page_at(url)
+        forward.append(ids)
+    assert [i for p in forward for i in p] == expected and len(forward) == 14
+    assert (page.first_index, page.last_index, page.total) == (105, 111, 111)
+    backward, url = [], last_prev
+    while url:
+        ids, _next, url, _page = page_at(url)
+        backward.append(ids)
+    assert backward == forward[-2::-1]
