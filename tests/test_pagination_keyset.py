@@ -274,6 +274,12 @@ def test_a_cursor_past_the_end_shows_the_last_page(app, tied):
     html = client.get(f"/{slug}/products?per_page=10&after={crafted}").get_data(as_text=True)
     assert BAD_CURSOR not in html
     assert _ids(html, "products") == products[110:] and "Trang 12 / 12" in html
+    # And nothing before a cursor going back: the first page.
+    with app.test_request_context(f"/{slug}/products"):
+        crafted = pagination.cursor_encode(pagination.Keyset(_products_stmt()), ["A", 1])
+    html = client.get(f"/{slug}/products?per_page=10&before={crafted}").get_data(as_text=True)
+    assert BAD_CURSOR not in html
+    assert _ids(html, "products") == products[:10] and "Trang 1 / 12" in html
 
 
 def test_an_order_that_is_no_unique_key_is_refused_by_the_code():

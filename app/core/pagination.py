@@ -264,7 +264,8 @@ def paginate(
         if found is not None:
             start, total, items = found
             return _page(items, _page_number(start, size, total), size, total, start, spec, scalars, rows)
-        asked = 10**MAX_PAGE_DIGITS  # past the end (the cursor's rows are gone): the last page
+        # Nothing beyond the cursor (those rows are gone): the last page, or the first when going back.
+        asked = 1 if cursor[0] == "before" else 10**MAX_PAGE_DIGITS
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     current = min(asked, max(1, -(-total // size)))
     result = db.session.execute(stmt.limit(size).offset((current - 1) * size))
