@@ -25,6 +25,7 @@ LISTS = {
     "evaluation.rounds",
     "evaluation.results",
     "progress.rewards",
+    "inspections.index",
 }
 NOT_LISTS = {
     "dashboard.home": "figures (one aggregate query), each linking to its paged list",
@@ -40,7 +41,6 @@ NOT_LISTS = {
     "evaluation.criteria": "the criteria templates (a handful per act)",
     "inspection.policy": "the province's one inspection policy",
     "inspection.policy_edit": "a form",
-    "inspections.index": "pages itself, 50 a page (app/inspection/work.py inspections_page)",
     "inspections.queue": "the signed-in inspector's own assigned inspections",
     "inspections.month_calendar": "one month's inspections",
     "inspections.overdue": "a worklist of what is overdue today (not paged yet: see the session note)",
@@ -114,10 +114,19 @@ def test_products_page_by_page_with_the_total_and_the_filters_kept(admin_client)
     assert "1–200 trên 205" in first
     assert "Trang 1 / 2" in first
     next_link = re.search(r'<a rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
-    assert "q=vai+thieu" in next_link and "per_page=1000" in next_link and "page=2" in next_link
+    # A keyset list: the next page is the rows after the last one shown (a cursor), not page=2.
+    assert "q=vai+thieu" in next_link and "per_page=1000" in next_link and "after=" in next_link
+    assert "page=" not in next_link.replace("per_page=", "")
     second = client.get(next_link).get_data(as_text=True)
     assert _rows(second) == 5
     assert "201–205 trên 205" in second
+    assert "Trang 2 / 2" in second
+    # A ?page=N link people already have still answers the same page.
+    by_number = client.get(f"/{slug}/products?q=vai+thieu&per_page=1000&page=2").get_data(as_text=True)
+    assert _rows(by_number) == 5 and "201–205 trên 205" in by_number
+    assert re.findall(r'<a href="/[^/]+/products/\d+">', by_number) == re.findall(
+        r'<a href="/[^/]+/products/\d+">', second
+    )
     # Past the end: the last page; nonsense: the first.
     assert "Trang 2 / 2" in client.get(f"/{slug}/products?page=999999&per_page=200").get_data(as_text=True)
     odd = client.get(f"/{slug}/products?page=-1&per_page=abc").get_data(as_text=True)

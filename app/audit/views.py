@@ -41,7 +41,7 @@ def _filtered():
 @permission_required("audit.view")
 def index():
     form, query = _filtered()
-    page = paginate(query, scalars=True)
+    page = paginate(query, scalars=True, keyset=True)
     return render_template("audit/index.html", form=form, page=page, names=record_names(page.items), **LABELS)
 
 

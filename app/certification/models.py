@@ -60,6 +60,7 @@ class Certificate(TenantScoped, db.Model):
         Index("ix_certificates_product", "tenant_id", "product_id", "decision_date"),
         Index("ix_certificates_validity", "tenant_id", "valid_from", "valid_to"),
         Index("ix_certificates_superseded_by", "tenant_id", "superseded_by_id"),  # the chain, backwards (0017)
+        Index("ix_certificates_decision", "tenant_id", "decision_date", "id"),  # the list's order, by cursor (0020)
     )
 
     product_id: Mapped[int] = mapped_column(BigInteger)

@@ -16,7 +16,7 @@ from app.certification.models import Certificate
 from app.core import clock
 from app.core.access import get_or_404
 from app.core.forms import form_saved, show_on
-from app.core.pagination import paginate
+from app.core.pagination import CURSOR_ARGS, paginate
 from app.extensions import db
 from app.notices.hooks import register_daily_sweep
 from app.registry.hooks import ProductPanel, registry_hooks
@@ -86,9 +86,9 @@ def _filters(form: CertificateSearchForm) -> dict:
 @permission_required("certificate.view")
 def certificates():
     form, filters, on = certificates_search()
-    page = paginate(services.certificates_query(**filters), per_page=PER_PAGE)
+    page = paginate(services.certificates_query(**filters), per_page=PER_PAGE, keyset=True)
     rows = services.certificate_rows(page.items, on)
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in request.args.items() if k not in ("page", *CURSOR_ARGS)}
     return render_template("certification/list.html", form=form, rows=rows, page=page, on=on, args=args)
 
 

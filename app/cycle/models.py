@@ -51,6 +51,7 @@ class Application(TenantScoped, db.Model):
         tenant_fk("cycle_id", "cycles"),
         tenant_fk("product_id", "products"),
         Index("ix_applications_product", "tenant_id", "product_id"),  # a product's applications (0017)
+        Index("ix_applications_cycle_updated", "tenant_id", "cycle_id", "updated_at", "id"),  # the pipeline (0020)
     )
 
     cycle_id: Mapped[int] = mapped_column(BigInteger)

@@ -108,7 +108,7 @@ def applications():
         "cycle/applications.html",
         form=form,
         cycle=cycle,
-        page=paginate(query) if query is not None else None,
+        page=paginate(query, keyset=True) if query is not None else None,
         counts=counts,
         statuses=workflow.STATUS_LABELS,
         kinds=workflow.KIND_LABELS,

@@ -52,5 +52,9 @@ def counted():
     except CountsError as error:
         return render_template("dashboard/counted.html", error=str(error), page=None, flt=None), 400
     return render_template(
-        "dashboard/counted.html", page=paginate(counted_query(flt)), flt=flt, labels=filter_labels(flt), error=None
+        "dashboard/counted.html",
+        page=paginate(counted_query(flt), keyset=True),
+        flt=flt,
+        labels=filter_labels(flt),
+        error=None,
     )

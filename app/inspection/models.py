@@ -111,6 +111,7 @@ class Inspection(TenantScoped, db.Model):
         Index("ix_inspections_due", "tenant_id", "status", "due_on"),
         Index("ix_inspections_inspector", "tenant_id", "inspector_id", "status"),
         Index("ix_inspections_product", "tenant_id", "product_id"),
+        Index("ix_inspections_due_on", "tenant_id", "due_on", "id"),  # the list's order, by cursor (0020)
     )
 
     certificate_id: Mapped[int] = mapped_column(BigInteger)

@@ -101,7 +101,6 @@ EVIDENCE_REQUIREMENT = "corrective_evidence"  # the producer's answer to a corre
 ROLE_BY_REQUIREMENT = {PHOTO_REQUIREMENT: "photo", DOCUMENT_REQUIREMENT: "document"}
 EXPIRY_WINDOWS = (30, 60, 90)
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # days a record may name
-PER_PAGE = 50
 
 
 class InspectionError(ValueError):
@@ -243,7 +242,11 @@ class InspectionRow:
 
 
 def _rows(stmt, today: date) -> list[InspectionRow]:
-    rows = db.session.execute(stmt).all()
+    return inspection_rows(db.session.execute(stmt).all(), today)
+
+
+def inspection_rows(rows, today: date) -> list[InspectionRow]:
+    """Rows of inspections_query() as the lists show them: with the inspector (one query) and whether overdue."""
     inspector_ids = {r[0].inspector_id for r in rows if r[0].inspector_id}
     users = (
         {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(inspector_ids)))} if inspector_ids else {}
@@ -326,28 +329,6 @@ def inspections_query(filters: InspectionFilters, today: date | None = None):
     if filters.overdue:
         stmt = stmt.where(inspection_overdue(today))
     return stmt.order_by(Inspection.due_on, Inspection.id)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def inspections_page(filters: InspectionFilters, page: int, today: date | None = None) -> Page:
-    """One page of the list; a page past the end shows the last one."""
-    today = today or clock.today()
-    stmt = inspections_query(filters, today)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(page, 1), pages)
-    return Page(_rows(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE), today), page, PER_PAGE, total)
 
 
 def inspections_all(filters: InspectionFilters, today: date | None = None) -> list[InspectionRow]:

@@ -5,7 +5,7 @@ expiring certificates, with their Excel exports. Rules live in app/inspection/wo
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
+from functools import partial, wraps
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,6 +15,7 @@ from app.auth.policy import current_user_can, own_producer_id, permission_requir
 from app.core import clock
 from app.core.excel import xlsx_response
 from app.core.i18n import format_day
+from app.core.pagination import paginate
 from app.documents.services import document_status
 from app.extensions import db
 from app.inspection import work
@@ -48,11 +49,6 @@ def province_view(view):
     return wrapped
 
 
-def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < len(page) < 7 else 1
-
-
 # ----------------------------------------------------------------------------- the inspector's queue
 
 
@@ -70,7 +66,9 @@ def queue():
 @province_view
 def index():
     filters = work.inspection_filters(request.args)
-    pagination = work.inspections_page(filters, _page_number())
+    today = clock.today()
+    rows = partial(work.inspection_rows, today=today)
+    pagination = paginate(work.inspections_query(filters, today), keyset=True, rows=rows)
     return render_template(
         "inspection/work/list.html",
         filters=filters,

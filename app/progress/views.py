@@ -192,7 +192,7 @@ def rewards():
         return render_template("progress/rewards.html", error=_("Trạng thái không hợp lệ."), page=None), 400
     entitlements_sync()  # a certificate recorded since the last minute's job shows now
     db.session.commit()
-    page = paginate(entitlements_query(status), per_page=50)
+    page = paginate(entitlements_query(status), per_page=50, keyset=True)
     return render_template("progress/rewards.html", error=None, page=page, budgets=budget_years(), status=status or "")
 
 

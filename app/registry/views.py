@@ -68,7 +68,7 @@ def _product_values(form: ProductForm) -> dict:
 @permission_required("registry.view")
 def producers():
     form = search_form()
-    page = paginate(producers_found(form), scalars=True)
+    page = paginate(producers_found(form), scalars=True, keyset=True)
     return render_template("registry/producers.html", page=page, form=form, kinds=services.PRODUCER_KIND_LABELS)
 
 
@@ -90,7 +90,7 @@ def producer(producer_id):
 @permission_required("registry.view")
 def products():
     form = search_form()
-    page = paginate(products_found(form))
+    page = paginate(products_found(form), keyset=True)
     return render_template("registry/products.html", page=page, form=form, sets=dict(set_choices("—")))
 
 

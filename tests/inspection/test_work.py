@@ -353,7 +353,9 @@ def test_province_lists_filters_calendar_and_expiring(app, world, scope):
     _inspection(app, world, status="assigned", inspector_id=other_id, due_on=TODAY + timedelta(days=3))
     _inspection(app, world)
     _inspection(app, world, status="cancelled", cancel_reason="manual")
-    count = lambda **f: work.inspections_page(work.InspectionFilters(**f), 1, TODAY).total  # noqa: E731
+    count = lambda **f: db.session.scalar(  # noqa: E731
+        select(func.count()).select_from(work.inspections_query(work.InspectionFilters(**f), TODAY).subquery())
+    )
     assert count() == 4
     assert count(status="assigned") == 2
     assert count(inspector_id=world.inspector_id) == 1
