@@ -1,7 +1,7 @@
 """Indexes on the orders the big lists page by cursor (keyset), so a page reads its own rows only.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 
 app/core/pagination.py pages a list ordered by a unique key with `WHERE (a, id) > (:a, :id) ORDER BY a,
 id LIMIT n`. The product and producer lists have (tenant_id, name, id) since 0016; these give the same to
@@ -13,7 +13,7 @@ does not depend on fresh statistics. Holds its own SQL.
 from alembic import op
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
