@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     and_,
     func,
     or_,
@@ -157,3 +159,32 @@ class Council(TenantScoped, db.Model):
     review_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class TenantChange(TenantScoped, db.Model):
+    """A transaction changed the province's counted data (certificates, products, producers, units).
+
+    Written only by PostgreSQL's statement-level triggers (migration 0021), once per province and
+    transaction; the web role reads it and writes nothing.
+    """
+
+    __tablename__ = "tenant_changes"
+
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TenantDataVersion(db.Model):
+    """The province's data version: replaced at the commit of every transaction that changed counted data.
+
+    Random, so a cache keyed by it is never served after a change (nor after a database is recreated or
+    restored); moved by a deferred trigger in commit order (migration 0021). Not TenantScoped (its key is
+    the tenant alone), read only with an explicit tenant condition, under RLS like every tenant table.
+    """
+
+    __tablename__ = "tenant_data_versions"
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[uuid.UUID] = mapped_column(Uuid)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
