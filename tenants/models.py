@@ -22,8 +22,12 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     and_,
+    case,
+    cast,
     func,
+    null,
     or_,
+    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.hybrid import hybrid_method
@@ -188,3 +192,25 @@ class TenantDataVersion(db.Model):
     )
     version: Mapped[uuid.UUID] = mapped_column(Uuid)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The transaction-local setting in which migration 0021's triggers list the provinces this transaction changed.
+CHANGED_TENANTS_SETTING = "ocop.changed_tenants"
+
+
+def data_version_of(tenant_id: int):
+    """A scalar SQL expression: the province's data version as text; NULL when it has none yet, or when this
+    very transaction has changed its counted data (uncommitted: nothing may be cached from what it reads).
+
+    Read it in the same statement as, or before, what is cached under it: a later statement may see newer
+    data than the version (harmless), never older.
+    """
+    version = (
+        select(cast(TenantDataVersion.version, String))
+        .where(TenantDataVersion.tenant_id == tenant_id)
+        .scalar_subquery()
+    )
+    changed_here = (
+        func.strpos(func.coalesce(func.current_setting(CHANGED_TENANTS_SETTING, True), ""), f",{int(tenant_id)},") > 0
+    )
+    return case((changed_here, null()), else_=version)

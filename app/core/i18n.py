@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from babel.numbers import format_decimal as babel_format_decimal
+from babel.numbers import get_group_symbol, get_minus_sign_symbol
 from flask import current_app, has_request_context, redirect, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
@@ -32,9 +34,27 @@ def format_vnd(amount) -> str:
     return f"{format_decimal(Decimal(amount), format='#,##0')} ₫"
 
 
+# Per locale: (group symbol, minus sign) when whole numbers format as plain digits grouped by three with it.
+_INTEGER_FORMATS: dict[str, tuple[str, str] | None] = {}
+
+
+def _integer_format(locale) -> tuple[str, str] | None:
+    code = str(locale)
+    if code not in _INTEGER_FORMATS:
+        group, minus = get_group_symbol(locale), get_minus_sign_symbol(locale)
+        sample = babel_format_decimal(Decimal(-1234567), format="#,##0", locale=locale)
+        _INTEGER_FORMATS[code] = (group, minus) if sample == f"{minus}1{group}234{group}567" else None
+    return _INTEGER_FORMATS[code]
+
+
 def format_number(value) -> str:
     if value is None:
         return "—"
+    if type(value) is int:  # the common case (counts), without Babel's pattern machinery: same text
+        symbols = _integer_format(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+        if symbols is not None:
+            text = f"{abs(value):,}".replace(",", symbols[0])
+            return symbols[1] + text if value < 0 else text
     value = Decimal(value)
     pattern = "#,##0" if value == value.to_integral_value() else "#,##0.##"
     return format_decimal(value, format=pattern)

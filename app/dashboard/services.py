@@ -12,7 +12,8 @@ from app.cycle.models import Application, Cycle
 from app.extensions import db
 from app.planning.models import Figure, Policy, Target
 from app.registry.models import Producer, Product
-from tenants.models import AdminUnit, Council
+from tenants.context import current_tenant_id
+from tenants.models import AdminUnit, Council, data_version_of
 
 
 @dataclass
@@ -27,6 +28,9 @@ class DashboardSummary:
     producers: int
     products: int
     applications_by_status: dict[str, int]
+    # The province's data version (tenants.models.data_version_of), read in this same statement: what the
+    # certificate counts are cached under. None: count them afresh.
+    data_version: str | None = None
 
 
 def _count(entity, *conditions):
@@ -34,7 +38,8 @@ def _count(entity, *conditions):
 
 
 def dashboard_summary(today: date) -> DashboardSummary:
-    """Every count in one statement (scalar sub-selects), then the latest figures and the next targets."""
+    """Every count and the data version in one statement (scalar sub-selects), then the latest figures and the
+    next targets."""
     this_cycle = select(Cycle.id).where(Cycle.year == today.year).scalar_subquery()
     by_status = (
         select(Application.status, func.count().label("n"))
@@ -52,6 +57,7 @@ def dashboard_summary(today: date) -> DashboardSummary:
             _count(Producer.id).label("producers"),
             _count(Product.id).label("products"),
             select(func.jsonb_object_agg(by_status.c.status, by_status.c.n)).scalar_subquery().label("by_status"),
+            data_version_of(current_tenant_id()).label("data_version"),
         )
     ).one()
     latest_date = select(func.max(Figure.on)).scalar_subquery()
@@ -68,4 +74,5 @@ def dashboard_summary(today: date) -> DashboardSummary:
         producers=counts.producers,
         products=counts.products,
         applications_by_status=counts.by_status or {},
+        data_version=counts.data_version,
     )

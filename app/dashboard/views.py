@@ -6,7 +6,7 @@ from app.certification.counts import (
     DIMENSIONS,
     CountFilter,
     CountsError,
-    certificate_counts,
+    certificate_counts_cached,
     counted_query,
     filter_labels,
 )
@@ -32,10 +32,11 @@ def home():
             "dashboard/home.html", summary=dashboard_summary(today), counts=None, error=str(error), flt=None
         )
         return page, 400
-    counts = certificate_counts(flt.on)
+    summary = dashboard_summary(today)  # first: it reads the data version the counts are cached under
+    counts = certificate_counts_cached(flt.on, summary.data_version)
     return render_template(
         "dashboard/home.html",
-        summary=dashboard_summary(today),
+        summary=summary,
         counts=counts,
         flt=flt,
         dimensions=DIMENSIONS,
