@@ -1,0 +1,154 @@
+"""The dashboard's certificate counts come from a cache keyed by the province's data version, which
+PostgreSQL moves at the commit of any change (ORM, set-wise SQL, another connection): the figures are
+exact after every change, the counting query runs only when something changed, and one province's
+change or cache never touches another's."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import psycopg
+from sqlalchemy import select, text
+
+from app.certification.counts import certificate_counts, certificate_counts_cached
+from app.dashboard.services import dashboard_summary
+from app.extensions import db
+from tenants.models import TenantDataVersion
+from tests.dashboard.conftest import add_certificate, add_product, tenant_scope, unit_id
+from tests.test_query_counts import counted
+
+ON = date(2025, 12, 31)
+
+
+def _visit(app, client, slug: str) -> dict:
+    """The dashboard on ON: its two totals, its stars table, and whether the counting query ran."""
+    with counted(app) as seen:
+        response = client.get(f"/{slug}/?on={ON:%d/%m/%Y}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    totals = [
+        int(re.search(rf'data-testid="{testid}">([\d.]+)<', page).group(1).replace(".", ""))
+        for testid in ("count-valid", "count-ever")
+    ]
+    stars_table = re.search(r'data-testid="counts-stars">(.*?)</table>', page, re.S).group(1)
+    stars = {
+        key: (int(valid), int(ever))
+        for key, valid, ever in re.findall(
+            r'<tr data-key="(\w+)">.*?<a href="[^"]+">([\d.]+)</a>.*?<a href="[^"]+">([\d.]+)</a>', stars_table, re.S
+        )
+    }
+    counting = [s for s in seen["statements"] if "GROUPING SETS" in s]
+    assert len(counting) <= 1
+    return {"totals": tuple(totals), "stars": stars, "counted": len(counting) == 1}
+
+
+def _direct(app, tenant_id: int) -> tuple[tuple[int, int], dict]:
+    with app.app_context(), tenant_scope(tenant_id):
+        counts = certificate_counts(ON)
+        return (counts.valid, counts.ever), {row.key: (row.valid, row.ever) for row in counts.by["stars"]}
+
+
+def _version(app, tenant_id: int):
+    with app.app_context(), tenant_scope(tenant_id):
+        return db.session.scalar(select(TenantDataVersion.version).where(TenantDataVersion.tenant_id == tenant_id))
+
+
+def _province(app, fresh_province, base: str, certified: list[tuple[str, int, date]]) -> tuple[str, int, list[int]]:
+    slug, tenant_id = fresh_province(base)
+    unit = {"nam-dinh": "Xã Mỹ Hà", "ha-tinh": "Xã Can Lộc"}[base]
+    products = []
+    with app.app_context(), tenant_scope(tenant_id):
+        for name, stars, decided in certified:
+            product = add_product(name, unit=unit_id(unit))
+            add_certificate(product, stars, decided)
+            products.append(product.id)
+        db.session.commit()
+    return slug, tenant_id, products
+
+
+def test_figures_follow_every_change_and_are_counted_only_after_one(app, fresh_province, sign_in, database_urls):
+    slug, tenant_id, products = _province(app, fresh_province, "nam-dinh", [("Gạo tám", 3, date(2024, 2, 1))])
+    client = sign_in(slug, tenant_id)
+
+    first = _visit(app, client, slug)
+    assert first == {"totals": (1, 1), "stars": {"3": (1, 1)}, "counted": True}
+    again = _visit(app, client, slug)
+    assert again == {"totals": (1, 1), "stars": {"3": (1, 1)}, "counted": False}  # from the cache
+
+    # The ORM: a new certified product.
+    with app.app_context(), tenant_scope(tenant_id):
+        add_certificate(add_product("Nem Hải Hậu", unit=unit_id("Xã Mỹ Hà")), 4, date(2025, 3, 1))
+        db.session.commit()
+    after_orm = _visit(app, client, slug)
+    assert after_orm == {"totals": (2, 2), "stars": {"3": (1, 1), "4": (1, 1)}, "counted": True}
+    assert (after_orm["totals"], after_orm["stars"]) == _direct(app, tenant_id)
+    assert _visit(app, client, slug)["counted"] is False
+
+    # A set-wise statement outside the ORM's unit of work.
+    with app.app_context(), tenant_scope(tenant_id):
+        db.session.execute(text("UPDATE certificates SET stars = 5 WHERE product_id = :id"), {"id": products[0]})
+        db.session.commit()
+    after_sql = _visit(app, client, slug)
+    assert after_sql == {"totals": (2, 2), "stars": {"4": (1, 1), "5": (1, 1)}, "counted": True}
+    assert (after_sql["totals"], after_sql["stars"]) == _direct(app, tenant_id)
+
+    # Another connection (as an import batch or the generator writes), as the web role, under RLS.
+    with psycopg.connect(database_urls["DATABASE_URL"]) as conn:
+        conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+        conn.execute("UPDATE certificates SET stars = 3 WHERE product_id = %s", [products[0]])
+    after_other = _visit(app, client, slug)
+    assert after_other == {"totals": (2, 2), "stars": {"3": (1, 1), "4": (1, 1)}, "counted": True}
+
+    # A change rolled back changes nothing: the version stays, the cache still serves.
+    version = _version(app, tenant_id)
+    with app.app_context(), tenant_scope(tenant_id):
+        db.session.execute(text("DELETE FROM certificates WHERE product_id = :id"), {"id": products[0]})
+        db.session.rollback()
+    assert _version(app, tenant_id) == version
+    assert _visit(app, client, slug) == {**after_other, "counted": False}
+
+
+def test_one_provinces_change_and_cache_never_touch_another(app, fresh_province, sign_in):
+    slug_a, tenant_a, _ = _province(app, fresh_province, "nam-dinh", [("Gạo tám", 3, date(2024, 2, 1))])
+    slug_b, tenant_b, _ = _province(
+        app, fresh_province, "ha-tinh", [("Cam 1", 4, date(2025, 1, 10)), ("Cam 2", 4, date(2025, 1, 10))]
+    )
+    client_a, client_b = sign_in(slug_a, tenant_a), sign_in(slug_b, tenant_b)
+    assert _visit(app, client_a, slug_a) == {"totals": (1, 1), "stars": {"3": (1, 1)}, "counted": True}
+    assert _visit(app, client_b, slug_b) == {"totals": (2, 2), "stars": {"4": (2, 2)}, "counted": True}
+    version_b = _version(app, tenant_b)
+
+    with app.app_context(), tenant_scope(tenant_a):
+        add_certificate(add_product("Nem Hải Hậu", unit=unit_id("Xã Mỹ Hà")), 5, date(2025, 3, 1))
+        db.session.commit()
+    # B's version and cache are untouched; A counts afresh.
+    assert _version(app, tenant_b) == version_b
+    assert _visit(app, client_b, slug_b) == {"totals": (2, 2), "stars": {"4": (2, 2)}, "counted": False}
+    assert _visit(app, client_a, slug_a) == {"totals": (2, 2), "stars": {"3": (1, 1), "5": (1, 1)}, "counted": True}
+
+    # Even given B's very version, A is never served B's cached figures: the key holds the province.
+    with app.app_context(), tenant_scope(tenant_a):
+        counts = certificate_counts_cached(ON, str(version_b))
+        assert (counts.valid, counts.ever) == (2, 2)
+        assert {row.key: (row.valid, row.ever) for row in counts.by["stars"]} == {"3": (1, 1), "5": (1, 1)}
+    # ...and B still reads its own.
+    with app.app_context(), tenant_scope(tenant_b):
+        counts = certificate_counts_cached(ON, str(version_b))
+        assert (counts.valid, counts.ever) == (2, 2)
+        assert {row.key for row in counts.by["stars"]} == {"4"}
+
+
+def test_a_transactions_own_uncommitted_change_is_never_cached(app, fresh_province):
+    _slug, tenant_id, _ = _province(app, fresh_province, "nam-dinh", [("Gạo tám", 3, date(2024, 2, 1))])
+    before = _version(app, tenant_id)
+    assert before is not None
+    with app.app_context(), tenant_scope(tenant_id):
+        assert dashboard_summary(ON).data_version == str(before)
+        add_certificate(add_product("Nem Hải Hậu", unit=unit_id("Xã Mỹ Hà")), 4, date(2025, 3, 1))
+        db.session.flush()
+        # Counted now, the figures would hold this uncommitted certificate: no version, nothing cached.
+        assert dashboard_summary(ON).data_version is None
+        db.session.rollback()
+        assert dashboard_summary(ON).data_version == str(before)
+    assert _version(app, tenant_id) == before
