@@ -305,8 +305,9 @@ def _rows(name: str, tallied: list) -> list[CountRow]:
         labels = {key: label for key, _valid, _ever, label in tallied if label is not None}
     else:
         labels = _labels(name, [key for key, *_ in tallied if key is not None])
+    unknown = _("Chưa rõ")
     rows = [
-        CountRow(UNKNOWN if key is None else str(key), labels.get(key, _("Chưa rõ")), valid, ever)
+        CountRow(UNKNOWN if key is None else str(key), labels.get(key, unknown), valid, ever)
         for key, valid, ever, _label in tallied
     ]
     if name in ("stars", "year", "band"):

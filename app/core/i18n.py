@@ -50,14 +50,28 @@ def _integer_format(locale) -> tuple[str, str] | None:
 def format_number(value) -> str:
     if value is None:
         return "—"
-    if type(value) is int:  # the common case (counts), without Babel's pattern machinery: same text
-        symbols = _integer_format(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-        if symbols is not None:
-            text = f"{abs(value):,}".replace(",", symbols[0])
-            return symbols[1] + text if value < 0 else text
+    if type(value) is int:  # counts: without Babel's pattern machinery, same text
+        return number_formatter()(value)
     value = Decimal(value)
     pattern = "#,##0" if value == value.to_integral_value() else "#,##0.##"
     return format_decimal(value, format=pattern)
+
+
+def number_formatter():
+    """format_number bound to the current locale, for a page that formats hundreds of numbers (whole
+    numbers without looking the locale up again): `{% set num = number_formatter() %}…{{ num(n) }}`."""
+    symbols = _integer_format(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    if symbols is None:
+        return format_number
+    group, minus = symbols
+
+    def formatted(value) -> str:
+        if type(value) is not int:
+            return format_number(value)
+        text = f"{abs(value):,}".replace(",", group)
+        return minus + text if value < 0 else text
+
+    return formatted
 
 
 def format_day(value) -> str:
@@ -81,7 +95,7 @@ def current_language() -> str:
 def register_filters(app) -> None:
     """The core's own filters; features add theirs from their blueprints (the core never lists features)."""
     app.jinja_env.filters.update(vnd=format_vnd, number=format_number, day=format_day, moment=format_moment)
-    app.jinja_env.globals.update(current_language=current_language)
+    app.jinja_env.globals.update(current_language=current_language, number_formatter=number_formatter)
 
 
 def language_switch_response(code: str):
