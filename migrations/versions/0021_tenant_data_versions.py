@@ -70,6 +70,10 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  -- The change noted was deleted in the same transaction (its province with it): nothing to version.
+  IF NOT EXISTS (SELECT 1 FROM public.tenant_changes c WHERE c.tenant_id = NEW.tenant_id AND c.id = NEW.id) THEN
+    RETURN NULL;
+  END IF;
   INSERT INTO public.tenant_data_versions AS v (tenant_id, version, changed_at)
   VALUES (NEW.tenant_id, gen_random_uuid(), now())
   ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at;
@@ -120,8 +124,8 @@ def upgrade():
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON tenant_data_versions TO {VERSIONS_ROLE}")
 
     op.execute(f"GRANT {VERSIONS_ROLE} TO CURRENT_USER")
+    # A new schema grants PUBLIC nothing (and an ACL equal to the default would not survive a dump).
     op.execute(f"CREATE SCHEMA versions AUTHORIZATION {VERSIONS_ROLE}")
-    op.execute("REVOKE ALL ON SCHEMA versions FROM PUBLIC")
     op.execute(f"SET LOCAL ROLE {VERSIONS_ROLE}")
     op.execute(NOTE_CHANGES)
     op.execute(BUMP_VERSION)
