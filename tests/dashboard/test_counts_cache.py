@@ -15,23 +15,24 @@ from app.certification.counts import certificate_counts, certificate_counts_cach
 from app.dashboard.services import dashboard_summary
 from app.extensions import db
 from tenants.models import TenantDataVersion
+from tests.conftest import csrf_token
 from tests.dashboard.conftest import add_certificate, add_product, tenant_scope, unit_id
 from tests.test_query_counts import counted
 
 ON = date(2025, 12, 31)
 
 
-def _visit(app, client, slug: str) -> dict:
+def _visit(app, client, slug: str, *, page: bool = False) -> dict:
     """The dashboard on ON: its two totals, its stars table, and whether the counting query ran."""
     with counted(app) as seen:
         response = client.get(f"/{slug}/?on={ON:%d/%m/%Y}")
     assert response.status_code == 200
-    page = response.get_data(as_text=True)
+    page_text = response.get_data(as_text=True)
     totals = [
-        int(re.search(rf'data-testid="{testid}">([\d.]+)<', page).group(1).replace(".", ""))
+        int(re.search(rf'data-testid="{testid}">([\d.]+)<', page_text).group(1).replace(".", ""))
         for testid in ("count-valid", "count-ever")
     ]
-    stars_table = re.search(r'data-testid="counts-stars">(.*?)</table>', page, re.S).group(1)
+    stars_table = re.search(r'data-testid="counts-stars">(.*?)</table>', page_text, re.S).group(1)
     stars = {
         key: (int(valid), int(ever))
         for key, valid, ever in re.findall(
@@ -40,7 +41,8 @@ def _visit(app, client, slug: str) -> dict:
     }
     counting = [s for s in seen["statements"] if "GROUPING SETS" in s]
     assert len(counting) <= 1
-    return {"totals": tuple(totals), "stars": stars, "counted": len(counting) == 1}
+    seen_page = {"page": page_text} if page else {}
+    return {"totals": tuple(totals), "stars": stars, "counted": len(counting) == 1, **seen_page}
 
 
 def _direct(app, tenant_id: int) -> tuple[tuple[int, int], dict]:
@@ -152,3 +154,30 @@ def test_a_transactions_own_uncommitted_change_is_never_cached(app, fresh_provin
         db.session.rollback()
         assert dashboard_summary(ON).data_version == str(before)
     assert _version(app, tenant_id) == before
+
+
+def test_the_cached_section_is_per_language_and_follows_changes(app, fresh_province, sign_in):
+    """The section is cached as rendered: each language gets its own labels, and a change renders it anew in both."""
+    slug, tenant_id, _ = _province(app, fresh_province, "nam-dinh", [("Gạo tám", 3, date(2024, 2, 1))])
+    vi, en = sign_in(slug, tenant_id), sign_in(slug, tenant_id)
+    assert (
+        en.post(f"/{slug}/lang/en", data={"csrf_token": csrf_token(en, f"/{slug}/account"), "next": "/"}).status_code
+        == 302
+    )
+
+    def seen(client) -> tuple[str, str, bool]:
+        visit = _visit(app, client, slug, page=True)
+        label = re.search(r'<tr data-key="3"><td>([^<]+)</td>', visit["page"]).group(1)
+        heading = re.search(r"<thead><tr><th>([^<]+)</th>", visit["page"]).group(1)
+        return label, heading, visit["counted"]
+
+    assert seen(vi) == ("3 sao", "Hạng sao", True)
+    assert seen(vi) == ("3 sao", "Hạng sao", False)
+    english = seen(en)
+    assert english[0] == "3 stars" and english[1] != "Hạng sao" and english[2] is False  # the same counts, in English
+    assert seen(vi) == ("3 sao", "Hạng sao", False)
+    with app.app_context(), tenant_scope(tenant_id):
+        add_certificate(add_product("Nem Hải Hậu", unit=unit_id("Xã Mỹ Hà")), 3, date(2025, 3, 1))
+        db.session.commit()
+    assert _visit(app, en, slug) == {"totals": (2, 2), "stars": {"3": (2, 2)}, "counted": True}
+    assert _visit(app, vi, slug) == {"totals": (2, 2), "stars": {"3": (2, 2)}, "counted": False}
