@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.auth.models import User
 from app.cycle.models import Application, Cycle
@@ -16,6 +18,23 @@ from tenants.context import current_tenant_id
 from tenants.models import AdminUnit, Council, data_version_of
 
 
+@dataclass(frozen=True)
+class ShownFigure:
+    """A reported figure as the dashboard shows it."""
+
+    on: date
+    metric: str
+    value: Decimal
+    note: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class ShownTarget:
+    deadline: date
+    title: str
+
+
 @dataclass
 class DashboardSummary:
     active_users: int
@@ -23,8 +42,8 @@ class DashboardSummary:
     councils: int
     policies: int
     targets_open: int
-    latest_figures: list[Figure]
-    next_targets: list[Target]
+    latest_figures: list[ShownFigure]
+    next_targets: list[ShownTarget]
     producers: int
     products: int
     applications_by_status: dict[str, int]
@@ -38,8 +57,8 @@ def _count(entity, *conditions):
 
 
 def dashboard_summary(today: date) -> DashboardSummary:
-    """Every count and the data version in one statement (scalar sub-selects), then the latest figures and the
-    next targets."""
+    """Everything in one statement (scalar sub-selects): the counts, the latest figures and the next targets (as
+    JSON arrays) and the data version the certificate counts are cached under."""
     this_cycle = select(Cycle.id).where(Cycle.year == today.year).scalar_subquery()
     by_status = (
         select(Application.status, func.count().label("n"))
@@ -47,6 +66,22 @@ def dashboard_summary(today: date) -> DashboardSummary:
         .group_by(Application.status)
         .subquery()
     )
+    latest = (
+        select(Figure.on, Figure.metric, Figure.value, Figure.note, Figure.source)
+        .where(Figure.on == select(func.max(Figure.on)).scalar_subquery())
+        .subquery()
+    )
+    upcoming = (
+        select(Target.deadline, Target.title, Target.code)
+        .where(Target.deadline >= today)
+        .order_by(Target.deadline, Target.code)
+        .limit(8)
+        .subquery()
+    )
+    figures = func.jsonb_build_array(
+        latest.c.on, latest.c.metric, cast(latest.c.value, Text), latest.c.note, latest.c.source
+    )
+    targets = func.jsonb_build_array(upcoming.c.deadline, upcoming.c.title)
     counts = db.session.execute(
         select(
             _count(User.id, User.active.is_(True)).label("active_users"),
@@ -57,20 +92,24 @@ def dashboard_summary(today: date) -> DashboardSummary:
             _count(Producer.id).label("producers"),
             _count(Product.id).label("products"),
             select(func.jsonb_object_agg(by_status.c.status, by_status.c.n)).scalar_subquery().label("by_status"),
+            select(func.jsonb_agg(aggregate_order_by(figures, latest.c.metric))).scalar_subquery().label("figures"),
+            select(func.jsonb_agg(aggregate_order_by(targets, upcoming.c.deadline, upcoming.c.code)))
+            .scalar_subquery()
+            .label("targets"),
             data_version_of(current_tenant_id()).label("data_version"),
         )
     ).one()
-    latest_date = select(func.max(Figure.on)).scalar_subquery()
     return DashboardSummary(
         active_users=counts.active_users,
         units_now=counts.units_now,
         councils=counts.councils,
         policies=counts.policies,
         targets_open=counts.targets_open,
-        latest_figures=db.session.scalars(select(Figure).where(Figure.on == latest_date).order_by(Figure.metric)).all(),
-        next_targets=db.session.scalars(
-            select(Target).where(Target.deadline >= today).order_by(Target.deadline, Target.code).limit(8)
-        ).all(),
+        latest_figures=[
+            ShownFigure(date.fromisoformat(on), metric, Decimal(value), note, source)
+            for on, metric, value, note, source in counts.figures or []
+        ],
+        next_targets=[ShownTarget(date.fromisoformat(deadline), title) for deadline, title in counts.targets or []],
         producers=counts.producers,
         products=counts.products,
         applications_by_status=counts.by_status or {},

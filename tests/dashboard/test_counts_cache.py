@@ -9,9 +9,10 @@ import re
 from datetime import date
 
 import psycopg
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app.certification.counts import certificate_counts, certificate_counts_cached
+from app.core.clock import today as clock_today
 from app.dashboard.services import dashboard_summary
 from app.extensions import db
 from tenants.models import TenantDataVersion
@@ -181,3 +182,38 @@ def test_the_cached_section_is_per_language_and_follows_changes(app, fresh_provi
         db.session.commit()
     assert _visit(app, en, slug) == {"totals": (2, 2), "stars": {"3": (2, 2)}, "counted": True}
     assert _visit(app, vi, slug) == {"totals": (2, 2), "stars": {"3": (2, 2)}, "counted": False}
+
+
+def test_the_summary_statement_shows_the_latest_figures_and_the_next_targets(app, fresh_province, sign_in):
+    """Figures and targets come in the summary's one statement: the same rows, order, values and dates as
+    read through the ORM, and nothing of another province."""
+    from decimal import Decimal
+
+    from app.planning.models import Figure, Target
+
+    slug, tenant_id = fresh_province("bac-kan")
+    other_slug, other_id = fresh_province("ha-tinh")
+    on = date(2019, 1, 1)
+    with app.app_context(), tenant_scope(tenant_id):
+        latest = db.session.scalar(select(func.max(Figure.on)))
+        figures = db.session.scalars(select(Figure).where(Figure.on == latest).order_by(Figure.metric)).all()
+        expected_figures = [(f.on, f.metric, f.value, f.note, f.source) for f in figures]
+        targets = db.session.scalars(
+            select(Target).where(Target.deadline >= on).order_by(Target.deadline, Target.code).limit(8)
+        ).all()
+        expected_targets = [(t.deadline, t.title) for t in targets]
+        summary = dashboard_summary(on)
+    assert len(expected_figures) >= 2 and len(expected_targets) == 8
+    assert [(f.on, f.metric, f.value, f.note, f.source) for f in summary.latest_figures] == expected_figures
+    assert all(isinstance(f.value, Decimal) for f in summary.latest_figures)
+    assert [(t.deadline, t.title) for t in summary.next_targets] == expected_targets
+    with app.app_context(), tenant_scope(other_id):
+        other_titles = {t.title for t in dashboard_summary(on).next_targets}
+    assert other_titles and not other_titles & {title for _d, title in expected_targets}
+    page = sign_in(slug, tenant_id).get(f"/{slug}/").get_data(as_text=True)
+    assert f"Ngày số liệu: {latest:%d/%m/%Y}" in page
+    with app.app_context(), tenant_scope(tenant_id):
+        shown_today = dashboard_summary(clock_today()).next_targets
+    for target in shown_today:
+        assert f"<strong>{target.deadline:%d/%m/%Y}</strong> — {target.title}" in page
+    assert ("Không có mục tiêu còn hạn." in page) == (not shown_today)
