@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.auth.models import User
+from app.certification.counts import COUNTS_TTL_SECONDS
 from app.cycle.models import Application, Cycle
 from app.extensions import db
 from app.planning.models import Figure, Policy, Target
 from app.registry.models import Producer, Product
+from jobs.queues import redis_connection
 from tenants.context import current_tenant_id
 from tenants.models import AdminUnit, Council, data_version_of
 
@@ -57,8 +63,8 @@ def _count(entity, *conditions):
 
 
 def dashboard_summary(today: date) -> DashboardSummary:
-    """Everything in one statement (scalar sub-selects): the counts, the latest figures and the next targets (as
-    JSON arrays) and the data version the certificate counts are cached under."""
+    """One statement (scalar sub-selects): the counts, the latest figures and the next targets (as JSON arrays)
+    and the data version the certificate counts are cached under; then the producers and products (cached)."""
     this_cycle = select(Cycle.id).where(Cycle.year == today.year).scalar_subquery()
     by_status = (
         select(Application.status, func.count().label("n"))
@@ -89,8 +95,6 @@ def dashboard_summary(today: date) -> DashboardSummary:
             _count(Council.id).label("councils"),
             _count(Policy.id).label("policies"),
             _count(Target.id, Target.deadline >= today).label("targets_open"),
-            _count(Producer.id).label("producers"),
-            _count(Product.id).label("products"),
             select(func.jsonb_object_agg(by_status.c.status, by_status.c.n)).scalar_subquery().label("by_status"),
             select(func.jsonb_agg(aggregate_order_by(figures, latest.c.metric))).scalar_subquery().label("figures"),
             select(func.jsonb_agg(aggregate_order_by(targets, upcoming.c.deadline, upcoming.c.code)))
@@ -110,8 +114,31 @@ def dashboard_summary(today: date) -> DashboardSummary:
             for on, metric, value, note, source in counts.figures or []
         ],
         next_targets=[ShownTarget(date.fromisoformat(deadline), title) for deadline, title in counts.targets or []],
-        producers=counts.producers,
-        products=counts.products,
         applications_by_status=counts.by_status or {},
         data_version=counts.data_version,
+        **registry_counts(counts.data_version),
     )
+
+
+# Producers and products are counted data (their changes move the data version): their counts, the summary's
+# dearest, are kept in Redis under the version like the certificate counts.
+def registry_counts(version: str | None) -> dict[str, int]:
+    """{"producers": n, "products": n} of the province; from the cache when its data version has not moved."""
+    if version is None:
+        return _registry_counts()
+    key = f"{current_app.config['RQ_QUEUE_PREFIX']}:registry-counts:{current_tenant_id()}:{version}"
+    try:
+        cached = redis_connection().get(key)
+    except RedisError:
+        return _registry_counts()
+    if cached is not None:
+        return json.loads(cached)
+    counts = _registry_counts()
+    with suppress(RedisError):
+        redis_connection().set(key, json.dumps(counts), ex=COUNTS_TTL_SECONDS)
+    return counts
+
+
+def _registry_counts() -> dict[str, int]:
+    row = db.session.execute(select(_count(Producer.id).label("producers"), _count(Product.id).label("products"))).one()
+    return {"producers": row.producers, "products": row.products}

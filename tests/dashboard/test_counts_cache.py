@@ -217,3 +217,25 @@ def test_the_summary_statement_shows_the_latest_figures_and_the_next_targets(app
     for target in shown_today:
         assert f"<strong>{target.deadline:%d/%m/%Y}</strong> — {target.title}" in page
     assert ("Không có mục tiêu còn hạn." in page) == (not shown_today)
+
+
+def test_producer_and_product_counts_are_cached_under_the_version_and_follow_changes(app, fresh_province):
+    _slug, tenant_id, _ = _province(app, fresh_province, "nam-dinh", [("Gạo tám", 3, date(2024, 2, 1))])
+
+    def summary() -> tuple[int, int, int]:
+        with counted(app) as seen, app.app_context(), tenant_scope(tenant_id):
+            shown = dashboard_summary(ON)
+        return shown.producers, shown.products, len(seen["statements"])
+
+    cold = summary()
+    assert cold[:2] == (1, 1)
+    assert summary() == (1, 1, cold[2] - 1)  # the counts from the cache: one statement less
+    with app.app_context(), tenant_scope(tenant_id):
+        product_id = add_product("Nem Hải Hậu").id
+        db.session.commit()
+    assert summary() == (2, 2, cold[2])
+    with app.app_context(), tenant_scope(tenant_id):
+        db.session.execute(text("DELETE FROM products WHERE id = :id"), {"id": product_id})
+        db.session.commit()
+    assert summary() == (2, 1, cold[2])
+    assert summary() == (2, 1, cold[2] - 1)
