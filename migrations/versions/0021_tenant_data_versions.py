@@ -8,7 +8,8 @@ whenever a transaction that changed certificates, products, producers or adminis
 whatever wrote them (the ORM, the import's set-wise batches, the generator's INSERT … SELECT).
 
 - `tenant_changes`: statement-level triggers on those tables (transition tables: one call per statement,
-  not per row) append one row per province and transaction. A transaction-local setting
+  not per row) append one row per province and transaction (each commit removes the notes before its own,
+  so the table holds about one row per province). A transaction-local setting
   (`ocop.changed_tenants`) remembers the provinces already noted, so a thousand-statement import notes
   each province once; and the reader uses it to never cache counts its own uncommitted changes produced.
 - `tenant_data_versions`: one row per province holding a random version. A DEFERRED constraint trigger
@@ -80,6 +81,9 @@ BEGIN
   INSERT INTO public.tenant_data_versions AS v (tenant_id, version, changed_at)
   VALUES (NEW.tenant_id, gen_random_uuid(), now())
   ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at;
+  -- The notes before this one have done their work (their commits moved the version): the table stays small.
+  -- Other transactions' pending notes are invisible here, so they are kept.
+  DELETE FROM public.tenant_changes c WHERE c.tenant_id = NEW.tenant_id AND c.id < NEW.id;
   RETURN NULL;
 END
 $$
@@ -125,7 +129,7 @@ def upgrade():
             f"CREATE POLICY versions_write ON {table} TO {VERSIONS_ROLE} USING (true) WITH CHECK (true)",
         ):
             op.execute(statement)
-    op.execute(f"GRANT SELECT, INSERT ON tenant_changes TO {VERSIONS_ROLE}")
+    op.execute(f"GRANT SELECT, INSERT, DELETE ON tenant_changes TO {VERSIONS_ROLE}")
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON tenant_data_versions TO {VERSIONS_ROLE}")
 
     op.execute(f"GRANT {VERSIONS_ROLE} TO CURRENT_USER")

@@ -110,6 +110,9 @@ def test_figures_follow_every_change_and_are_counted_only_after_one(app, fresh_p
         db.session.rollback()
     assert _version(app, tenant_id) == version
     assert _visit(app, client, slug) == {**after_other, "counted": False}
+    # Each commit removed the notes before its own: one row left of the five transactions that changed data.
+    with app.app_context(), tenant_scope(tenant_id):
+        assert db.session.scalar(text("SELECT count(*) FROM tenant_changes")) == 1
 
 
 def test_one_provinces_change_and_cache_never_touch_another(app, fresh_province, sign_in):
@@ -239,3 +242,26 @@ def test_producer_and_product_counts_are_cached_under_the_version_and_follow_cha
         db.session.commit()
     assert summary() == (2, 1, cold[2])
     assert summary() == (2, 1, cold[2] - 1)
+
+
+def test_without_redis_the_dashboard_counts_every_time_and_shows_the_same(app, fresh_province, sign_in, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    import app.certification.counts as counts_module
+    import app.dashboard.services as services_module
+    import app.dashboard.views as views_module
+
+    slug, tenant_id, _ = _province(app, fresh_province, "nam-dinh", [("Gạo tám", 3, date(2024, 2, 1))])
+    client = sign_in(slug, tenant_id)
+    assert _visit(app, client, slug) == {"totals": (1, 1), "stars": {"3": (1, 1)}, "counted": True}
+
+    class Down:
+        def get(self, *args, **kwargs):
+            raise RedisConnectionError("down")
+
+        set = get
+
+    for module in (counts_module, services_module, views_module):
+        monkeypatch.setattr(module, "redis_connection", lambda: Down())
+    for _ in range(2):
+        assert _visit(app, client, slug) == {"totals": (1, 1), "stars": {"3": (1, 1)}, "counted": True}
