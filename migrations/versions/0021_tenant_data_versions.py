@@ -115,6 +115,11 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_tenant_data_versions")),
     )
+    # The provinces already there get a version now (before RLS: the owner writes it), so their counts are
+    # cached from the first view; a province created later gets its own at its first change.
+    op.execute(
+        "INSERT INTO tenant_data_versions (tenant_id, version, changed_at) SELECT id, gen_random_uuid(), now() FROM tenants"
+    )
     op.execute(
         f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{VERSIONS_ROLE}') "
         f"THEN CREATE ROLE {VERSIONS_ROLE} NOLOGIN; END IF; END $$"
