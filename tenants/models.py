@@ -198,8 +198,8 @@ class TenantDataVersion(db.Model):
 CHANGED_TENANTS_SETTING = "ocop.changed_tenants"
 
 
-def data_version_of(tenant_id: int):
-    """A scalar SQL expression: the province's data version as text; NULL when it has none yet, or when this
+def data_version_of(tenant_id):
+    """A scalar SQL expression (`tenant_id`: an id or a bound parameter): the province's data version as text; NULL when it has none yet, or when this
     very transaction has changed its counted data (uncommitted: nothing may be cached from what it reads).
 
     Read it in the same statement as, or before, what is cached under it: a later statement may see newer
@@ -211,6 +211,10 @@ def data_version_of(tenant_id: int):
         .scalar_subquery()
     )
     changed_here = (
-        func.strpos(func.coalesce(func.current_setting(CHANGED_TENANTS_SETTING, True), ""), f",{int(tenant_id)},") > 0
+        func.strpos(
+            func.coalesce(func.current_setting(CHANGED_TENANTS_SETTING, True), ""),
+            func.concat(",", cast(tenant_id, String), ","),
+        )
+        > 0
     )
     return case((changed_here, null()), else_=version)

@@ -7,10 +7,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import BigInteger, Date, Integer, Text, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.auth.models import User
@@ -62,10 +63,12 @@ def _count(entity, *conditions):
     return select(func.count(entity)).where(*conditions).scalar_subquery()
 
 
-def dashboard_summary(today: date) -> DashboardSummary:
-    """One statement (scalar sub-selects): the counts, the latest figures and the next targets (as JSON arrays)
-    and the data version the certificate counts are cached under; then the producers and products (cached)."""
-    this_cycle = select(Cycle.id).where(Cycle.year == today.year).scalar_subquery()
+@cache
+def _summary_statement():
+    """Built once per process (its values are parameters: today, its year, the tenant); the tenant criteria and
+    RLS apply to each execution as to any statement."""
+    today, tenant = bindparam("today", type_=Date), bindparam("tenant", type_=BigInteger)
+    this_cycle = select(Cycle.id).where(Cycle.year == bindparam("year", type_=Integer)).scalar_subquery()
     by_status = (
         select(Application.status, func.count().label("n"))
         .where(Application.cycle_id == this_cycle)
@@ -88,20 +91,26 @@ def dashboard_summary(today: date) -> DashboardSummary:
         latest.c.on, latest.c.metric, cast(latest.c.value, Text), latest.c.note, latest.c.source
     )
     targets = func.jsonb_build_array(upcoming.c.deadline, upcoming.c.title)
+    return select(
+        _count(User.id, User.active.is_(True)).label("active_users"),
+        _count(AdminUnit.id, AdminUnit.is_valid_on(today)).label("units_now"),
+        _count(Council.id).label("councils"),
+        _count(Policy.id).label("policies"),
+        _count(Target.id, Target.deadline >= today).label("targets_open"),
+        select(func.jsonb_object_agg(by_status.c.status, by_status.c.n)).scalar_subquery().label("by_status"),
+        select(func.jsonb_agg(aggregate_order_by(figures, latest.c.metric))).scalar_subquery().label("figures"),
+        select(func.jsonb_agg(aggregate_order_by(targets, upcoming.c.deadline, upcoming.c.code)))
+        .scalar_subquery()
+        .label("targets"),
+        data_version_of(tenant).label("data_version"),
+    )
+
+
+def dashboard_summary(today: date) -> DashboardSummary:
+    """One statement (scalar sub-selects): the counts, the latest figures and the next targets (as JSON arrays)
+    and the data version the certificate counts are cached under; then the producers and products (cached)."""
     counts = db.session.execute(
-        select(
-            _count(User.id, User.active.is_(True)).label("active_users"),
-            _count(AdminUnit.id, AdminUnit.is_valid_on(today)).label("units_now"),
-            _count(Council.id).label("councils"),
-            _count(Policy.id).label("policies"),
-            _count(Target.id, Target.deadline >= today).label("targets_open"),
-            select(func.jsonb_object_agg(by_status.c.status, by_status.c.n)).scalar_subquery().label("by_status"),
-            select(func.jsonb_agg(aggregate_order_by(figures, latest.c.metric))).scalar_subquery().label("figures"),
-            select(func.jsonb_agg(aggregate_order_by(targets, upcoming.c.deadline, upcoming.c.code)))
-            .scalar_subquery()
-            .label("targets"),
-            data_version_of(current_tenant_id()).label("data_version"),
-        )
+        _summary_statement(), {"today": today, "year": today.year, "tenant": current_tenant_id()}
     ).one()
     return DashboardSummary(
         active_users=counts.active_users,
