@@ -54,8 +54,8 @@ class DashboardSummary:
     producers: int
     products: int
     applications_by_status: dict[str, int]
-    # The province's data version (tenants.models.data_version_of), read in this same statement: what the
-    # certificate counts are cached under. None: count them afresh.
+    # The province's "counts" data version (tenants.models.data_version_of), read before anything else here:
+    # what the certificate counts are cached under. None: count them afresh.
     data_version: str | None = None
 
 
@@ -63,11 +63,87 @@ def _count(entity, *conditions):
     return select(func.count(entity)).where(*conditions).scalar_subquery()
 
 
+# The summary is kept in Redis per province, both its data versions and the day (what is open, due or of this
+# year depends on it): PostgreSQL moves a version at the commit of any change of the tables it covers (migration
+# 0021), so a cached summary is never served after a change; the TTL bounds memory.
+SUMMARY_TTL_SECONDS = COUNTS_TTL_SECONDS
+
+
+def dashboard_summary(today: date) -> DashboardSummary:
+    """The dashboard's figures: the province's data versions first (one small statement), then the summary from
+    the cache, or from one statement (scalar sub-selects; figures and targets as JSON arrays) cached under them."""
+    tenant_id = current_tenant_id()
+    versions = db.session.execute(_versions_statement(), {"tenant": tenant_id}).one()
+    if versions.counts is None or versions.summary is None:
+        return _summary(today, versions.counts)
+    key = f"{current_app.config['RQ_QUEUE_PREFIX']}:summary:{tenant_id}:{versions.counts}:{versions.summary}:{today}"
+    try:
+        cached = redis_connection().get(key)
+    except RedisError:
+        return _summary(today, versions.counts)
+    if cached is not None:
+        return _from_json(json.loads(cached), versions.counts)
+    summary = _summary(today, versions.counts)
+    with suppress(RedisError):
+        redis_connection().set(key, json.dumps(_to_json(summary), separators=(",", ":")), ex=SUMMARY_TTL_SECONDS)
+    return summary
+
+
+@cache
+def _versions_statement():
+    tenant = bindparam("tenant", type_=BigInteger)
+    return select(
+        data_version_of(tenant, "counts").label("counts"), data_version_of(tenant, "summary").label("summary")
+    )
+
+
+def _summary(today: date, version: str | None) -> DashboardSummary:
+    row = db.session.execute(
+        _summary_statement(), {"today": today, "year": today.year, "tenant": current_tenant_id()}
+    ).one()
+    return DashboardSummary(
+        active_users=row.active_users,
+        units_now=row.units_now,
+        councils=row.councils,
+        policies=row.policies,
+        targets_open=row.targets_open,
+        latest_figures=[
+            ShownFigure(date.fromisoformat(on), metric, Decimal(value), note, source)
+            for on, metric, value, note, source in row.figures or []
+        ],
+        next_targets=[ShownTarget(date.fromisoformat(deadline), title) for deadline, title in row.targets or []],
+        producers=row.producers,
+        products=row.products,
+        applications_by_status=row.by_status or {},
+        data_version=version,
+    )
+
+
+def _to_json(summary: DashboardSummary) -> dict:
+    data = {k: v for k, v in vars(summary).items() if k not in ("latest_figures", "next_targets", "data_version")}
+    data["figures"] = [[f.on.isoformat(), f.metric, str(f.value), f.note, f.source] for f in summary.latest_figures]
+    data["targets"] = [[t.deadline.isoformat(), t.title] for t in summary.next_targets]
+    return data
+
+
+def _from_json(data: dict, version: str) -> DashboardSummary:
+    figures, targets = data.pop("figures"), data.pop("targets")
+    return DashboardSummary(
+        **data,
+        latest_figures=[
+            ShownFigure(date.fromisoformat(on), metric, Decimal(value), note, source)
+            for on, metric, value, note, source in figures
+        ],
+        next_targets=[ShownTarget(date.fromisoformat(deadline), title) for deadline, title in targets],
+        data_version=version,
+    )
+
+
 @cache
 def _summary_statement():
     """Built once per process (its values are parameters: today, its year, the tenant); the tenant criteria and
     RLS apply to each execution as to any statement."""
-    today, tenant = bindparam("today", type_=Date), bindparam("tenant", type_=BigInteger)
+    today = bindparam("today", type_=Date)
     this_cycle = select(Cycle.id).where(Cycle.year == bindparam("year", type_=Integer)).scalar_subquery()
     by_status = (
         select(Application.status, func.count().label("n"))
@@ -97,57 +173,11 @@ def _summary_statement():
         _count(Council.id).label("councils"),
         _count(Policy.id).label("policies"),
         _count(Target.id, Target.deadline >= today).label("targets_open"),
+        _count(Producer.id).label("producers"),
+        _count(Product.id).label("products"),
         select(func.jsonb_object_agg(by_status.c.status, by_status.c.n)).scalar_subquery().label("by_status"),
         select(func.jsonb_agg(aggregate_order_by(figures, latest.c.metric))).scalar_subquery().label("figures"),
         select(func.jsonb_agg(aggregate_order_by(targets, upcoming.c.deadline, upcoming.c.code)))
         .scalar_subquery()
         .label("targets"),
-        data_version_of(tenant).label("data_version"),
     )
-
-
-def dashboard_summary(today: date) -> DashboardSummary:
-    """One statement (scalar sub-selects): the counts, the latest figures and the next targets (as JSON arrays)
-    and the data version the certificate counts are cached under; then the producers and products (cached)."""
-    counts = db.session.execute(
-        _summary_statement(), {"today": today, "year": today.year, "tenant": current_tenant_id()}
-    ).one()
-    return DashboardSummary(
-        active_users=counts.active_users,
-        units_now=counts.units_now,
-        councils=counts.councils,
-        policies=counts.policies,
-        targets_open=counts.targets_open,
-        latest_figures=[
-            ShownFigure(date.fromisoformat(on), metric, Decimal(value), note, source)
-            for on, metric, value, note, source in counts.figures or []
-        ],
-        next_targets=[ShownTarget(date.fromisoformat(deadline), title) for deadline, title in counts.targets or []],
-        applications_by_status=counts.by_status or {},
-        data_version=counts.data_version,
-        **registry_counts(counts.data_version),
-    )
-
-
-# Producers and products are counted data (their changes move the data version): their counts, the summary's
-# dearest, are kept in Redis under the version like the certificate counts.
-def registry_counts(version: str | None) -> dict[str, int]:
-    """{"producers": n, "products": n} of the province; from the cache when its data version has not moved."""
-    if version is None:
-        return _registry_counts()
-    key = f"{current_app.config['RQ_QUEUE_PREFIX']}:registry-counts:{current_tenant_id()}:{version}"
-    try:
-        cached = redis_connection().get(key)
-    except RedisError:
-        return _registry_counts()
-    if cached is not None:
-        return json.loads(cached)
-    counts = _registry_counts()
-    with suppress(RedisError):
-        redis_connection().set(key, json.dumps(counts), ex=COUNTS_TTL_SECONDS)
-    return counts
-
-
-def _registry_counts() -> dict[str, int]:
-    row = db.session.execute(select(_count(Producer.id).label("producers"), _count(Product.id).label("products"))).one()
-    return {"producers": row.producers, "products": row.products}

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from app.certification.counts import certificate_counts, certificate_counts_cached
 from app.core.clock import today as clock_today
-from app.dashboard.services import dashboard_summary
+from app.dashboard.services import ShownTarget, dashboard_summary
 from app.extensions import db
 from tenants.models import TenantDataVersion
 from tests.conftest import csrf_token
@@ -54,7 +54,11 @@ def _direct(app, tenant_id: int) -> tuple[tuple[int, int], dict]:
 
 def _version(app, tenant_id: int):
     with app.app_context(), tenant_scope(tenant_id):
-        return db.session.scalar(select(TenantDataVersion.version).where(TenantDataVersion.tenant_id == tenant_id))
+        return db.session.scalar(
+            select(TenantDataVersion.version).where(
+                TenantDataVersion.tenant_id == tenant_id, TenantDataVersion.scope == "counts"
+            )
+        )
 
 
 def _province(app, fresh_province, base: str, certified: list[tuple[str, int, date]]) -> tuple[str, int, list[int]]:
@@ -110,9 +114,10 @@ def test_figures_follow_every_change_and_are_counted_only_after_one(app, fresh_p
         db.session.rollback()
     assert _version(app, tenant_id) == version
     assert _visit(app, client, slug) == {**after_other, "counted": False}
-    # Each commit removed the notes before its own: one row left of the five transactions that changed data.
+    # Each commit removed the notes before its own: one row per scope left of the transactions that changed data.
     with app.app_context(), tenant_scope(tenant_id):
-        assert db.session.scalar(text("SELECT count(*) FROM tenant_changes")) == 1
+        notes = db.session.execute(text("SELECT scope, count(*) FROM tenant_changes GROUP BY scope ORDER BY scope"))
+        assert notes.all() == [("counts", 1), ("summary", 1)]  # summary: the users the test signed in
 
 
 def test_one_provinces_change_and_cache_never_touch_another(app, fresh_province, sign_in):
@@ -265,3 +270,46 @@ def test_without_redis_the_dashboard_counts_every_time_and_shows_the_same(app, f
         monkeypatch.setattr(module, "redis_connection", lambda: Down())
     for _ in range(2):
         assert _visit(app, client, slug) == {"totals": (1, 1), "stars": {"3": (1, 1)}, "counted": True}
+
+
+def test_the_summary_is_cached_and_follows_changes_of_what_it_shows(app, fresh_province):
+    """The summary moves with its own tables (a target, a user), not only with the counted ones."""
+    from app.auth.models import User
+    from app.planning.models import Target
+    from tests.factories import user_of_role
+
+    _slug, tenant_id, _ = _province(app, fresh_province, "nam-dinh", [("Gạo tám", 3, date(2024, 2, 1))])
+    user_id, _email = user_of_role(app, tenant_id, "province_officer")
+    today = date(2026, 1, 5)
+
+    def summary():
+        with counted(app) as seen, app.app_context(), tenant_scope(tenant_id):
+            shown = dashboard_summary(today)
+        return shown, len(seen["statements"])
+
+    first, cold = summary()
+    again, warm = summary()
+    assert warm == cold - 1 and again == first  # from the cache: no summary statement
+    with app.app_context(), tenant_scope(tenant_id):
+        db.session.add(
+            Target(
+                code="dash-test",
+                title="Mục tiêu thử của bảng điều khiển",
+                metric="certified_products",
+                comparator=">=",
+                value=1,
+                unit="sản phẩm",
+                deadline=date(2026, 1, 6),
+            )
+        )
+        db.session.commit()
+    after_target, statements = summary()
+    assert statements == cold
+    assert after_target.targets_open == first.targets_open + 1
+    assert after_target.next_targets[0] == ShownTarget(date(2026, 1, 6), "Mục tiêu thử của bảng điều khiển")
+    with app.app_context(), tenant_scope(tenant_id):
+        db.session.get(User, (tenant_id, user_id)).active = False
+        db.session.commit()
+    after_user, statements = summary()
+    assert statements == cold and after_user.active_users == first.active_users - 1
+    assert summary() == (after_user, warm)
