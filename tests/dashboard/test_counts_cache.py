@@ -313,3 +313,34 @@ def test_the_summary_is_cached_and_follows_changes_of_what_it_shows(app, fresh_p
     after_user, statements = summary()
     assert statements == cold and after_user.active_users == first.active_users - 1
     assert summary() == (after_user, warm)
+
+
+def test_changes_committed_out_of_order_are_never_missed(app, fresh_province, sign_in, database_urls):
+    """Two writers on other connections: the later one commits first, the dashboard is viewed (and cached)
+    between the commits, then the earlier one commits. Its change is shown: the version moves at each
+    commit, in commit order, not when the change was made."""
+    slug, tenant_id, products = _province(
+        app, fresh_province, "nam-dinh", [("Gạo tám", 3, date(2024, 2, 1)), ("Nem Hải Hậu", 3, date(2024, 2, 1))]
+    )
+    client = sign_in(slug, tenant_id)
+    assert _visit(app, client, slug)["stars"] == {"3": (2, 2)}
+
+    def writer():
+        conn = psycopg.connect(database_urls["DATABASE_URL"])
+        conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
+        return conn
+
+    first, second = writer(), writer()
+    try:
+        first.execute("UPDATE certificates SET stars = 4 WHERE product_id = %s", [products[0]])
+        second.execute("UPDATE certificates SET stars = 5 WHERE product_id = %s", [products[1]])
+        # Uncommitted: nothing shows, and the cache still serves.
+        assert _visit(app, client, slug) == {"totals": (2, 2), "stars": {"3": (2, 2)}, "counted": False}
+        second.commit()
+        assert _visit(app, client, slug) == {"totals": (2, 2), "stars": {"3": (1, 1), "5": (1, 1)}, "counted": True}
+        assert _visit(app, client, slug)["counted"] is False
+        first.commit()
+        assert _visit(app, client, slug) == {"totals": (2, 2), "stars": {"4": (1, 1), "5": (1, 1)}, "counted": True}
+    finally:
+        first.close()
+        second.close()
