@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -19,9 +20,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     and_,
+    case,
+    cast,
     func,
+    null,
     or_,
+    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.hybrid import hybrid_method
@@ -157,3 +163,69 @@ class Council(TenantScoped, db.Model):
     review_days: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class TenantChange(TenantScoped, db.Model):
+    """A transaction changed data of the province that a data version covers (its scope).
+
+    Written only by PostgreSQL's statement-level triggers (migration 0021), once per province, scope and
+    transaction; the web role reads it and writes nothing.
+    """
+
+    __tablename__ = "tenant_changes"
+
+    scope: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# What each version covers (migration 0021's triggers): "counts" moves with certificates, products, producers
+# and units; "summary" with users, units, councils, policies, targets, reported figures, cycles, applications.
+VERSION_SCOPES = ("counts", "summary")
+
+
+class TenantDataVersion(db.Model):
+    """A data version of the province: replaced at the commit of every transaction that changed what its
+    scope covers.
+
+    Random, so a cache keyed by it is never served after a change (nor after a database is recreated or
+    restored); moved by a deferred trigger in commit order (migration 0021). Not TenantScoped (its key is
+    the tenant and scope), read only with an explicit tenant condition, under RLS like every tenant table.
+    """
+
+    __tablename__ = "tenant_data_versions"
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True, autoincrement=False
+    )
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[uuid.UUID] = mapped_column(Uuid)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The transaction-local setting in which migration 0021's triggers list what this transaction changed.
+CHANGED_TENANTS_SETTING = "ocop.changed_tenants"
+
+
+def data_version_of(tenant_id, scope: str = "counts"):
+    """A scalar SQL expression (`tenant_id`: an id or a bound parameter): the province's data version of
+    `scope` as text; NULL when it has none yet, or when this very transaction has changed what it covers
+    (uncommitted: nothing may be cached from what it reads).
+
+    Read it in the same statement as, or before, what is cached under it: a later statement may see newer
+    data than the version (harmless), never older.
+    """
+    if scope not in VERSION_SCOPES:
+        raise ValueError(f"unknown data version scope {scope!r}")
+    version = (
+        select(cast(TenantDataVersion.version, String))
+        .where(TenantDataVersion.tenant_id == tenant_id, TenantDataVersion.scope == scope)
+        .scalar_subquery()
+    )
+    changed_here = (
+        func.strpos(
+            func.coalesce(func.current_setting(CHANGED_TENANTS_SETTING, True), ""),
+            func.concat(f",{scope}:", cast(tenant_id, String), ","),
+        )
+        > 0
+    )
+    return case((changed_here, null()), else_=version)

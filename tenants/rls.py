@@ -14,6 +14,9 @@ Roles (names overridable by environment for shared clusters):
           tenant's row.
 - rollup  NOLOGIN: owns the `national` schema views; a SELECT-only policy lets it read all tenants.
 - national the national office's login: may read `national` views, nothing in `public`.
+- versions NOLOGIN (migration 0021): owns the `versions` schema's SECURITY DEFINER trigger functions that
+          note changes of counted data and move each province's data version; writes only tenant_changes
+          and tenant_data_versions (a policy for it alone), reads nothing else.
 """
 
 from __future__ import annotations

@@ -108,3 +108,25 @@ def test_vietnamese_formats(app):
         with force_locale("en"):
             assert format_vnd(460000000) == "460,000,000 ₫"
         assert format_day(date(2025, 7, 1)) == "01/07/2025"
+
+
+def test_whole_numbers_format_as_babel_does_in_every_language(app):
+    """format_number's fast path for ints (and number_formatter, bound once per page) give Babel's own text."""
+    from babel.numbers import format_decimal as babel_format_decimal
+    from flask_babel import force_locale
+
+    from app.core.i18n import format_number, number_formatter
+
+    values = [0, 7, 999, 1000, 1234, -1234, 1234567, -98765432, 10**15, True]
+    with app.test_request_context():
+        for locale in app.config["LANGUAGES"]:
+            with force_locale(locale):
+                bound = number_formatter()
+                for value in values:
+                    expected = babel_format_decimal(Decimal(value), format="#,##0", locale=locale)
+                    assert format_number(value) == bound(value) == expected, (locale, value)
+                assert bound(Decimal("0.75")) == format_number(Decimal("0.75"))
+        with force_locale("vi"):
+            assert format_number(1234567) == "1.234.567"
+        with force_locale("en"):
+            assert format_number(1234567) == "1,234,567"

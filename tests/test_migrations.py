@@ -116,3 +116,26 @@ def test_migrations_import_no_live_code():
             else:
                 continue
             assert roots <= allowed, f"{path.name} imports {roots - allowed}"
+
+
+def test_0021_gives_the_provinces_already_there_a_data_version(app, empty_database):
+    """So their dashboard counts are cached from the first view after the upgrade, not after their first change."""
+    url = empty_database["MIGRATION_DATABASE_URL"]
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0018")
+        with psycopg.connect(url, autocommit=True) as conn:
+            for slug in ("old-a", "old-b"):
+                conn.execute(
+                    "INSERT INTO tenants (slug, name, name_en, standing_agency, criteria_act, is_active)"
+                    " VALUES (%s, %s, %s, '', '1048/QĐ-TTg', true)",
+                    [slug, slug, slug],
+                )
+        upgrade(directory=str(MIGRATIONS))
+    with psycopg.connect(url) as conn:
+        conn.execute("ALTER TABLE tenant_data_versions NO FORCE ROW LEVEL SECURITY")  # the owner, to count them all
+        rows = conn.execute(
+            "SELECT t.slug, v.scope FROM tenants t LEFT JOIN tenant_data_versions v ON v.tenant_id = t.id"
+            " WHERE v.version IS NOT NULL ORDER BY t.slug, v.scope"
+        ).fetchall()
+        conn.rollback()
+    assert rows == [("old-a", "counts"), ("old-a", "summary"), ("old-b", "counts"), ("old-b", "summary")]

@@ -87,3 +87,21 @@ def test_key_pages_cost_few_queries_in_one_transaction(app, province, page):
         print("   ", " ".join(statement.split())[:150])
     assert len(seen["statements"]) <= LIMIT
     assert seen["begins"] == 1
+
+
+def test_dashboard_counts_certificates_only_when_not_cached_and_stays_within_the_limit(app, province):
+    """The dashboard on a date not counted since the province's last change runs the counting query (one
+    statement, labels included); the next view of that date is served its counts from the cache."""
+    client, slug, _product_id, _tag = province
+    client.get(f"/{slug}/?on=14/06/2024")  # warm the process on another date
+    runs = []
+    for _ in range(2):
+        with counted(app) as seen:
+            response = client.get(f"/{slug}/?on=15/06/2024")
+        assert response.status_code == 200
+        runs.append(seen)
+    cold, warm = runs
+    assert [sum("GROUPING SETS" in s for s in run["statements"]) for run in runs] == [1, 0]
+    assert len(cold["statements"]) <= LIMIT
+    assert len(warm["statements"]) == len(cold["statements"]) - 1
+    assert cold["begins"] == warm["begins"] == 1

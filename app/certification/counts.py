@@ -10,11 +10,15 @@ lists behind each number use the same query, so a number and its list always agr
 
 from __future__ import annotations
 
+import json
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from redis.exceptions import RedisError
 from sqlalchemy import Integer, and_, case, extract, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import aliased
@@ -25,6 +29,8 @@ from app.core import clock
 from app.extensions import db
 from app.registry.models import Producer, Product, TaxonomyNode
 from app.registry.services import PRODUCER_KIND_LABELS
+from jobs.queues import redis_connection
+from tenants.context import current_tenant_id
 from tenants.models import AdminUnit
 
 STATUSES = ("valid", "ever")
@@ -46,6 +52,7 @@ DIMENSIONS = {
     "band": _l("Điểm đánh giá"),
     "year": _l("Năm công nhận"),
 }
+DB_LABELLED = ("group", "set", "district", "commune")  # their labels come from the database
 UNKNOWN = "none"  # the query-string value of an unknown group, district, score, …
 MAX_ID = 2**63 - 1
 SMALL_MAX = {"stars": 9999, "year": 9999}  # compared as int/smallint columns: a bigger number is no such value
@@ -199,39 +206,111 @@ class CertificateCounts:
 def certificate_counts(on: date | None = None) -> CertificateCounts:
     """Products valid on `on` (default today) and ever certified by then, by every dimension, in one query."""
     on = on or clock.today()
+    return counts_from_tally(on, certificate_tally(on))
+
+
+# The dashboard's counts, kept in Redis per (province, data version, date). The version is the province's
+# (tenants.models.data_version_of): PostgreSQL replaces it at the commit of any change of certificates,
+# products, producers or units, however written, so a cached figure is never served after a change; a
+# province's key holds its id and its version is read under its own RLS, so no province is served another's.
+# Taxonomy nodes are reference data only migrations write; the TTL bounds anything else (and memory).
+COUNTS_TTL_SECONDS = 900
+
+
+def _tally_key(tenant_id: int, version: str, on: date) -> str:
+    return f"{current_app.config['RQ_QUEUE_PREFIX']}:counts:{tenant_id}:{version}:{on.isoformat()}"
+
+
+def certificate_counts_cached(on: date, version: str | None) -> CertificateCounts:
+    """certificate_counts(on), from the cache when the province's data version is the one read before.
+
+    `version`: the value of tenants.models.data_version_of, read before this call (None: count, cache nothing).
+    Redis out of order: counted each time.
+    """
+    if version is None:
+        return certificate_counts(on)
+    key = _tally_key(current_tenant_id(), version, on)
+    try:
+        cached = redis_connection().get(key)
+    except RedisError:
+        return certificate_counts(on)
+    if cached is not None:
+        return counts_from_tally(on, json.loads(cached))
+    tally = certificate_tally(on)
+    with suppress(RedisError):
+        redis_connection().set(key, json.dumps(tally, separators=(",", ":")), ex=COUNTS_TTL_SECONDS)
+    return counts_from_tally(on, tally)
+
+
+def certificate_tally(on: date) -> dict:
+    """The counts on `on` as plain data (JSON-able, no translated text): one statement, the labels that come
+    from the database (taxonomy nodes, administrative units) joined to the aggregated rows.
+
+    {"valid": n, "ever": n, "by": {dimension: [[key, valid, ever, label or None], …]}}
+    """
     joined, dims, valid = _base(on)
     names = list(dims)
     columns = [dims[n].label(n) for n in names]
     groupings = [func.grouping(dims[n]).label(f"g_{n}") for n in names]
-    stmt = joined(
-        select(
-            *columns,
-            *groupings,
-            func.count().label("ever"),
-            func.count().filter(valid).label("valid"),
+    agg = (
+        joined(
+            select(
+                *columns,
+                *groupings,
+                func.count().label("ever"),
+                func.count().filter(valid).label("valid"),
+            )
         )
-    ).group_by(func.grouping_sets(*(tuple_(dims[n]) for n in names), tuple_()))
-    by: dict[str, dict] = {n: {} for n in names}
-    total_valid = total_ever = 0
+        .group_by(func.grouping_sets(*(tuple_(dims[n]) for n in names), tuple_()))
+        .subquery("tally")
+    )
+    # In a row of one grouping set only that dimension is open: group and set never both, district and
+    # commune never both, so one join each finds the row's label.
+    node, unit = aliased(TaxonomyNode, name="label_node"), aliased(AdminUnit, name="label_unit")
+    stmt = (
+        select(agg, node.code.label("node_code"), node.name.label("node_name"), node.act.label("node_act"))
+        .add_columns(unit.name.label("unit_name"))
+        .outerjoin(node, node.id == func.coalesce(agg.c.group, agg.c.set))
+        .outerjoin(unit, unit.id == func.coalesce(agg.c.district, agg.c.commune))
+    )
+    by: dict[str, list] = {n: [] for n in names}
+    tally = {"valid": 0, "ever": 0, "by": by}
     for row in db.session.execute(stmt).mappings():
         open_dims = [n for n in names if row[f"g_{n}"] == 0]
         if not open_dims:
-            total_valid, total_ever = row["valid"], row["ever"]
+            tally["valid"], tally["ever"] = row["valid"], row["ever"]
             continue
         name = open_dims[0]
-        by[name][row[name]] = (row["valid"], row["ever"])
-    return CertificateCounts(on, total_valid, total_ever, {n: _rows(n, by[n]) for n in names})
+        key, label = row[name], None
+        if key is not None and name in ("group", "set") and row["node_code"] is not None:
+            label = _node_label(row["node_code"], row["node_name"], row["node_act"])
+        elif key is not None and name in ("district", "commune"):
+            label = row["unit_name"]
+        by[name].append([key, row["valid"], row["ever"], label])
+    return tally
 
 
-def _rows(name: str, counts: dict) -> list[CountRow]:
-    labels = _labels(name, [k for k in counts if k is not None])
+def counts_from_tally(on: date, tally: dict) -> CertificateCounts:
+    """CertificateCounts (labels in the current language, rows in order) from certificate_tally's data."""
+    by = {name: _rows(name, rows) for name, rows in tally["by"].items()}
+    return CertificateCounts(on, tally["valid"], tally["ever"], by)
+
+
+def _node_label(code: str, name: str, act: str) -> str:
+    return f"{code} {name}" if act.startswith("148") else f"{name} (QĐ {act})"
+
+
+def _rows(name: str, tallied: list) -> list[CountRow]:
+    if name in DB_LABELLED:
+        labels = {key: label for key, _valid, _ever, label in tallied if label is not None}
+    else:
+        labels = _labels(name, [key for key, *_ in tallied if key is not None])
+    unknown = _("Chưa rõ")
     rows = [
-        CountRow(UNKNOWN if key is None else str(key), labels.get(key, _("Chưa rõ")), valid, ever)
-        for key, (valid, ever) in counts.items()
+        CountRow(UNKNOWN if key is None else str(key), labels.get(key, unknown), valid, ever)
+        for key, valid, ever, _label in tallied
     ]
-    if name in ("stars", "year"):
-        rows.sort(key=lambda r: (r.key == UNKNOWN, r.key))
-    elif name == "band":
+    if name in ("stars", "year", "band"):
         rows.sort(key=lambda r: (r.key == UNKNOWN, r.key))
     else:
         rows.sort(key=lambda r: (r.key == UNKNOWN, r.label))
@@ -249,7 +328,7 @@ def _labels(name: str, keys: list) -> dict:
         return {k: str(SCORE_BANDS[k]) for k in keys if k != UNKNOWN} | {UNKNOWN: str(SCORE_BANDS[UNKNOWN])}
     if name in ("group", "set"):
         nodes = db.session.execute(select(TaxonomyNode).where(TaxonomyNode.id.in_(keys))).scalars() if keys else []
-        return {n.id: (f"{n.code} {n.name}" if n.act.startswith("148") else f"{n.name} (QĐ {n.act})") for n in nodes}
+        return {n.id: _node_label(n.code, n.name, n.act) for n in nodes}
     units = db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(keys))) if keys else []
     return {u.id: u.name for u in units}
 

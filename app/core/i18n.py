@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from babel.numbers import format_decimal as babel_format_decimal
+from babel.numbers import get_group_symbol, get_minus_sign_symbol
 from flask import current_app, has_request_context, redirect, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
@@ -32,12 +34,44 @@ def format_vnd(amount) -> str:
     return f"{format_decimal(Decimal(amount), format='#,##0')} ₫"
 
 
+# Per locale: (group symbol, minus sign) when whole numbers format as plain digits grouped by three with it.
+_INTEGER_FORMATS: dict[str, tuple[str, str] | None] = {}
+
+
+def _integer_format(locale) -> tuple[str, str] | None:
+    code = str(locale)
+    if code not in _INTEGER_FORMATS:
+        group, minus = get_group_symbol(locale), get_minus_sign_symbol(locale)
+        sample = babel_format_decimal(Decimal(-1234567), format="#,##0", locale=locale)
+        _INTEGER_FORMATS[code] = (group, minus) if sample == f"{minus}1{group}234{group}567" else None
+    return _INTEGER_FORMATS[code]
+
+
 def format_number(value) -> str:
     if value is None:
         return "—"
+    if type(value) is int:  # counts: without Babel's pattern machinery, same text
+        return number_formatter()(value)
     value = Decimal(value)
     pattern = "#,##0" if value == value.to_integral_value() else "#,##0.##"
     return format_decimal(value, format=pattern)
+
+
+def number_formatter():
+    """format_number bound to the current locale, for a page that formats hundreds of numbers (whole
+    numbers without looking the locale up again): `{% set num = number_formatter() %}…{{ num(n) }}`."""
+    symbols = _integer_format(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    if symbols is None:
+        return format_number
+    group, minus = symbols
+
+    def formatted(value) -> str:
+        if type(value) is not int:
+            return format_number(value)
+        text = f"{abs(value):,}".replace(",", group)
+        return minus + text if value < 0 else text
+
+    return formatted
 
 
 def format_day(value) -> str:
@@ -61,7 +95,7 @@ def current_language() -> str:
 def register_filters(app) -> None:
     """The core's own filters; features add theirs from their blueprints (the core never lists features)."""
     app.jinja_env.filters.update(vnd=format_vnd, number=format_number, day=format_day, moment=format_moment)
-    app.jinja_env.globals.update(current_language=current_language)
+    app.jinja_env.globals.update(current_language=current_language, number_formatter=number_formatter)
 
 
 def language_switch_response(code: str):
