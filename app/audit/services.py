@@ -15,8 +15,9 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.core.bulk import CHUNK, insert_rows, update_rows
 from app.extensions import db
-from tenants.context import current_actor, current_tenant_id
+from tenants.context import TenantNotSet, current_actor, current_tenant_id
 from tenants.models import TenantScoped
 
 # Secrets are never copied into the log; a change to them shows as masked.
@@ -53,10 +54,7 @@ def _changes(obj, action: str) -> dict:
         else:
             value = getattr(obj, key)
             before, after = (None, value) if action == "create" else (value, None)
-        if key in MASKED_FIELDS:
-            before = MASK if before else None
-            after = MASK if after else None
-        changes[key] = [_jsonable(before), _jsonable(after)]
+        changes[key] = [_logged(key, before), _logged(key, after)]
     return changes
 
 
@@ -74,21 +72,96 @@ def _record_changes(session: Session, flush_context) -> None:
             changes = _changes(obj, action)
             if action == "update" and not changes:
                 continue
-            rows.append(
-                {
-                    "tenant_id": tenant_id,
-                    "actor_kind": actor.kind,
-                    "actor_id": actor.id,
-                    "actor_label": actor.label,
-                    "action": action,
-                    "entity": obj.__tablename__,
-                    "entity_id": obj.id,
-                    "changes": changes,
-                    "remote_addr": remote,
-                }
-            )
+            rows.append(_entry(tenant_id, actor, remote, action, obj.__tablename__, obj.id, changes))
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
+
+
+def _entry(tenant_id: int, actor, remote, action: str, entity: str, entity_id: int, changes: dict) -> dict:
+    return {
+        "tenant_id": tenant_id,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "changes": changes,
+        "remote_addr": remote,
+    }
+
+
+def _logged(key: str, value):
+    if key in MASKED_FIELDS:
+        return MASK if value else None
+    return _jsonable(value)
+
+
+def audited_insert(model, rows: list[dict]) -> list[int]:
+    """INSERT new rows of the current tenant set-wise (app/core/bulk.py) with the audit entries the flush hook
+    writes for new objects: one "create" entry per row, every column but the skipped ones (a column the row does
+    not name is logged as None, as an object's unset attribute is). Returns the ids in the rows' order.
+
+    `rows`: {attribute: value}, Python-side defaults already applied (bulk.column_defaults), no id, no tenant_id."""
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        raise TenantNotSet(f"cannot insert {model.__name__} with no tenant set")
+    ids = insert_rows(model, [{"tenant_id": tenant_id, **row} for row in rows])
+    keys = [a.key for a in inspect(model).column_attrs if a.key not in SKIPPED_FIELDS]
+    actor = current_actor()
+    remote = request.remote_addr if has_request_context() else None
+    entries = [
+        _entry(
+            tenant_id,
+            actor,
+            remote,
+            "create",
+            model.__tablename__,
+            row_id,
+            {k: [None, _logged(k, row.get(k))] for k in keys},
+        )
+        for row_id, row in zip(ids, rows, strict=True)
+    ]
+    _write_entries(entries)
+    return ids
+
+
+def audited_update(model, changes: list[tuple[int, dict[str, tuple]]]) -> None:
+    """UPDATE rows of the current tenant set-wise with the entries the flush hook writes for changed objects: one
+    "update" entry per (id, {attribute: (before, after)}), naming the attributes whose value changes. Several
+    changes of one row stay several entries (as several flushes would log them)."""
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        raise TenantNotSet(f"cannot update {model.__name__} with no tenant set")
+    changes = [(row_id, {k: v for k, v in diff.items() if v[0] != v[1]}) for row_id, diff in changes]
+    changes = [(row_id, diff) for row_id, diff in changes if diff]
+    update_rows(
+        model, tenant_id, [(row_id, {k: after for k, (_before, after) in diff.items()}) for row_id, diff in changes]
+    )
+    actor = current_actor()
+    remote = request.remote_addr if has_request_context() else None
+    entries = [
+        _entry(
+            tenant_id,
+            actor,
+            remote,
+            "update",
+            model.__tablename__,
+            row_id,
+            {
+                k: [_logged(k, before), _logged(k, after)]
+                for k, (before, after) in diff.items()
+                if k not in SKIPPED_FIELDS
+            },
+        )
+        for row_id, diff in changes
+    ]
+    _write_entries(entries)
+
+
+def _write_entries(entries: list[dict]) -> None:
+    for start in range(0, len(entries), CHUNK):
+        db.session.connection().execute(insert(AuditEntry), entries[start : start + CHUNK])
 
 
 def install_audit_hook() -> None:

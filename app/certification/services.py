@@ -26,15 +26,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exc, func, literal_column, or_, select
 
+from app.audit.services import audited_insert
 from app.certification.hooks import certificate_changed
 from app.certification.models import KINDS, SOURCES, Certificate
 from app.core import clock
 from app.core.acts import ACTS, DEFAULT_CRITERIA_ACT, act_in_force
+from app.core.bulk import column_defaults
 from app.core.numbers import NumberError, parse_number
 from app.core.search import ids_found
 from app.core.text import nfc, one_line
 from app.extensions import db
 from app.registry.models import Producer, Product
+from tenants.context import current_tenant_id
 
 TERM_MONTHS = 36
 EXPIRY_WINDOWS = (30, 60, 90)  # days before the end of validity; the issuer must notify ≥ 30 days before
@@ -432,6 +435,79 @@ def _find(product_id: int, decision_number: str, decision_date: date) -> Certifi
     )
 
 
+def _new_values(number: str, decided: date, *, stars, authority, score, part_scores, act, valid_from, valid_to) -> dict:
+    """A new certificate's values by the rules (cleaned, defaults, consistency), from its cleaned decision number and
+    date; kind and source apart. Raises CertificateError."""
+    stars = _clean_stars(stars)
+    act = _clean_text(act, "act", required=False, max_length=32) or criteria_act_on(decided)
+    values = {
+        "stars": stars,
+        "score": _clean_score(score),
+        "part_scores": _clean_parts(part_scores, act),
+        "decision_date": decided,
+        "valid_from": _clean_date(valid_from, "valid_from") if valid_from else decided,
+        "valid_to": _clean_date(valid_to, "valid_to") if valid_to else certificate_term_end(decided),
+    }
+    _check_consistency(values)
+    authority = _clean_choice(authority, AUTHORITY_LABELS, "authority") if authority else None
+    return {
+        **values,
+        "decision_number": number,
+        "act": act,
+        "authority": authority or default_authority(act, stars),
+    }
+
+
+def certificate_first_values(
+    *,
+    stars,
+    decision_number: str,
+    decision_date: date,
+    authority: str | None = None,
+    score=None,
+    part_scores: dict | None = None,
+    act: str | None = None,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+    kind: str | None = None,
+    source: str = "manual",
+    today: date | None = None,
+) -> dict:
+    """The values of a new product's first certificate, checked by the same rules as certificate_record(new_product=
+    True) and in the same order; no query. Raises CertificateError (with .field). For certificates_record_first()."""
+    today = today or clock.today()
+    number = _clean_decision_number(decision_number)
+    decided = _clean_date(decision_date, "decision_date", not_after=today)
+    _clean_choice(source, SOURCES, "source")
+    values = _new_values(
+        number,
+        decided,
+        stars=stars,
+        authority=authority,
+        score=score,
+        part_scores=part_scores,
+        act=act,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    return {**values, "kind": _clean_choice(kind, KINDS, "kind") if kind else "new", "source": source}
+
+
+def certificates_record_first(firsts: list[tuple[int, dict]]) -> list[int]:
+    """Record the first certificates of products inserted by the caller's own, still open transaction, set-wise:
+    certificate_record(new_product=True) for many products at once (the import's batches). `firsts`: (product id,
+    certificate_first_values(…)). Such a product has no certificate yet, nothing to lock, look up, infer or re-chain;
+    each certificate is audited and told to the features (certificate_changed) as certificate_record does.
+    Returns the ids in order."""
+    defaults = [column_defaults(Certificate) for _ in firsts]
+    rows = [{**d, **values, "product_id": product_id} for d, (product_id, values) in zip(defaults, firsts, strict=True)]
+    ids = audited_insert(Certificate, rows)
+    tenant_id = current_tenant_id()
+    for cert_id, row in zip(ids, rows, strict=True):
+        certificate_changed(Certificate(tenant_id=tenant_id, id=cert_id, **row))  # transient: a copy of the row
+    return ids
+
+
 def certificate_record(
     product: Product,
     *,
@@ -487,24 +563,22 @@ def certificate_record(
             certificate_correct(existing, today=today, **corrections)
         return existing, False
 
-    stars = _clean_stars(stars)
-    act = _clean_text(act, "act", required=False, max_length=32) or criteria_act_on(decided)
-    values = {
-        "stars": stars,
-        "score": _clean_score(score),
-        "part_scores": _clean_parts(part_scores, act),
-        "decision_date": decided,
-        "valid_from": _clean_date(valid_from, "valid_from") if valid_from else decided,
-        "valid_to": _clean_date(valid_to, "valid_to") if valid_to else certificate_term_end(decided),
-    }
-    _check_consistency(values)
-    authority = _clean_choice(authority, AUTHORITY_LABELS, "authority") if authority else None
+    values = _new_values(
+        number,
+        decided,
+        stars=stars,
+        authority=authority,
+        score=score,
+        part_scores=part_scores,
+        act=act,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
     cert = Certificate(
         product_id=product.id,
-        decision_number=number,
-        act=act,
-        authority=authority or default_authority(act, stars),
-        kind=_clean_choice(kind, KINDS, "kind") if kind else _infer_kind(product.id, decided, stars, new_product),
+        kind=_clean_choice(kind, KINDS, "kind")
+        if kind
+        else _infer_kind(product.id, decided, values["stars"], new_product),
         source=source,
         **values,
     )
