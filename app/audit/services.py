@@ -15,7 +15,7 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
-from app.core.bulk import CHUNK, insert_rows, update_rows
+from app.core.bulk import insert_rows, update_rows
 from app.extensions import db
 from tenants.context import TenantNotSet, current_actor, current_tenant_id
 from tenants.models import TenantScoped
@@ -29,6 +29,8 @@ SKIPPED_FIELDS = {"tenant_id", "id", "created_at", "updated_at", "last_login_at"
 
 
 def _jsonable(value):
+    if value is None or type(value) in (str, int, bool):
+        return value
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -160,8 +162,7 @@ def audited_update(model, changes: list[tuple[int, dict[str, tuple]]]) -> None:
 
 
 def _write_entries(entries: list[dict]) -> None:
-    for start in range(0, len(entries), CHUNK):
-        db.session.connection().execute(insert(AuditEntry), entries[start : start + CHUNK])
+    insert_rows(AuditEntry, entries, returning=False)
 
 
 def install_audit_hook() -> None:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
@@ -504,7 +505,7 @@ def certificates_record_first(firsts: list[tuple[int, dict]]) -> list[int]:
     ids = audited_insert(Certificate, rows)
     tenant_id = current_tenant_id()
     for cert_id, row in zip(ids, rows, strict=True):
-        certificate_changed(Certificate(tenant_id=tenant_id, id=cert_id, **row))  # transient: a copy of the row
+        certificate_changed(SimpleNamespace(tenant_id=tenant_id, id=cert_id, **row))  # the row, read-only
     return ids
 
 

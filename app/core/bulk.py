@@ -2,18 +2,29 @@
 
 Below the ORM: no flush, so no flush hook sees these rows. A caller writing tenant data goes through
 app/audit/services.py (`audited_insert`, `audited_update`), which adds the audit entries the hook would have
-written. Statements run on the session's connection, inside its open transaction (and savepoint).
+written. Statements run on the session's connection, inside its open transaction (and savepoint); row-level
+security checks every row as it would an ORM write.
+
+One statement per table and call, whatever the number of rows: the rows travel as one JSON parameter that
+`json_to_recordset` turns back into typed rows (PostgreSQL's input functions, as for any literal). The
+statement's text stays small and the same for every call, where a multi-row VALUES list would be parsed anew
+for each batch, and a JSON document is encoded in C (seconds for thousands of rows, otherwise).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import JSON, text
+from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
 
-CHUNK = 1000  # rows per INSERT statement (parameters stay far below PostgreSQL's 65,535 per statement)
+DIALECT = postgresql.dialect()
 
 
 def column_defaults(model) -> dict:
@@ -28,33 +39,72 @@ def column_defaults(model) -> dict:
     return values
 
 
-def insert_rows(model, rows: list[dict]) -> list[int]:
-    """INSERT the rows (each a dict of column values, the same keys in every row), one multi-row statement per
-    CHUNK; returns the new ids in the rows' order."""
+def _encode(value):
+    """What JSON has no type for, as PostgreSQL's input functions read it: numbers exactly, dates in ISO form."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not written set-wise")
+
+
+@functools.cache
+def _definition(column) -> str:
+    if column.key != column.name:  # the rows' keys travel as they are: they must name the columns
+        raise ValueError(f"{column.table.name}.{column.key} is column {column.name}")
+    return f'"{column.name}" {column.type.compile(dialect=DIALECT)}'
+
+
+def _value(column) -> str:
+    """The column's value from the rows; a JSON column's None is JSON null unless the type says none_as_null (what
+    SQLAlchemy writes for None), where json_to_recordset reads a JSON null as SQL NULL."""
+    if isinstance(column.type, JSON) and not column.type.none_as_null:
+        return f"COALESCE(u.\"{column.name}\", CAST('null' AS {column.type.compile(dialect=DIALECT)}))"
+    return f'u."{column.name}"'
+
+
+def _recordset(columns, rows: list[dict]) -> tuple[str, str]:
+    """(FROM clause, its JSON parameter) of the rows, numbered in their order (u.n)."""
+    definitions = ", ".join(_definition(c) for c in columns)
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    return (
+        f"ROWS FROM (json_to_recordset(CAST(:rows AS JSON)) AS ({definitions})) WITH ORDINALITY AS u({names}, n)",
+        json.dumps(rows, ensure_ascii=False, default=_encode),
+    )
+
+
+def insert_rows(model, rows: list[dict], *, returning: bool = True) -> list[int]:
+    """INSERT the rows (dicts of column values, the same keys in every row) in one statement; the new ids in the
+    rows' order (identity values are drawn in the order the rows are inserted, which the ORDER BY fixes)."""
     if not rows:
         return []
     table = model.__table__
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    connection = db.session.connection()
-    ids: list[int] = []
-    for start in range(0, len(rows), CHUNK):
-        ids.extend(connection.execute(statement, rows[start : start + CHUNK]).scalars())
-    return ids
+    columns = [table.c[key] for key in rows[0]]
+    source, data = _recordset(columns, rows)
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    values = ", ".join(_value(c) for c in columns)
+    statement = f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM {source} ORDER BY u.n'
+    if returning:
+        statement += " RETURNING id"
+    result = db.session.connection().execute(text(statement), {"rows": data})
+    return sorted(result.scalars()) if returning else []
 
 
 def update_rows(model, tenant_id: int, changes: Iterable[tuple[int, dict]]) -> None:
-    """UPDATE rows of one tenant by id ({attribute: new value} each); rows changing the same attributes go in one
-    executemany."""
+    """UPDATE rows of one tenant by id ({attribute: new value} each): one statement per set of attributes changed.
+    A row changed twice in the same attributes gets a second statement, after the first."""
     table = model.__table__
-    groups: dict[tuple[str, ...], list[dict]] = {}
+    groups: list[tuple[tuple[str, ...], dict[int, dict]]] = []
     for row_id, values in changes:
-        params = {"_id": row_id, "_tenant": tenant_id, **{f"_v_{k}": v for k, v in values.items()}}
-        groups.setdefault(tuple(sorted(values)), []).append(params)
-    connection = db.session.connection()
-    for attrs, params in groups.items():
-        statement = (
-            update(table)
-            .where(table.c.tenant_id == bindparam("_tenant"), table.c.id == bindparam("_id"))
-            .values({table.c[a]: bindparam(f"_v_{a}") for a in attrs})
-        )
-        connection.execute(statement, params)
+        attrs = tuple(sorted(values))
+        group = next((g for g in reversed(groups) if g[0] == attrs), None)
+        if group is None or row_id in group[1]:
+            group = (attrs, {})
+            groups.append(group)
+        group[1][row_id] = values
+    for attrs, by_id in groups:
+        columns = [table.c.id, *(table.c[a] for a in attrs)]
+        source, data = _recordset(columns, [{"id": row_id, **values} for row_id, values in by_id.items()])
+        sets = ", ".join(f'"{c.name}" = {_value(c)}' for c in columns[1:])
+        statement = f'UPDATE "{table.name}" AS t SET {sets} FROM {source} WHERE t.tenant_id = :tenant AND t.id = u.id'
+        db.session.connection().execute(text(statement), {"tenant": tenant_id, "rows": data})
