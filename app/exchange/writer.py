@@ -119,7 +119,7 @@ def _columns(model) -> list[str]:
 def _load(model, keys: list[str]) -> list[_Rec]:
     statement = select(model.id, *(getattr(model, k) for k in keys)).order_by(model.id)
     names = ("id", *keys)
-    return [_Rec(**dict(zip(names, row, strict=True))) for row in db.session.execute(statement).tuples()]
+    return [_Rec(**dict(zip(names, row, strict=True))) for row in db.session.execute(statement)]
 
 
 def _new_record(model, values: dict) -> _Rec:
