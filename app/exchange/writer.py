@@ -454,8 +454,7 @@ class _Importer:
     def _refused(self, row: int, error: SQLAlchemyError) -> None:
         orig = getattr(error, "orig", None)
         current_app.logger.warning("import row %s refused by the database: %s", row, orig or error)
-        reason = getattr(getattr(orig, "diag", None), "message_primary", None) or type(error).__name__
-        self._error(row, None, _("Không lưu được dòng này (%(reason)s)", reason=reason))
+        self._error(row, None, _("Không lưu được dòng này (%(reason)s)", reason=_reason(error)))
 
     def _parse(self, row: int, cells: dict[str, Any]) -> dict[str, Any] | None:
         """Column key → parsed value for the non-empty cells; None (errors reported) if any is wrong."""
@@ -616,7 +615,9 @@ class _Importer:
             try:
                 self._write(writes)
             except (SQLAlchemyError, CertificateError) as error:
-                current_app.logger.info("import batch of rows %s-%s refused (%s): row by row", *_span(chunk), error)
+                current_app.logger.info(
+                    "import batch of rows %s-%s refused (%s): row by row", *_span(chunk), _reason(error)
+                )
                 self._restore(before)
                 for row, cells in chunk:
                     self._one_row(row, cells)
@@ -671,6 +672,12 @@ class _Importer:
         self.report.updated_producers = len(self.updated_producers)
         self.report.errors.sort(key=lambda e: e.row_number)
         return self.report
+
+
+def _reason(error: Exception) -> str:
+    """The database's own words for a refusal (its primary message), else the kind of error."""
+    orig = getattr(error, "orig", None)
+    return getattr(getattr(orig, "diag", None), "message_primary", None) or str(error) or type(error).__name__
 
 
 def _span(chunk: list[tuple[int, dict]]) -> tuple[int, int]:
