@@ -30,13 +30,22 @@ DIALECT = postgresql.dialect()
 def column_defaults(model) -> dict:
     """The Python-side column defaults of a new row ({attribute: value}), as a flush would apply them; a callable
     default (a list, a random code) is called for each row."""
-    values = {}
+    scalars, callables = _defaults(model)
+    return {**scalars, **{key: make(None) for key, make in callables.items()}}
+
+
+@functools.cache
+def _defaults(model) -> tuple[dict, dict]:
+    scalars, callables = {}, {}
     for column in model.__table__.columns:
         default = column.default
         if default is None or column.server_default is not None or not hasattr(default, "arg"):
             continue
-        values[column.key] = default.arg(None) if default.is_callable else default.arg
-    return values
+        if default.is_callable:
+            callables[column.key] = default.arg
+        else:
+            scalars[column.key] = default.arg
+    return scalars, callables
 
 
 def _encode(value):

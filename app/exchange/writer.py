@@ -175,11 +175,12 @@ class _Importer:
         self.headers = headers
         self.as_of = as_of
         self.report = ImportReport(as_of=as_of)
+        self.today = clock.today()  # the day the import started, for every row
         act = tenant_act(tenant_id)
         self.lookups = Lookups(
             list(db.session.scalars(select(AdminUnit))),
             load_product_sets(act),
-            on=as_of or clock.today(),
+            on=as_of or self.today,
             groups=load_product_sets(act, level="group"),
         )
         # The tenant's producers, products and certificates, loaded once as plain records: a row costs no query.
@@ -475,7 +476,7 @@ class _Importer:
             except CellError as error:
                 self._error(row, key, error.message)
                 failed = True
-        self.lookups.on = values.get("as_of") or self.as_of or clock.today()
+        self.lookups.on = values.get("as_of") or self.as_of or self.today
         for unit_key, district_key in (("unit", "district"), ("product_unit", "product_district")):
             commune, district = values.pop(unit_key, None), values.pop(district_key, None)
             try:
@@ -489,7 +490,7 @@ class _Importer:
         if "product_unit" not in values and not ({"product_unit", "product_district"} & self.headers.keys()):
             if "unit" in values:  # one place column: the product is made where its producer is
                 values["product_unit"] = values["unit"]
-        message = None if failed else certificate_problem(values)
+        message = None if failed else certificate_problem(values, self.today)
         if message:
             self._error(row, message[0], message[1])
             failed = True
@@ -513,13 +514,13 @@ class _Importer:
             fields = _certificate_fields(values)
             try:
                 if created_product:
-                    first_certificate = certificate_first_values(**fields, source="import", today=clock.today())
+                    first_certificate = certificate_first_values(**fields, source="import", today=self.today)
                 elif certificate_differs(product, values, self.certificates):
                     certificate = fields
                     if (product, fields["decision_number"], fields["decision_date"]) not in self.certificates:
                         # A new decision of a known product: the service's rules, checked now (kind and chain at
                         # writing); a correction is checked by the service against the record, at writing.
-                        certificate_first_values(**fields, source="import", today=clock.today())
+                        certificate_first_values(**fields, source="import", today=self.today)
             except CertificateError as error:  # the certificate service refuses it: so is the whole row
                 self._error(row, CERTIFICATE_FIELD_COLUMNS.get(error.field or "", "decision_no"), str(error))
                 return None
@@ -661,7 +662,7 @@ class _Importer:
             for w in writes:
                 if w.certificate is not None:
                     product = db.session.get(Product, (self.tenant_id, w.product.id))
-                    cert, _created = certificate_record(product, **w.certificate, source="import", today=clock.today())
+                    cert, _created = certificate_record(product, **w.certificate, source="import", today=self.today)
                     recorded.append((w.product, cert))
         for product, cert in recorded:  # known once the savepoint is released
             self.certificates[(product, cert.decision_number, cert.decision_date)] = _Rec(
@@ -717,7 +718,7 @@ CERTIFICATE_FIELD_COLUMNS = {
 }
 
 
-def certificate_problem(values: dict) -> tuple[str, str] | None:
+def certificate_problem(values: dict, today: date | None = None) -> tuple[str, str] | None:
     """(column key, message) when a row's certificate columns are incomplete or contradict each other."""
     if not any(k in values for k in CERTIFICATE_KEYS):
         return None
@@ -727,7 +728,7 @@ def certificate_problem(values: dict) -> tuple[str, str] | None:
         return "decision_no", _("Có thông tin công nhận nhưng thiếu số quyết định")
     if "decision_date" not in values:
         return "decision_date", _("Có thông tin công nhận nhưng thiếu ngày quyết định")
-    if values["decision_date"] > clock.today():
+    if values["decision_date"] > (today or clock.today()):
         return "decision_date", _("Ngày quyết định không được ở tương lai")
     if "valid_from" in values and "valid_to" in values and values["valid_to"] < values["valid_from"]:
         return "valid_to", _("Ngày hết hiệu lực trước ngày bắt đầu hiệu lực")
