@@ -222,7 +222,8 @@ def read_table(stream) -> Table:
         used = {i: c.key for i, c in positions.items() if c.parser is not None}
         rows = []
         for row_number, values in _rows_from(sheet, header_row + 1):
-            cells = {key: values[i] for i, key in used.items() if i < len(values)}
+            # A row ends at its last cell: the columns after it are empty (a required one is then missing).
+            cells = {key: values[i] if i < len(values) else None for i, key in used.items()}
             if all(cell_text(v) is None for v in cells.values()):
                 continue
             if len(rows) >= MAX_ROWS:

@@ -28,6 +28,7 @@ from app.extensions import db
 from app.inspection.services import PENDING
 from app.registry.models import Producer, Product
 from tenants.context import tenant_scope
+from tests.exchange.test_import import xlsx
 from tests.exchange.workbooks import certified_list, certified_rows
 
 ROWS, PRODUCERS = 25, 8  # 20 3★ and 5 4★ products of 8 producers: three batches of 10, 10 and 5
@@ -311,3 +312,15 @@ def test_certificates_recorded_set_wise_queue_inspection_scheduling_after_commit
         assert kinds == ["new", "new", "new"]
         db.session.rollback()
         assert PENDING not in db.session.info
+
+
+def test_a_row_that_ends_before_its_required_cells_is_reported_not_a_crash(app, tenants):
+    """Excel stores a row up to its last filled cell: the required columns after it are missing, each reported."""
+    with app.app_context(), tenant_scope(tenants["bac-giang"]):
+        report = import_workbook(xlsx([{"Tên sản phẩm*": f"{_prefix()} Ngắn", "Bộ sản phẩm*": "I.1.1"}]))
+        assert [(e.row_number, e.column_header, e.message) for e in report.errors] == [
+            (2, "Tên chủ thể*", "Thiếu tên chủ thể"),
+            (2, "Loại hình chủ thể*", "Thiếu loại hình chủ thể"),
+        ]
+        assert (report.rows, report.created_products) == (1, 0)
+        db.session.rollback()
