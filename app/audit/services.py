@@ -1,7 +1,9 @@
 """Recording and reading the audit log.
 
 Every flushed change to a tenant-scoped row is written in the same transaction as the change, so
-there is no change without its audit entry (and no entry for a change that rolled back).
+there is no change without its audit entry (and no entry for a change that rolled back). Rows written
+set-wise below the ORM (app/core/bulk.py: the Excel import's batches) go through audited_insert and
+audited_update, which write the entries the flush hook would have written for them.
 """
 
 from __future__ import annotations

@@ -412,9 +412,7 @@ def _chain_refresh(product_id: int) -> None:
     db.session.flush()
 
 
-def _infer_kind(product_id: int, decision_date: date, stars: int, new_product: bool = False) -> str:
-    if new_product:
-        return "new"
+def _infer_kind(product_id: int, decision_date: date, stars: int) -> str:
     previous = db.session.scalar(
         select(Certificate)
         .where(Certificate.product_id == product_id, Certificate.decision_date < decision_date)
@@ -474,8 +472,9 @@ def certificate_first_values(
     source: str = "manual",
     today: date | None = None,
 ) -> dict:
-    """The values of a new product's first certificate, checked by the same rules as certificate_record(new_product=
-    True) and in the same order; no query. Raises CertificateError (with .field). For certificates_record_first()."""
+    """The values of a new product's first certificate, checked by the same rules as certificate_record and in the
+    same order (its kind "new" unless told); no query. Raises CertificateError (with .field). For
+    certificates_record_first(), and to check a new decision before it is recorded."""
     today = today or clock.today()
     number = _clean_decision_number(decision_number)
     decided = _clean_date(decision_date, "decision_date", not_after=today)
@@ -495,11 +494,11 @@ def certificate_first_values(
 
 
 def certificates_record_first(firsts: list[tuple[int, dict]]) -> list[int]:
-    """Record the first certificates of products inserted by the caller's own, still open transaction, set-wise:
-    certificate_record(new_product=True) for many products at once (the import's batches). `firsts`: (product id,
-    certificate_first_values(…)). Such a product has no certificate yet, nothing to lock, look up, infer or re-chain;
-    each certificate is audited and told to the features (certificate_changed) as certificate_record does.
-    Returns the ids in order."""
+    """Record the first certificates of products inserted by the caller's own, still open transaction, set-wise (the
+    import's batches). `firsts`: (product id, certificate_first_values(…)). No one else can see such a product, so
+    it has no certificate yet and nothing to lock, look up, infer or re-chain: what certificate_record would do for
+    it comes down to inserting the values. Each certificate is audited (app/audit/services.audited_insert) and told
+    to the features (certificate_changed) as certificate_record does. Returns the ids in order."""
     defaults = [column_defaults(Certificate) for _ in firsts]
     rows = [{**d, **values, "product_id": product_id} for d, (product_id, values) in zip(defaults, firsts, strict=True)]
     ids = audited_insert(Certificate, rows)
@@ -524,7 +523,6 @@ def certificate_record(
     kind: str | None = None,
     source: str = "manual",
     today: date | None = None,
-    new_product: bool = False,
 ) -> tuple[Certificate, bool]:
     """Record a recognition decision of the product; returns (certificate, created).
 
@@ -535,19 +533,15 @@ def certificate_record(
     stars under that act; valid_from = decision date; valid_to = 36 months on (last valid day);
     kind = "new" for a product's first certificate, "upgrade" when the stars rise, else "re_recognition".
     A later certificate supersedes the product's earlier one from its valid_from.
-    Raises CertificateError (with .field) on invalid input.
-
-    new_product=True is the import's fast path for a product inserted by the caller's own, still open
-    transaction: no one else can see it, so it has no certificate yet and nothing to lock, look up,
-    infer or re-chain (its first certificate is "new" unless told). Every rule on the values is the same.
+    Raises CertificateError (with .field) on invalid input. A product inserted by the caller's own, still
+    open transaction gets its first certificate set-wise from certificates_record_first (the same rules).
     """
     today = today or clock.today()
     number = _clean_decision_number(decision_number)
     decided = _clean_date(decision_date, "decision_date", not_after=today)
     _clean_choice(source, SOURCES, "source")
-    if not new_product:
-        _lock_product(product.id)
-    existing = None if new_product else _find(product.id, number, decided)
+    _lock_product(product.id)
+    existing = _find(product.id, number, decided)
     if existing is not None:
         given = {
             "stars": stars,
@@ -577,17 +571,10 @@ def certificate_record(
     )
     cert = Certificate(
         product_id=product.id,
-        kind=_clean_choice(kind, KINDS, "kind")
-        if kind
-        else _infer_kind(product.id, decided, values["stars"], new_product),
+        kind=_clean_choice(kind, KINDS, "kind") if kind else _infer_kind(product.id, decided, values["stars"]),
         source=source,
         **values,
     )
-    if new_product:  # the caller's savepoint holds the whole row; a unique clash cannot be a repeat here
-        db.session.add(cert)
-        db.session.flush()
-        certificate_changed(cert)
-        return cert, True
     try:
         with db.session.begin_nested():
             db.session.add(cert)
