@@ -3,8 +3,8 @@
 Runs inside the current tenant and does not commit: the caller commits once at the end. Rules:
 - every row is validated as a whole first, in memory (the tenant's producers, products and certificates are
   loaded once, set-wise); a valid row is then written with the other rows of its batch (BATCH rows) inside one
-  SAVEPOINT, set-wise (multi-row INSERT … RETURNING, grouped UPDATEs) with the audit entries the flush hook
-  would have written, one per row and record as before. When the database refuses anything of a batch, the
+  SAVEPOINT, set-wise (one INSERT … RETURNING per table and batch, one UPDATE per set of changed columns:
+  app/core/bulk.py) with the audit entries the flush hook would have written, one per row and record as before. When the database refuses anything of a batch, the
   batch is rolled back and its rows are planned and written again one by one, each in its own SAVEPOINT, so a
   row is imported completely or not at all and a refused row is reported with its Excel row number;
 - idempotent: a producer is matched by its registration number when the row gives one, else by
@@ -24,7 +24,7 @@ import functools
 import gc
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -94,7 +94,7 @@ class ImportReport:
         return sorted({e.row_number for e in self.errors})
 
 
-COUNTERS = tuple(f.name for f in fields(ImportReport) if f.type == "int")
+COUNTERS = ("created_producers", "created_products", "updated_products", "unchanged", "rows", "certificates")
 LISTS = ("errors", "notes", "stars_need_decision")
 
 
@@ -616,9 +616,8 @@ class _Importer:
             try:
                 self._write(writes)
             except (SQLAlchemyError, CertificateError) as error:
-                current_app.logger.info(
-                    "import batch of rows %s-%s refused (%s): row by row", *_span(chunk), _reason(error)
-                )
+                reason = error if isinstance(error, CertificateError) else _reason(error)
+                current_app.logger.info("import batch of rows %s-%s refused (%s): row by row", *_span(chunk), reason)
                 self._restore(before)
                 for row, cells in chunk:
                     self._one_row(row, cells)
@@ -675,10 +674,10 @@ class _Importer:
         return self.report
 
 
-def _reason(error: Exception) -> str:
-    """The database's own words for a refusal (its primary message), else the kind of error."""
+def _reason(error: SQLAlchemyError) -> str:
+    """The database's own words for a refusal (its primary message, never the statement), else the kind of error."""
     orig = getattr(error, "orig", None)
-    return getattr(getattr(orig, "diag", None), "message_primary", None) or str(error) or type(error).__name__
+    return getattr(getattr(orig, "diag", None), "message_primary", None) or type(error).__name__
 
 
 def _span(chunk: list[tuple[int, dict]]) -> tuple[int, int]:
