@@ -8,12 +8,13 @@ audited_update, which write the entries the flush hook would have written for th
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import Float, Numeric, event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
@@ -103,31 +104,52 @@ def _logged(key: str, value):
 
 def audited_insert(model, rows: list[dict]) -> list[int]:
     """INSERT new rows of the current tenant set-wise (app/core/bulk.py) with the audit entries the flush hook
-    writes for new objects: one "create" entry per row, every column but the skipped ones (a column the row does
-    not name is logged as None, as an object's unset attribute is). Returns the ids in the rows' order.
+    writes for new objects: one "create" entry per row, every column but the skipped ones, secrets masked. The
+    entries are made by PostgreSQL from the rows as stored, in the same statement (the values as the hook writes
+    them: numbers as text, dates in ISO form; a column the row does not name is logged as None, as an object's
+    unset attribute is). Returns the ids in the rows' order.
 
     `rows`: {attribute: value}, Python-side defaults already applied (bulk.column_defaults), no id, no tenant_id."""
     tenant_id = current_tenant_id()
     if tenant_id is None:
         raise TenantNotSet(f"cannot insert {model.__name__} with no tenant set")
-    ids = insert_rows(model, [{"tenant_id": tenant_id, **row} for row in rows])
-    keys = [a.key for a in inspect(model).column_attrs if a.key not in SKIPPED_FIELDS]
     actor = current_actor()
-    remote = request.remote_addr if has_request_context() else None
-    entries = [
-        _entry(
-            tenant_id,
-            actor,
-            remote,
-            "create",
-            model.__tablename__,
-            row_id,
-            {k: [None, _logged(k, row.get(k))] for k in keys},
-        )
-        for row_id, row in zip(ids, rows, strict=True)
-    ]
-    _write_entries(entries)
-    return ids
+    entries = (
+        f'INSERT INTO "{AuditEntry.__tablename__}" (tenant_id, actor_kind, actor_id, actor_label, action, entity, '
+        "entity_id, changes, remote_addr) "
+        "SELECT inserted.tenant_id, CAST(:a_kind AS TEXT), CAST(:a_id AS BIGINT), CAST(:a_label AS TEXT), 'create', "
+        f"CAST(:a_entity AS TEXT), inserted.id, {_created_changes(model)}, CAST(:a_remote AS TEXT) "
+        "FROM inserted ORDER BY inserted.id"
+    )
+    parameters = {
+        "a_kind": actor.kind,
+        "a_id": actor.id,
+        "a_label": actor.label,
+        "a_entity": model.__tablename__,
+        "a_remote": request.remote_addr if has_request_context() else None,
+    }
+    return insert_rows(model, [{"tenant_id": tenant_id, **row} for row in rows], then=(entries, parameters))
+
+
+@functools.cache
+def _created_changes(model) -> str:
+    """SQL: the "changes" of a new row of `inserted`, as _changes() makes them for a new object."""
+    pairs = []
+    for attr in inspect(model).column_attrs:
+        if attr.key in SKIPPED_FIELDS:
+            continue
+        column = attr.columns[0]
+        value = f'inserted."{column.name}"'
+        if attr.key in MASKED_FIELDS:
+            logged = f"CASE WHEN COALESCE(CAST({value} AS TEXT), '') = '' THEN NULL ELSE to_jsonb(CAST('{MASK}' AS TEXT)) END"
+        elif isinstance(column.type, Numeric) and not isinstance(column.type, Float):  # a Decimal: its text
+            logged = f"to_jsonb(CAST({value} AS TEXT))"
+        else:
+            logged = f"to_jsonb({value})"
+        pairs.append(f"'{attr.key}', jsonb_build_array(NULL, {logged})")
+    # jsonb_build_object takes at most 100 arguments: 40 pairs per call, joined.
+    parts = [", ".join(pairs[i : i + 40]) for i in range(0, len(pairs), 40)]
+    return " || ".join(f"jsonb_build_object({part})" for part in parts) or "CAST('{}' AS JSONB)"
 
 
 def audited_update(model, changes: list[tuple[int, dict[str, tuple]]]) -> None:

@@ -82,9 +82,12 @@ def _recordset(columns, rows: list[dict]) -> tuple[str, str]:
     )
 
 
-def insert_rows(model, rows: list[dict], *, returning: bool = True) -> list[int]:
+def insert_rows(model, rows: list[dict], *, returning: bool = True, then: tuple[str, dict] | None = None) -> list[int]:
     """INSERT the rows (dicts of column values, the same keys in every row) in one statement; the new ids in the
-    rows' order (identity values are drawn in the order the rows are inserted, which the ORDER BY fixes)."""
+    rows' order (identity values are drawn in the order the rows are inserted, which the ORDER BY fixes).
+
+    `then`: (a statement reading the new rows, as stored, from `inserted`; its parameters), run within the same
+    statement (a data-modifying WITH): the audit entries of the rows, for instance."""
     if not rows:
         return []
     table = model.__table__
@@ -93,10 +96,15 @@ def insert_rows(model, rows: list[dict], *, returning: bool = True) -> list[int]
     names = ", ".join(f'"{c.name}"' for c in columns)
     values = ", ".join(_value(c) for c in columns)
     statement = f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM {source} ORDER BY u.n'
-    if returning:
+    parameters = {"rows": data}
+    if then is not None:
+        follow, more = then
+        statement = f"WITH inserted AS ({statement} RETURNING *), followed AS ({follow}) SELECT id FROM inserted"
+        parameters |= more
+    elif returning:
         statement += " RETURNING id"
-    result = db.session.connection().execute(text(statement), {"rows": data})
-    return sorted(result.scalars()) if returning else []
+    result = db.session.connection().execute(text(statement), parameters)
+    return sorted(result.scalars()) if returning or then is not None else []
 
 
 def update_rows(model, tenant_id: int, changes: Iterable[tuple[int, dict]]) -> None:
