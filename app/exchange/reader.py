@@ -107,8 +107,9 @@ class _SheetRows:
         parser.StartElementHandler, parser.EndElementHandler = self._start, self._end
         parser.CharacterDataHandler = self._text
         self.done: list[tuple[int, list]] = []
-        self.row_number, self.expected, self.first = 0, first, first
+        self.row_number, self.expected = 0, first
         self.cells: list | None = None
+        self.column, self.in_cell = 0, False
         self.chunks: list[str] | None = None  # the text of the <v> or <t> being read
         self.depth = 0  # inside <rPh> (phonetic reading: not part of the text)
         while block := source.read(1 << 16):
@@ -123,8 +124,8 @@ class _SheetRows:
         if tag == "c":
             reference, self.kind, self.style = attrs.get("r"), attrs.get("t", "n"), int(attrs.get("s") or 0)
             self.column = _column(reference.rstrip("0123456789")) if reference else self.column + 1
-            self.value, self.inline = None, []
-        elif tag == "v" or (tag == "t" and not self.depth):
+            self.value, self.inline, self.in_cell = None, [], True
+        elif self.in_cell and (tag == "v" or (tag == "t" and not self.depth)):
             self.chunks = []
         elif tag == "rPh":
             self.depth += 1
@@ -146,7 +147,10 @@ class _SheetRows:
             self.chunks = None
         elif tag == "rPh":
             self.depth -= 1
-        elif tag == "c" and self.cells is not None:
+        elif tag == "c":
+            self.in_cell = False
+            if self.cells is None:
+                return  # a cell outside any row
             self.cells.extend([None] * (self.column - len(self.cells)))  # as long as its last cell, like openpyxl's
             self.cells[self.column - 1] = self._value()
         elif tag == "row" and self.cells is not None:
