@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exc, func, literal_column, or_, select
 
-from app.audit.services import audited_insert
+from app.audit.services import audited_insert, audited_update
 from app.certification.hooks import certificate_changed
 from app.certification.models import KINDS, SOURCES, Certificate
 from app.core import clock
@@ -404,12 +404,20 @@ def _chain_refresh(product_id: int) -> None:
             .order_by(Certificate.valid_from, Certificate.decision_date, Certificate.id)
         )
     )
-    for cert, successor in zip(chain, chain[1:] + [None], strict=True):
-        new_by = successor.id if successor else None
-        new_on = successor.valid_from if successor else None
+    for cert, new_by, new_on in _links(chain):
         if cert.superseded_by_id != new_by or cert.superseded_on != new_on:
             cert.superseded_by_id, cert.superseded_on = new_by, new_on
     db.session.flush()
+
+
+def _links(chain) -> list[tuple]:
+    """(certificate, the id of the one that supersedes it, from which day) along a product's chain, ordered by
+    validity, decision date and id: the last one is superseded by none."""
+    ordered = sorted(chain, key=lambda c: (c.valid_from, c.decision_date, c.id))
+    return [
+        (cert, successor.id if successor else None, successor.valid_from if successor else None)
+        for cert, successor in zip(ordered, ordered[1:] + [None], strict=True)
+    ]
 
 
 def _infer_kind(product_id: int, decision_date: date, stars: int) -> str:
@@ -419,6 +427,11 @@ def _infer_kind(product_id: int, decision_date: date, stars: int) -> str:
         .order_by(Certificate.decision_date.desc(), Certificate.id.desc())
         .limit(1)
     )
+    return _kind_after(previous, stars)
+
+
+def _kind_after(previous, stars: int) -> str:
+    """A new certificate's kind after the product's previous decision (None: its first)."""
     if previous is None:
         return "new"
     return "upgrade" if stars > previous.stars else "re_recognition"
@@ -506,6 +519,90 @@ def certificates_record_first(firsts: list[tuple[int, dict]]) -> list[int]:
     for cert_id, row in zip(ids, rows, strict=True):
         certificate_changed(SimpleNamespace(tenant_id=tenant_id, id=cert_id, **row))  # the row, read-only
     return ids
+
+
+CHAIN_COLUMNS = (
+    "id",
+    "product_id",
+    "decision_number",
+    "decision_date",
+    "stars",
+    "valid_from",
+    "superseded_by_id",
+    "superseded_on",
+)
+
+
+def certificates_record_new(items: list[tuple[int, dict]], *, source: str, today: date | None = None) -> list:
+    """New decisions of existing products, recorded set-wise (the import's batches): what certificate_record does for
+    each item, in order, when its decision is not recorded yet, in a few statements: the products locked (one
+    statement), their chains read (one), each item's values checked and its kind inferred from the chain as it
+    stands after the items before it, the certificates inserted (one, audited), each chain re-linked after each
+    item as _chain_refresh does (each link that changes audited as its own update), every certificate told to the
+    features. `items`: (product id, certificate_record's value fields). Raises CertificateError; a decision found
+    recorded once the products are locked (recorded meanwhile) too: certificate_record answers that one.
+    Returns a read-only copy of each new certificate's row, in order."""
+    today = today or clock.today()
+    product_ids = sorted({product_id for product_id, _fields in items})
+    db.session.execute(select(Product.id).where(Product.id.in_(product_ids)).order_by(Product.id).with_for_update())
+    chains: dict[int, list] = {product_id: [] for product_id in product_ids}
+    statement = select(*(getattr(Certificate, c) for c in CHAIN_COLUMNS)).where(Certificate.product_id.in_(product_ids))
+    for row in db.session.execute(statement):
+        chains[row.product_id].append(SimpleNamespace(**dict(zip(CHAIN_COLUMNS, row, strict=True))))
+    rows, links = [], []  # the new rows; (certificate, {attribute: (before, after)}) of every link changed, in order
+    for n, (product_id, fields) in enumerate(items):
+        number = _clean_decision_number(fields["decision_number"])
+        decided = _clean_date(fields["decision_date"], "decision_date", not_after=today)
+        _clean_choice(source, SOURCES, "source")
+        chain = chains[product_id]
+        if any(c.decision_number == number and c.decision_date == decided for c in chain):
+            raise CertificateError(_("Sản phẩm đã có giấy chứng nhận theo quyết định này."), "decision_number")
+        values = _new_values(
+            number,
+            decided,
+            **{
+                k: fields.get(k)
+                for k in ("stars", "authority", "score", "part_scores", "act", "valid_from", "valid_to")
+            },
+        )
+        previous = max(
+            (c for c in chain if c.decision_date < decided), key=lambda c: (c.decision_date, c.id), default=None
+        )
+        kind = fields.get("kind")
+        kind = _clean_choice(kind, KINDS, "kind") if kind else _kind_after(previous, values["stars"])
+        row = {**column_defaults(Certificate), **values, "kind": kind, "source": source, "product_id": product_id}
+        rows.append(row)
+        # Ids come in the items' order, after every existing one: a stand-in id orders the chain until then.
+        chain.append(SimpleNamespace(**{**row, "id": NEW_ID + n, "superseded_by_id": None, "superseded_on": None}))
+        for cert, new_by, new_on in _links(chain):
+            if cert.superseded_by_id != new_by or cert.superseded_on != new_on:
+                change = {
+                    "superseded_by_id": (cert.superseded_by_id, new_by),
+                    "superseded_on": (cert.superseded_on, new_on),
+                }
+                links.append((cert, {k: v for k, v in change.items() if v[0] != v[1]}))
+                cert.superseded_by_id, cert.superseded_on = new_by, new_on
+    ids = audited_insert(Certificate, rows)
+    real = {NEW_ID + n: cert_id for n, cert_id in enumerate(ids)}
+
+    def _real(value):
+        return real.get(value, value)
+
+    audited_update(
+        Certificate,
+        [
+            (_real(cert.id), {k: (_real(before), _real(after)) for k, (before, after) in change.items()})
+            for cert, change in links
+        ],
+    )
+    tenant_id = current_tenant_id()
+    copies = [SimpleNamespace(tenant_id=tenant_id, id=cert_id, **row) for cert_id, row in zip(ids, rows, strict=True)]
+    for copy in copies:
+        certificate_changed(copy)
+    return copies
+
+
+NEW_ID = 1 << 62  # above any id PostgreSQL's identity will give
 
 
 def certificate_record(

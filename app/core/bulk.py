@@ -112,13 +112,16 @@ def update_rows(model, tenant_id: int, changes: Iterable[tuple[int, dict]]) -> N
     A row changed twice in the same attributes gets a second statement, after the first."""
     table = model.__table__
     groups: list[tuple[tuple[str, ...], dict[int, dict]]] = []
+    last: dict[int, int] = {}  # row id → the index of the last group changing it
     for row_id, values in changes:
         attrs = tuple(sorted(values))
-        group = next((g for g in reversed(groups) if g[0] == attrs), None)
-        if group is None or row_id in group[1]:
-            group = (attrs, {})
-            groups.append(group)
-        group[1][row_id] = values
+        # The last group of these attributes, if it comes after every earlier change of this row.
+        index = next((i for i in range(len(groups) - 1, last.get(row_id, -1), -1) if groups[i][0] == attrs), None)
+        if index is None:
+            groups.append((attrs, {}))
+            index = len(groups) - 1
+        groups[index][1][row_id] = values
+        last[row_id] = index
     for attrs, by_id in groups:
         columns = [table.c.id, *(table.c[a] for a in attrs)]
         source, data = _recordset(columns, [{"id": row_id, **values} for row_id, values in by_id.items()])

@@ -42,6 +42,7 @@ from app.certification.services import (
     certificate_first_values,
     certificate_record,
     certificates_record_first,
+    certificates_record_new,
 )
 from app.core import clock
 from app.core.bulk import column_defaults
@@ -155,6 +156,7 @@ class _Write:
     product_change: dict = field(default_factory=dict)
     first_certificate: dict | None = None
     certificate: dict | None = None  # certificate_record's fields
+    new_decision: bool = False  # the certificate's decision is not recorded yet (else: a correction)
 
 
 @dataclass
@@ -510,6 +512,7 @@ class _Importer:
         all of the row or none of it."""
         created_producer, created_product = producer is None, product is None
         first_certificate = certificate = None
+        new_decision = False
         if self._certified:
             fields = _certificate_fields(values)
             try:
@@ -517,7 +520,12 @@ class _Importer:
                     first_certificate = certificate_first_values(**fields, source="import", today=self.today)
                 elif certificate_differs(product, values, self.certificates):
                     certificate = fields
-                    if (product, fields["decision_number"], fields["decision_date"]) not in self.certificates:
+                    new_decision = (
+                        product,
+                        fields["decision_number"],
+                        fields["decision_date"],
+                    ) not in self.certificates
+                    if new_decision:
                         # A new decision of a known product: the service's rules, checked now (kind and chain at
                         # writing); a correction is checked by the service against the record, at writing.
                         certificate_first_values(**fields, source="import", today=self.today)
@@ -533,7 +541,9 @@ class _Importer:
             producer_change = self._assign(producer, producer_values)
             if producer_change and producer not in self.created_producers:
                 self.updated_producers.add(producer)
-        write = _Write(row, producer, producer_change=producer_change, certificate=certificate)
+        write = _Write(
+            row, producer, producer_change=producer_change, certificate=certificate, new_decision=new_decision
+        )
         if created_producer:
             write.new_producer = _insert_values(Producer, producer)
         if created_product:
@@ -658,8 +668,20 @@ class _Importer:
             certificates_record_first([(w.product.id, w.first_certificate) for w in firsts])
             audited_update(Producer, [(w.producer.id, w.producer_change) for w in writes if w.producer_change])
             audited_update(Product, [(w.product.id, w.product_change) for w in writes if w.product_change])
+            # New decisions set-wise, unless the batch is one row or the product has a correction in the batch
+            # (then all of its certificates go one by one, in the rows' order, through certificate_record).
+            corrected = {id(w.product) for w in writes if w.certificate is not None and not w.new_decision}
+            together = [
+                w
+                for w in writes
+                if w.certificate is not None and w.new_decision and len(writes) > 1 and id(w.product) not in corrected
+            ]
+            items = [(w.product.id, w.certificate) for w in together]
+            certs = certificates_record_new(items, source="import", today=self.today) if items else []
+            recorded += [(w.product, cert) for w, cert in zip(together, certs, strict=True)]
+            set_wise = {id(w) for w in together}
             for w in writes:
-                if w.certificate is not None:
+                if w.certificate is not None and id(w) not in set_wise:
                     product = db.session.get(Product, (self.tenant_id, w.product.id))
                     cert, _created = certificate_record(product, **w.certificate, source="import", today=self.today)
                     recorded.append((w.product, cert))

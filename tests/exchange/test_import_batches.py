@@ -324,3 +324,53 @@ def test_a_row_that_ends_before_its_required_cells_is_reported_not_a_crash(app, 
         ]
         assert (report.rows, report.created_products) == (1, 0)
         db.session.rollback()
+
+
+def test_new_decisions_of_known_products_are_recorded_set_wise_by_the_certificate_rules(app, tenants, monkeypatch):
+    """A later list: ten 3★ products re-recognised at 4★ in 2022 (upgrades) and, on its first row, an older decision
+    of product 0 found in an archive (2019-01-05, before its first one). Kinds and chains as certificate_record makes
+    them, each re-link audited as an update."""
+    p = _prefix()
+    rows = certified_rows(p, three=20, four=5, producers=PRODUCERS)
+    backfill = replace(rows[0], decision_no="5/QĐ-UBND", decision_date=date(2019, 1, 5))
+    upgrades = [
+        replace(r, stars=4, score=r.score + 20, decision_no=f"9{r.decision_no}", decision_date=date(2022, 6, 1))
+        for r in rows[:10]
+    ]
+    one_set = {(n, "Bộ sản phẩm"): "I.1.1" for n in range(3, 3 + ROWS)}  # a product's rows agree on its set
+    with app.app_context(), tenant_scope(tenants["nam-dinh"]):
+        assert import_workbook(_edited(certified_list(rows), one_set), as_of=date(2020, 12, 31)).errors == []
+        calls = []
+        real = writer.certificates_record_new
+
+        def spied(items, **kw):
+            calls.append(len(items))
+            return real(items, **kw)
+
+        monkeypatch.setattr(writer, "certificates_record_new", spied)
+        before = _audit()
+        later = _edited(certified_list([backfill, *upgrades]), {k: v for k, v in one_set.items() if k[0] < 14})
+        report = import_workbook(later, as_of=date(2022, 12, 31))
+        assert report.errors == [] and report.rows == 11
+        assert calls == [10]  # the first batch together; the last row, alone in its batch, by certificate_record
+        assert (report.updated_products, report.unchanged, report.certificates) == (11, 0, 11)
+        assert _delta(before, _audit()) == {("certificates", "create"): 11, ("certificates", "update"): 11}
+        chain = db.session.execute(
+            select(Certificate.decision_number, Certificate.kind, Certificate.superseded_on)
+            .join(Product, Product.id == Certificate.product_id)
+            .where(Product.name == rows[0].product)
+            .order_by(Certificate.valid_from)
+        ).all()
+        assert [tuple(c) for c in chain] == [
+            ("5/QĐ-UBND", "new", rows[0].decision_date),
+            (rows[0].decision_no, "new", date(2022, 6, 1)),
+            (f"9{rows[0].decision_no}", "upgrade", None),
+        ]
+        kinds = db.session.scalars(
+            select(Certificate.kind).where(
+                Certificate.decision_date == date(2022, 6, 1),
+                Certificate.product_id.in_(select(Product.id).where(Product.name.like(f"{p} %"))),
+            )
+        ).all()
+        assert kinds == ["upgrade"] * 10
+        db.session.rollback()
