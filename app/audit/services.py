@@ -1,22 +1,26 @@
 """Recording and reading the audit log.
 
 Every flushed change to a tenant-scoped row is written in the same transaction as the change, so
-there is no change without its audit entry (and no entry for a change that rolled back).
+there is no change without its audit entry (and no entry for a change that rolled back). Rows written
+set-wise below the ORM (app/core/bulk.py: the Excel import's batches) go through audited_insert and
+audited_update, which write the entries the flush hook would have written for them.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import Float, Numeric, event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.core.bulk import insert_rows, update_rows
 from app.extensions import db
-from tenants.context import current_actor, current_tenant_id
+from tenants.context import TenantNotSet, current_actor, current_tenant_id
 from tenants.models import TenantScoped
 
 # Secrets are never copied into the log; a change to them shows as masked.
@@ -28,6 +32,8 @@ SKIPPED_FIELDS = {"tenant_id", "id", "created_at", "updated_at", "last_login_at"
 
 
 def _jsonable(value):
+    if value is None or type(value) in (str, int, bool):
+        return value
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -53,10 +59,7 @@ def _changes(obj, action: str) -> dict:
         else:
             value = getattr(obj, key)
             before, after = (None, value) if action == "create" else (value, None)
-        if key in MASKED_FIELDS:
-            before = MASK if before else None
-            after = MASK if after else None
-        changes[key] = [_jsonable(before), _jsonable(after)]
+        changes[key] = [_logged(key, before), _logged(key, after)]
     return changes
 
 
@@ -74,21 +77,116 @@ def _record_changes(session: Session, flush_context) -> None:
             changes = _changes(obj, action)
             if action == "update" and not changes:
                 continue
-            rows.append(
-                {
-                    "tenant_id": tenant_id,
-                    "actor_kind": actor.kind,
-                    "actor_id": actor.id,
-                    "actor_label": actor.label,
-                    "action": action,
-                    "entity": obj.__tablename__,
-                    "entity_id": obj.id,
-                    "changes": changes,
-                    "remote_addr": remote,
-                }
-            )
+            rows.append(_entry(tenant_id, actor, remote, action, obj.__tablename__, obj.id, changes))
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
+
+
+def _entry(tenant_id: int, actor, remote, action: str, entity: str, entity_id: int, changes: dict) -> dict:
+    return {
+        "tenant_id": tenant_id,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "changes": changes,
+        "remote_addr": remote,
+    }
+
+
+def _logged(key: str, value):
+    if key in MASKED_FIELDS:
+        return MASK if value else None
+    return _jsonable(value)
+
+
+def audited_insert(model, rows: list[dict]) -> list[int]:
+    """INSERT new rows of the current tenant set-wise (app/core/bulk.py) with the audit entries the flush hook
+    writes for new objects: one "create" entry per row, every column but the skipped ones, secrets masked. The
+    entries are made by PostgreSQL from the rows as stored, in the same statement (the values as the hook writes
+    them: numbers as text, dates in ISO form; a column the row does not name is logged as None, as an object's
+    unset attribute is). Returns the ids in the rows' order.
+
+    `rows`: {attribute: value}, Python-side defaults already applied (bulk.column_defaults), no id, no tenant_id."""
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        raise TenantNotSet(f"cannot insert {model.__name__} with no tenant set")
+    actor = current_actor()
+    entries = (
+        f'INSERT INTO "{AuditEntry.__tablename__}" (tenant_id, actor_kind, actor_id, actor_label, action, entity, '
+        "entity_id, changes, remote_addr) "
+        "SELECT inserted.tenant_id, CAST(:a_kind AS TEXT), CAST(:a_id AS BIGINT), CAST(:a_label AS TEXT), 'create', "
+        f"CAST(:a_entity AS TEXT), inserted.id, {_created_changes(model)}, CAST(:a_remote AS TEXT) "
+        "FROM inserted ORDER BY inserted.id"
+    )
+    parameters = {
+        "a_kind": actor.kind,
+        "a_id": actor.id,
+        "a_label": actor.label,
+        "a_entity": model.__tablename__,
+        "a_remote": request.remote_addr if has_request_context() else None,
+    }
+    return insert_rows(model, [{"tenant_id": tenant_id, **row} for row in rows], then=(entries, parameters))
+
+
+@functools.cache
+def _created_changes(model) -> str:
+    """SQL: the "changes" of a new row of `inserted`, as _changes() makes them for a new object."""
+    pairs = []
+    for attr in inspect(model).column_attrs:
+        if attr.key in SKIPPED_FIELDS:
+            continue
+        column = attr.columns[0]
+        value = f'inserted."{column.name}"'
+        if attr.key in MASKED_FIELDS:
+            logged = f"CASE WHEN COALESCE(CAST({value} AS TEXT), '') = '' THEN NULL ELSE to_jsonb(CAST('{MASK}' AS TEXT)) END"
+        elif isinstance(column.type, Numeric) and not isinstance(column.type, Float):  # a Decimal: its text
+            logged = f"to_jsonb(CAST({value} AS TEXT))"
+        else:
+            logged = f"to_jsonb({value})"
+        pairs.append(f"'{attr.key}', jsonb_build_array(NULL, {logged})")
+    # jsonb_build_object takes at most 100 arguments: 40 pairs per call, joined.
+    parts = [", ".join(pairs[i : i + 40]) for i in range(0, len(pairs), 40)]
+    return " || ".join(f"jsonb_build_object({part})" for part in parts) or "CAST('{}' AS JSONB)"
+
+
+def audited_update(model, changes: list[tuple[int, dict[str, tuple]]]) -> None:
+    """UPDATE rows of the current tenant set-wise with the entries the flush hook writes for changed objects: one
+    "update" entry per (id, {attribute: (before, after)}), naming the attributes whose value changes. Several
+    changes of one row stay several entries (as several flushes would log them)."""
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        raise TenantNotSet(f"cannot update {model.__name__} with no tenant set")
+    changes = [(row_id, {k: v for k, v in diff.items() if v[0] != v[1]}) for row_id, diff in changes]
+    changes = [(row_id, diff) for row_id, diff in changes if diff]
+    update_rows(
+        model, tenant_id, [(row_id, {k: after for k, (_before, after) in diff.items()}) for row_id, diff in changes]
+    )
+    actor = current_actor()
+    remote = request.remote_addr if has_request_context() else None
+    entries = [
+        _entry(
+            tenant_id,
+            actor,
+            remote,
+            "update",
+            model.__tablename__,
+            row_id,
+            {
+                k: [_logged(k, before), _logged(k, after)]
+                for k, (before, after) in diff.items()
+                if k not in SKIPPED_FIELDS
+            },
+        )
+        for row_id, diff in changes
+    ]
+    _write_entries(entries)
+
+
+def _write_entries(entries: list[dict]) -> None:
+    insert_rows(AuditEntry, entries, returning=False)
 
 
 def install_audit_hook() -> None:

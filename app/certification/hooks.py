@@ -15,7 +15,9 @@ from flask import Flask, current_app, has_app_context
 
 @dataclass
 class CertificationHooks:
-    # certificate -> None; called after a certificate is created, corrected or revoked (before commit).
+    # certificate -> None; called after a certificate is created, corrected or revoked (before commit). For the
+    # certificates an import records set-wise (certificates_record_first, certificates_record_new), a copy of the
+    # row: the same attributes.
     certificate_changed: list[Callable[[object], None]] = field(default_factory=list)
 
 

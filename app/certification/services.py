@@ -20,21 +20,25 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 
 from dateutil.relativedelta import relativedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exc, func, literal_column, or_, select
 
+from app.audit.services import audited_insert, audited_update
 from app.certification.hooks import certificate_changed
 from app.certification.models import KINDS, SOURCES, Certificate
 from app.core import clock
 from app.core.acts import ACTS, DEFAULT_CRITERIA_ACT, act_in_force
+from app.core.bulk import column_defaults
 from app.core.numbers import NumberError, parse_number
 from app.core.search import ids_found
 from app.core.text import nfc, one_line
 from app.extensions import db
 from app.registry.models import Producer, Product
+from tenants.context import current_tenant_id
 
 TERM_MONTHS = 36
 EXPIRY_WINDOWS = (30, 60, 90)  # days before the end of validity; the issuer must notify ≥ 30 days before
@@ -400,23 +404,34 @@ def _chain_refresh(product_id: int) -> None:
             .order_by(Certificate.valid_from, Certificate.decision_date, Certificate.id)
         )
     )
-    for cert, successor in zip(chain, chain[1:] + [None], strict=True):
-        new_by = successor.id if successor else None
-        new_on = successor.valid_from if successor else None
+    for cert, new_by, new_on in _links(chain):
         if cert.superseded_by_id != new_by or cert.superseded_on != new_on:
             cert.superseded_by_id, cert.superseded_on = new_by, new_on
     db.session.flush()
 
 
-def _infer_kind(product_id: int, decision_date: date, stars: int, new_product: bool = False) -> str:
-    if new_product:
-        return "new"
+def _links(chain) -> list[tuple]:
+    """(certificate, the id of the one that supersedes it, from which day) along a product's chain, ordered by
+    validity, decision date and id: the last one is superseded by none."""
+    ordered = sorted(chain, key=lambda c: (c.valid_from, c.decision_date, c.id))
+    return [
+        (cert, successor.id if successor else None, successor.valid_from if successor else None)
+        for cert, successor in zip(ordered, ordered[1:] + [None], strict=True)
+    ]
+
+
+def _infer_kind(product_id: int, decision_date: date, stars: int) -> str:
     previous = db.session.scalar(
         select(Certificate)
         .where(Certificate.product_id == product_id, Certificate.decision_date < decision_date)
         .order_by(Certificate.decision_date.desc(), Certificate.id.desc())
         .limit(1)
     )
+    return _kind_after(previous, stars)
+
+
+def _kind_after(previous, stars: int) -> str:
+    """A new certificate's kind after the product's previous decision (None: its first)."""
     if previous is None:
         return "new"
     return "upgrade" if stars > previous.stars else "re_recognition"
@@ -430,6 +445,164 @@ def _find(product_id: int, decision_number: str, decision_date: date) -> Certifi
             Certificate.decision_date == decision_date,
         )
     )
+
+
+def _new_values(number: str, decided: date, *, stars, authority, score, part_scores, act, valid_from, valid_to) -> dict:
+    """A new certificate's values by the rules (cleaned, defaults, consistency), from its cleaned decision number and
+    date; kind and source apart. Raises CertificateError."""
+    stars = _clean_stars(stars)
+    act = _clean_text(act, "act", required=False, max_length=32) or criteria_act_on(decided)
+    values = {
+        "stars": stars,
+        "score": _clean_score(score),
+        "part_scores": _clean_parts(part_scores, act),
+        "decision_date": decided,
+        "valid_from": _clean_date(valid_from, "valid_from") if valid_from else decided,
+        "valid_to": _clean_date(valid_to, "valid_to") if valid_to else certificate_term_end(decided),
+    }
+    _check_consistency(values)
+    authority = _clean_choice(authority, AUTHORITY_LABELS, "authority") if authority else None
+    return {
+        **values,
+        "decision_number": number,
+        "act": act,
+        "authority": authority or default_authority(act, stars),
+    }
+
+
+def certificate_first_values(
+    *,
+    stars,
+    decision_number: str,
+    decision_date: date,
+    authority: str | None = None,
+    score=None,
+    part_scores: dict | None = None,
+    act: str | None = None,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+    kind: str | None = None,
+    source: str = "manual",
+    today: date | None = None,
+) -> dict:
+    """The values of a new product's first certificate, checked by the same rules as certificate_record and in the
+    same order (its kind "new" unless told); no query. Raises CertificateError (with .field). For
+    certificates_record_first(), and to check a new decision before it is recorded."""
+    today = today or clock.today()
+    number = _clean_decision_number(decision_number)
+    decided = _clean_date(decision_date, "decision_date", not_after=today)
+    _clean_choice(source, SOURCES, "source")
+    values = _new_values(
+        number,
+        decided,
+        stars=stars,
+        authority=authority,
+        score=score,
+        part_scores=part_scores,
+        act=act,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    return {**values, "kind": _clean_choice(kind, KINDS, "kind") if kind else "new", "source": source}
+
+
+def certificates_record_first(firsts: list[tuple[int, dict]]) -> list[int]:
+    """Record the first certificates of products inserted by the caller's own, still open transaction, set-wise (the
+    import's batches). `firsts`: (product id, certificate_first_values(…)). No one else can see such a product, so
+    it has no certificate yet and nothing to lock, look up, infer or re-chain: what certificate_record would do for
+    it comes down to inserting the values. Each certificate is audited (app/audit/services.audited_insert) and told
+    to the features (certificate_changed) as certificate_record does. Returns the ids in order."""
+    defaults = [column_defaults(Certificate) for _ in firsts]
+    rows = [{**d, **values, "product_id": product_id} for d, (product_id, values) in zip(defaults, firsts, strict=True)]
+    ids = audited_insert(Certificate, rows)
+    tenant_id = current_tenant_id()
+    for cert_id, row in zip(ids, rows, strict=True):
+        certificate_changed(SimpleNamespace(tenant_id=tenant_id, id=cert_id, **row))  # the row, read-only
+    return ids
+
+
+CHAIN_COLUMNS = (
+    "id",
+    "product_id",
+    "decision_number",
+    "decision_date",
+    "stars",
+    "valid_from",
+    "superseded_by_id",
+    "superseded_on",
+)
+
+
+def certificates_record_new(items: list[tuple[int, dict]], *, source: str, today: date | None = None) -> list:
+    """New decisions of existing products, recorded set-wise (the import's batches): what certificate_record does for
+    each item, in order, when its decision is not recorded yet, in a few statements: the products locked (one
+    statement), their chains read (one), each item's values checked and its kind inferred from the chain as it
+    stands after the items before it, the certificates inserted (one, audited), each chain re-linked after each
+    item as _chain_refresh does (each link that changes audited as its own update), every certificate told to the
+    features. `items`: (product id, certificate_record's value fields). Raises CertificateError; a decision found
+    recorded once the products are locked (recorded meanwhile) too: certificate_record answers that one.
+    Returns a read-only copy of each new certificate's row, in order."""
+    today = today or clock.today()
+    product_ids = sorted({product_id for product_id, _fields in items})
+    db.session.execute(select(Product.id).where(Product.id.in_(product_ids)).order_by(Product.id).with_for_update())
+    chains: dict[int, list] = {product_id: [] for product_id in product_ids}
+    statement = select(*(getattr(Certificate, c) for c in CHAIN_COLUMNS)).where(Certificate.product_id.in_(product_ids))
+    for row in db.session.execute(statement):
+        chains[row.product_id].append(SimpleNamespace(**dict(zip(CHAIN_COLUMNS, row, strict=True))))
+    rows, links = [], []  # the new rows; (certificate, {attribute: (before, after)}) of every link changed, in order
+    for n, (product_id, fields) in enumerate(items):
+        number = _clean_decision_number(fields["decision_number"])
+        decided = _clean_date(fields["decision_date"], "decision_date", not_after=today)
+        _clean_choice(source, SOURCES, "source")
+        chain = chains[product_id]
+        if any(c.decision_number == number and c.decision_date == decided for c in chain):
+            raise CertificateError(_("Sản phẩm đã có giấy chứng nhận theo quyết định này."), "decision_number")
+        values = _new_values(
+            number,
+            decided,
+            **{
+                k: fields.get(k)
+                for k in ("stars", "authority", "score", "part_scores", "act", "valid_from", "valid_to")
+            },
+        )
+        previous = max(
+            (c for c in chain if c.decision_date < decided), key=lambda c: (c.decision_date, c.id), default=None
+        )
+        kind = fields.get("kind")
+        kind = _clean_choice(kind, KINDS, "kind") if kind else _kind_after(previous, values["stars"])
+        row = {**column_defaults(Certificate), **values, "kind": kind, "source": source, "product_id": product_id}
+        rows.append(row)
+        # Ids come in the items' order, after every existing one: a stand-in id orders the chain until then.
+        chain.append(SimpleNamespace(**{**row, "id": NEW_ID + n, "superseded_by_id": None, "superseded_on": None}))
+        for cert, new_by, new_on in _links(chain):
+            if cert.superseded_by_id != new_by or cert.superseded_on != new_on:
+                change = {
+                    "superseded_by_id": (cert.superseded_by_id, new_by),
+                    "superseded_on": (cert.superseded_on, new_on),
+                }
+                links.append((cert, {k: v for k, v in change.items() if v[0] != v[1]}))
+                cert.superseded_by_id, cert.superseded_on = new_by, new_on
+    ids = audited_insert(Certificate, rows)
+    real = {NEW_ID + n: cert_id for n, cert_id in enumerate(ids)}
+
+    def _real(value):
+        return real.get(value, value)
+
+    audited_update(
+        Certificate,
+        [
+            (_real(cert.id), {k: (_real(before), _real(after)) for k, (before, after) in change.items()})
+            for cert, change in links
+        ],
+    )
+    tenant_id = current_tenant_id()
+    copies = [SimpleNamespace(tenant_id=tenant_id, id=cert_id, **row) for cert_id, row in zip(ids, rows, strict=True)]
+    for copy in copies:
+        certificate_changed(copy)
+    return copies
+
+
+NEW_ID = 1 << 62  # above any id PostgreSQL's identity will give
 
 
 def certificate_record(
@@ -447,7 +620,6 @@ def certificate_record(
     kind: str | None = None,
     source: str = "manual",
     today: date | None = None,
-    new_product: bool = False,
 ) -> tuple[Certificate, bool]:
     """Record a recognition decision of the product; returns (certificate, created).
 
@@ -458,19 +630,15 @@ def certificate_record(
     stars under that act; valid_from = decision date; valid_to = 36 months on (last valid day);
     kind = "new" for a product's first certificate, "upgrade" when the stars rise, else "re_recognition".
     A later certificate supersedes the product's earlier one from its valid_from.
-    Raises CertificateError (with .field) on invalid input.
-
-    new_product=True is the import's fast path for a product inserted by the caller's own, still open
-    transaction: no one else can see it, so it has no certificate yet and nothing to lock, look up,
-    infer or re-chain (its first certificate is "new" unless told). Every rule on the values is the same.
+    Raises CertificateError (with .field) on invalid input. A product inserted by the caller's own, still
+    open transaction gets its first certificate set-wise from certificates_record_first (the same rules).
     """
     today = today or clock.today()
     number = _clean_decision_number(decision_number)
     decided = _clean_date(decision_date, "decision_date", not_after=today)
     _clean_choice(source, SOURCES, "source")
-    if not new_product:
-        _lock_product(product.id)
-    existing = None if new_product else _find(product.id, number, decided)
+    _lock_product(product.id)
+    existing = _find(product.id, number, decided)
     if existing is not None:
         given = {
             "stars": stars,
@@ -487,32 +655,23 @@ def certificate_record(
             certificate_correct(existing, today=today, **corrections)
         return existing, False
 
-    stars = _clean_stars(stars)
-    act = _clean_text(act, "act", required=False, max_length=32) or criteria_act_on(decided)
-    values = {
-        "stars": stars,
-        "score": _clean_score(score),
-        "part_scores": _clean_parts(part_scores, act),
-        "decision_date": decided,
-        "valid_from": _clean_date(valid_from, "valid_from") if valid_from else decided,
-        "valid_to": _clean_date(valid_to, "valid_to") if valid_to else certificate_term_end(decided),
-    }
-    _check_consistency(values)
-    authority = _clean_choice(authority, AUTHORITY_LABELS, "authority") if authority else None
+    values = _new_values(
+        number,
+        decided,
+        stars=stars,
+        authority=authority,
+        score=score,
+        part_scores=part_scores,
+        act=act,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
     cert = Certificate(
         product_id=product.id,
-        decision_number=number,
-        act=act,
-        authority=authority or default_authority(act, stars),
-        kind=_clean_choice(kind, KINDS, "kind") if kind else _infer_kind(product.id, decided, stars, new_product),
+        kind=_clean_choice(kind, KINDS, "kind") if kind else _infer_kind(product.id, decided, values["stars"]),
         source=source,
         **values,
     )
-    if new_product:  # the caller's savepoint holds the whole row; a unique clash cannot be a repeat here
-        db.session.add(cert)
-        db.session.flush()
-        certificate_changed(cert)
-        return cert, True
     try:
         with db.session.begin_nested():
             db.session.add(cert)

@@ -61,6 +61,7 @@ class Lookups:
 
     def __init__(self, units: list[AdminUnit], sets: list[TaxonomyNode], on: date, groups=()):
         self.on = on
+        self._found: dict = {}  # what unit() and product_set() found (an id) or refused (the message), by question
         self.units_by_id = {u.id: u for u in units}
         self.units_by_code = {fold(u.code): u for u in units}
         self.units: dict[tuple[str, str], list[AdminUnit]] = {}
@@ -77,7 +78,21 @@ class Lookups:
         return f"{unit.name}, {parent.name}" if parent is not None else unit.name
 
     def unit(self, text: str, district: str | None = None, level: str | None = None) -> int:
-        """The unit written in `text` (a commune, or a district), `district` deciding between namesakes."""
+        """The unit written in `text` (a commune, or a district), `district` deciding between namesakes. A list
+        names the same communes again and again: each spelling is looked up once per date."""
+        key = (text, district, level, self.on)
+        found = self._found.get(key)
+        if found is None:
+            try:
+                found = self._unit(text, district, level)
+            except CellError as error:
+                found = error.message
+            self._found[key] = found
+        if isinstance(found, int):
+            return found
+        raise CellError(found)
+
+    def _unit(self, text: str, district: str | None, level: str | None) -> int:
         by_code = self.units_by_code.get(fold(text))
         if by_code is not None and (level is None or _level(by_code) == level):
             return by_code.id
@@ -121,6 +136,18 @@ class Lookups:
         return candidates[0].id
 
     def product_set(self, text: str) -> int:
+        found = self._found.get(text)
+        if found is None:
+            try:
+                found = self._product_set(text)
+            except CellError as error:
+                found = error.message
+            self._found[text] = found
+        if isinstance(found, int):
+            return found
+        raise CellError(found)
+
+    def _product_set(self, text: str) -> int:
         folded = fold(text)
         code = folded.rstrip(".")
         if code in self.sets_by_code:
