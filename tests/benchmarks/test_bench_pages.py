@@ -35,7 +35,10 @@ ROUND_SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 AIM_SHARE, AIM_P95_MS, AIM_QUERIES = 25.0, 100.0, 6
 
-pytestmark = pytest.mark.skipif(shutil.which("ab") is None, reason="needs ab (apt-get install apache2-utils)")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("ab") is None, reason="needs ab (apt-get install apache2-utils)"),
+    pytest.mark.timeout(1800),  # ROUNDS × 6 pages × 2 servers × ROUND_SECONDS, plus the generator
+]
 
 
 def _free_port() -> int:
