@@ -470,6 +470,15 @@ def _new_values(number: str, decided: date, *, stars, authority, score, part_sco
     }
 
 
+def _decision_checked(decision_number, decision_date, source, today) -> tuple[date, str, date]:
+    """(today, number, date) of a decision to record, checked first and in this order by both ways of recording."""
+    today = today or clock.today()
+    number = _clean_decision_number(decision_number)
+    decided = _clean_date(decision_date, "decision_date", not_after=today)
+    _clean_choice(source, SOURCES, "source")
+    return today, number, decided
+
+
 def certificate_first_values(
     *,
     stars,
@@ -488,10 +497,7 @@ def certificate_first_values(
     """The values of a new product's first certificate, checked by the same rules as certificate_record and in the
     same order (its kind "new" unless told); no query. Raises CertificateError (with .field). For
     certificates_record_first(), and to check a new decision before it is recorded."""
-    today = today or clock.today()
-    number = _clean_decision_number(decision_number)
-    decided = _clean_date(decision_date, "decision_date", not_after=today)
-    _clean_choice(source, SOURCES, "source")
+    today, number, decided = _decision_checked(decision_number, decision_date, source, today)
     values = _new_values(
         number,
         decided,
@@ -633,10 +639,7 @@ def certificate_record(
     Raises CertificateError (with .field) on invalid input. A product inserted by the caller's own, still
     open transaction gets its first certificate set-wise from certificates_record_first (the same rules).
     """
-    today = today or clock.today()
-    number = _clean_decision_number(decision_number)
-    decided = _clean_date(decision_date, "decision_date", not_after=today)
-    _clean_choice(source, SOURCES, "source")
+    today, number, decided = _decision_checked(decision_number, decision_date, source, today)
     _lock_product(product.id)
     existing = _find(product.id, number, decided)
     if existing is not None:

@@ -220,6 +220,11 @@ def _show(inspection, error: InspectionError | None = None, status: int = 200):
     ), status
 
 
+def _posted(*names: str) -> dict:
+    """The named fields of the posted form, None when absent: the services check and convert them."""
+    return {name: request.form.get(name) for name in names}
+
+
 def _act(inspection, change, message: str):
     """Run a change, commit and go back to the inspection; or show the page with the refusal."""
     try:
@@ -265,11 +270,9 @@ def visit(inspection_id):
         lambda: work.inspection_record_visit(
             current_user,
             inspection,
-            visited_on=form.get("visited_on"),
             answers=answers,
-            notes=form.get("notes"),
-            outcome=form.get("outcome"),
             expected_version=form.get("version"),
+            **_posted("visited_on", "notes", "outcome"),
         ),
         _("Đã ghi kết quả kiểm tra.") if done else _("Đã lưu biên bản kiểm tra."),
     )
@@ -279,17 +282,10 @@ def visit(inspection_id):
 @permission_required("inspection.record")
 def sample_add(inspection_id):
     inspection = work.inspection_get(current_user, inspection_id, "inspection.record")
-    form = request.form
     return _act(
         inspection,
         lambda: work.sample_add(
-            current_user,
-            inspection,
-            code=form.get("code"),
-            description=form.get("description"),
-            taken_on=form.get("taken_on"),
-            lab_name=form.get("lab_name"),
-            sent_on=form.get("sent_on"),
+            current_user, inspection, **_posted("code", "description", "taken_on", "lab_name", "sent_on")
         ),
         _("Đã ghi mẫu."),
     )
@@ -300,21 +296,10 @@ def sample_add(inspection_id):
 def lab_result_add(inspection_id, sample_id):
     inspection = work.inspection_get(current_user, inspection_id, "inspection.record")
     sample = work.sample_get(inspection, sample_id)
-    form = request.form
+    fields = _posted("parameter", "value", "unit", "limit_text", "passed", "conclusion", "result_on")
     return _act(
         inspection,
-        lambda: work.lab_result_add(
-            current_user,
-            inspection,
-            sample,
-            parameter=form.get("parameter"),
-            value=form.get("value"),
-            unit=form.get("unit"),
-            limit_text=form.get("limit_text"),
-            passed=form.get("passed"),
-            conclusion=form.get("conclusion"),
-            result_on=form.get("result_on"),
-        ),
+        lambda: work.lab_result_add(current_user, inspection, sample, **fields),
         _("Đã ghi kết quả xét nghiệm."),
     )
 
@@ -323,12 +308,9 @@ def lab_result_add(inspection_id, sample_id):
 @permission_required("inspection.record")
 def action_add(inspection_id):
     inspection = work.inspection_get(current_user, inspection_id, "inspection.record")
-    form = request.form
     return _act(
         inspection,
-        lambda: work.corrective_action_add(
-            current_user, inspection, description=form.get("description"), due_on=form.get("due_on")
-        ),
+        lambda: work.corrective_action_add(current_user, inspection, **_posted("description", "due_on")),
         _("Đã ghi yêu cầu khắc phục."),
     )
 
@@ -338,15 +320,9 @@ def action_add(inspection_id):
 def action_close(action_id):
     action = work.corrective_action_get(current_user, action_id)
     inspection = work.inspection_get(current_user, action.inspection_id, "inspection.manage")
-    form = request.form
     return _act(
         inspection,
-        lambda: work.corrective_action_close(
-            current_user,
-            action,
-            evidence_note=form.get("evidence_note"),
-            evidence_document_id=form.get("evidence_document_id"),
-        ),
+        lambda: work.corrective_action_close(current_user, action, **_posted("evidence_note", "evidence_document_id")),
         _("Đã đóng yêu cầu khắc phục."),
     )
 
@@ -355,12 +331,9 @@ def action_close(action_id):
 @permission_required("inspection.record")
 def revocation_propose(inspection_id):
     inspection = work.inspection_get(current_user, inspection_id, "inspection.record")
-    form = request.form
     return _act(
         inspection,
-        lambda: work.revocation_propose(
-            current_user, inspection, grounds=form.get("grounds"), reason=form.get("reason")
-        ),
+        lambda: work.revocation_propose(current_user, inspection, **_posted("grounds", "reason")),
         _("Đã gửi đề nghị thu hồi giấy chứng nhận."),
     )
 
@@ -370,17 +343,12 @@ def revocation_propose(inspection_id):
 def revocation_decide(proposal_id):
     proposal = work.revocation_proposal_get(current_user, proposal_id)
     inspection = work.inspection_get(current_user, proposal.inspection_id, "inspection.manage")
-    form = request.form
-    accept = form.get("decision") == "accept"
+    accept = request.form.get("decision") == "accept"
+    fields = _posted("decision_number", "decision_date")
     return _act(
         inspection,
         lambda: work.revocation_decide(
-            current_user,
-            proposal,
-            accept=accept,
-            note=form.get("decision_note"),
-            decision_number=form.get("decision_number"),
-            decision_date=form.get("decision_date"),
+            current_user, proposal, accept=accept, note=request.form.get("decision_note"), **fields
         ),
         _("Đã thu hồi giấy chứng nhận.") if accept else _("Đã ghi quyết định không thu hồi."),
     )
