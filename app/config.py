@@ -95,6 +95,8 @@ class Config:
 
     RQ_QUEUE_PREFIX = ENV_NAME
     INVITE_VALID_DAYS = 7
+    # Whole signed-in pages kept in Redis while their province does not change (app/auth/page_cache.py).
+    PAGE_CACHE = _bool("OCOP_PAGE_CACHE", True)
 
     # One JSON line per request and per security event on stderr (app/core/observability.py).
     LOG_JSON = os.environ.get("LOG_JSON", "1") != "0"

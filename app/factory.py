@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import models as _models  # noqa: F401  (all tables known before anything queries)
 from app.audit.services import install_audit_hook
 from app.audit.views import bp as audit_bp
-from app.auth import menu, policy
+from app.auth import menu, page_cache, policy
 from app.auth.cli import register_accounts_cli
 from app.auth.identity import actor_for  # also registers the Flask-Login loader
 from app.auth.jobs import register_jobs_cli
@@ -82,6 +82,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     init_observability(app)  # first: its request id and timing wrap every other hook
     register_jobs_collector(app)
     _init_extensions(app)
+    page_cache.init_app(app, app.config["SESSION_REDIS"])
     _register_blueprints(app)
     _register_request_hooks(app)
 
@@ -170,6 +171,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
+
+    # A kept page is answered before anything loads the user or the province.
+    app.before_request(page_cache.answer_before_request)
+    app.after_request(page_cache.keep_after_request)
 
     @app.before_request
     def _bind_actor():

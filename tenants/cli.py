@@ -1,4 +1,4 @@
-"""`flask tenants …`: load the province files, list tenants."""
+"""`flask tenants …`: load the province files, list tenants, expire their kept pages."""
 
 from pathlib import Path
 
@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from tenants.context import Actor, acting_as
 from tenants.models import Tenant
+from tenants.page_versions import ALL, pages_expire
 from tenants.sync import PROVINCES_DIR, sync_all
 
 
@@ -46,3 +47,16 @@ def register_tenants_cli(app: Flask) -> None:
     def list_tenants():
         for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
             click.echo(f"{tenant.id}\t{tenant.slug}\t{tenant.name}\t{'active' if tenant.is_active else 'inactive'}")
+
+    @tenants.command("expire-pages")
+    @click.argument("slug", required=False)
+    def expire_pages(slug):
+        """After changing data outside the app (psql, a restore): pages kept of SLUG (or of every province) are
+        rendered anew. The app's own writes do this by themselves."""
+        scope = ALL
+        if slug:
+            scope = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+            if scope is None:
+                raise click.ClickException(f"no province {slug!r}")
+        pages_expire({scope})
+        click.echo(f"pages expired: {slug or 'every province'}")

@@ -37,6 +37,9 @@ def _tenant_and_setting(slug: str) -> Tenant | None:
 def _pull_tenant(endpoint, values) -> None:
     if values is None or "tenant_slug" not in values:
         return
+    if g.get("served_from_cache"):  # a kept page answers this request (app/auth/page_cache.py): no database
+        values.pop("tenant_slug")
+        return
     tenant = _tenant_and_setting(values.pop("tenant_slug"))
     if tenant is None:
         abort(404)

@@ -1,7 +1,9 @@
 """Key pages cost few queries (a regression guard, counted with SQLAlchemy's engine events).
 
 Counted on a province of 2,000 products: the dashboard, the product list's first and a deep page, a
-search, and a product's page. Every statement the request sends counts, set_config included.
+search, and a product's page. Every statement the request sends counts, set_config included. What is
+counted is the page rendered: the whole-page cache (app/auth/page_cache.py, tests/test_page_cache.py)
+is turned off here, else a page seen again would send none.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ def counted(app):
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
         event.remove(engine, "begin", on_begin)
+
+
+@pytest.fixture(autouse=True)
+def _rendered(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PAGE_CACHE", False)
 
 
 @pytest.fixture(scope="module")

@@ -56,11 +56,12 @@ def email_digest(email: str) -> str:
 def _context() -> dict:
     try:
         tenant = g.get("tenant")
-        user = _user_id()
+        user = None if "log_user" in g else _user_id()
         return {
             "request_id": g.get("request_id"),
-            "tenant": tenant.slug if tenant is not None else g.get("area"),
-            "user": user,
+            # A page served from the cache (app/auth/page_cache.py) names its user and province itself.
+            "tenant": tenant.slug if tenant is not None else g.get("log_tenant", g.get("area")),
+            "user": g.get("log_user", user),
             "route": request.url_rule.rule if request.url_rule else None,
             "ip": request.remote_addr,
         }

@@ -8,6 +8,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from redis.exceptions import RedisError
 
+from app.auth.page_cache import cached_page
 from app.auth.policy import can, permission_required
 from app.certification.counts import (
     COUNTS_TTL_SECONDS,
@@ -31,6 +32,7 @@ bp = tenant_blueprint("dashboard", __name__, template_folder="templates")
 
 
 @bp.route("/")
+@cached_page
 @login_required
 def home():
     if not can(current_user, "dashboard.view"):  # a producer alone: its portal is its home

@@ -37,6 +37,7 @@ from app.extensions import db
 from app.platform.services import tenant_create
 from app.registry.models import TaxonomyNode
 from tenants.models import Tenant
+from tenants.page_versions import ALL, pages_expire
 
 TENANT = "NULLIF(current_setting('app.tenant_id'), '')::bigint"
 
@@ -420,6 +421,7 @@ def generate(
         finally:
             connection.close()
         report.timings["objects"] = time.perf_counter() - placing
+    pages_expire({ALL})  # written through raw connections, which the engine's write marks do not see
     analysing = time.perf_counter()
     report.analyzed = _analyze()
     report.timings["analyze"] = time.perf_counter() - analysing

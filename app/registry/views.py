@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.auth.page_cache import cached_page
 from app.auth.policy import permission_required
 from app.core.forms import form_saved, form_values, show_on
 from app.core.pagination import paginate
@@ -87,6 +88,7 @@ def producer(producer_id):
 
 
 @bp.route("/products")
+@cached_page
 @permission_required("registry.view")
 def products():
     form = search_form()
@@ -95,6 +97,7 @@ def products():
 
 
 @bp.route("/products/<int:product_id>")
+@cached_page
 @permission_required("registry.record")
 def product(product_id):
     product, producer, stars = services.product_page_get(current_user, product_id)

@@ -9,6 +9,7 @@ import re
 from datetime import date
 
 import psycopg
+import pytest
 from sqlalchemy import func, select, text
 
 from app.certification.counts import certificate_counts, certificate_counts_cached
@@ -21,6 +22,13 @@ from tests.dashboard.conftest import add_certificate, add_product, tenant_scope,
 from tests.test_query_counts import counted
 
 ON = date(2025, 12, 31)
+
+
+@pytest.fixture(autouse=True)
+def _rendered(app, monkeypatch):
+    """What is tested here is the counts' cache under the page: every view renders the page. (The whole-page
+    cache above it, and writes made past the app such as the psycopg connections below: tests/test_page_cache.py.)"""
+    monkeypatch.setitem(app.config, "PAGE_CACHE", False)
 
 
 def _visit(app, client, slug: str, *, page: bool = False) -> dict:
