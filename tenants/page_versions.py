@@ -21,7 +21,7 @@ import logging
 import re
 import uuid
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
@@ -93,6 +93,8 @@ def install_page_versions(engine: Engine, redis: Redis, prefix: str) -> None:
         if is_write(statement):
             tenant_id = current_tenant_id()
             conn.info.setdefault(_MARKS, set()).add(ALL if tenant_id is None else tenant_id)
+            if has_request_context():
+                g.page_writes = True  # what this request renders may hold its own uncommitted changes
 
     @event.listens_for(engine, "checkin")
     def _move(dbapi_connection, record):

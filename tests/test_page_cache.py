@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import select, update
 
+from app.auth import page_cache
 from app.auth.models import User
 from app.auth.page_cache import PAGE_TTL_SECONDS
 from app.extensions import db
@@ -206,3 +207,33 @@ def test_a_write_past_the_app_shows_once_the_provinces_pages_are_expired(app, pr
     assert (status, cache) == (200, "miss") and "Nước mắm Giao Châu" in body
     assert _get(other, f"/{other_slug}/")[:2] == (200, "hit")
     assert app.test_cli_runner().invoke(args=["tenants", "expire-pages", "khong-co"]).exit_code == 1
+
+
+def test_one_identity_keeps_a_bounded_number_of_pages(app, province, monkeypatch):
+    """Every query string is its own page: past the budget, pages are rendered and not kept."""
+    _tenant_id, slug, _product_id, _uid, email = province
+    monkeypatch.setattr(page_cache, "PAGES_PER_IDENTITY", 3)
+    client = signed_in(app, slug, email)
+    seen = [_get(client, f"/{slug}/products?q=m%E1%BA%ADt&n={n}")[:2] for n in range(5)]
+    assert seen == [(200, "miss")] * 3 + [(200, None)] * 2
+    assert _get(client, f"/{slug}/products?q=m%E1%BA%ADt&n=0")[:2] == (200, "hit")
+
+
+def test_a_page_that_wrote_in_its_own_request_is_not_kept(app, province, monkeypatch):
+    """Were a kept view to write (and not commit), what it rendered must not outlive its transaction."""
+    tenant_id, slug, product_id, _uid, email = province
+    from app.registry import services
+
+    real = services.product_page_get
+
+    def writing(user, pid):
+        db.session.execute(update(Product).where(Product.id == pid).values(name="Chưa lưu"))
+        return real(user, pid)
+
+    monkeypatch.setattr(services, "product_page_get", writing)
+    client = signed_in(app, slug, email)
+    url = f"/{slug}/products/{product_id}"
+    assert [_get(client, url)[:2] for _ in range(2)] == [(200, None), (200, None)]
+    monkeypatch.setattr(services, "product_page_get", real)
+    status, cache, body = _get(client, url)
+    assert (status, cache) == (200, "miss") and "Chưa lưu" not in body and "Mật ong bạc hà" in body

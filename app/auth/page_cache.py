@@ -29,6 +29,7 @@ from tenants.page_versions import init_page_versions, versions_read
 
 PAGE_TTL_SECONDS = 600  # also the bound on staleness after a write this app did not make (psql, a restore)
 MAX_PAGE_BYTES = 2 * 1024 * 1024
+PAGES_PER_IDENTITY = 200  # kept per signed-in identity and PAGE_TTL_SECONDS (≈ 200 × 60 kB for the product list)
 _CSRF = b"\x00csrf\x00"  # no rendered page holds a NUL (inputs refuse it)
 _ROOTS = ("app", "tenants")
 _SALT: list[str] = []
@@ -59,6 +60,8 @@ def keep_after_request(response: Response) -> Response:
     pending = g.pop("page_miss", None)
     if pending is None or response.status_code != 200 or response.mimetype != "text/html":
         return response
+    if g.get("page_writes"):  # the page may show what this request wrote and has not committed
+        return response
     if response.direct_passthrough or response.is_streamed:
         return response
     key, version, identity = pending
@@ -72,8 +75,16 @@ def keep_after_request(response: Response) -> Response:
     token = g.get("csrf_token")
     if token:
         body = body.replace(token.encode(), _CSRF)
+    redis = current_app.extensions["page_versions"]
     try:
-        current_app.extensions["page_versions"].set(key, version.encode() + b"\n" + body, ex=PAGE_TTL_SECONDS)
+        # Each URL and query is its own page: a budget per identity bounds what one user can make Redis hold.
+        budget = f"{current_app.config['RQ_QUEUE_PREFIX']}:page-budget:{identity}"
+        kept = redis.incr(budget)
+        if kept == 1:
+            redis.expire(budget, PAGE_TTL_SECONDS)
+        if kept > PAGES_PER_IDENTITY:
+            return response
+        redis.set(key, version.encode() + b"\n" + body, ex=PAGE_TTL_SECONDS)
     except RedisError:
         return response
     response.headers["X-Page-Cache"] = "miss"
