@@ -37,13 +37,15 @@ _READ = re.compile(r"\s*(select|show|set|explain|savepoint|release|rollback|begi
 # WITH … SELECT reads, unless one of its parts changes rows (a writable CTE).
 _WITH = re.compile(r"\s*with\b", re.I)
 _DML = re.compile(r"\b(insert|update|delete|merge)\b", re.I)
+# SELECT schema.function(…): how the app calls the functions that write (auth.account_login, national.refresh_…).
+_CALL = re.compile(r"\s*select\s+\w+\.\w+\s*\(", re.I)
 log = logging.getLogger(__name__)
 
 
 def is_write(statement: str) -> bool:
     if _WITH.match(statement):
         return _DML.search(statement) is not None
-    return _READ.match(statement) is None
+    return _READ.match(statement) is None or _CALL.match(statement) is not None
 
 
 def version_key(prefix: str, scope: int | str) -> str:
