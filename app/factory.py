@@ -82,11 +82,11 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     init_observability(app)  # first: its request id and timing wrap every other hook
     register_jobs_collector(app)
     _init_extensions(app)
-    page_cache.init_app(app, app.config["SESSION_REDIS"])
     _register_blueprints(app)
     _register_request_hooks(app)
 
-    register_error_handlers(app)
+    register_error_handlers(app)  # its address checks run before the page cache looks a page up
+    page_cache.init_app(app, app.config["SESSION_REDIS"])
     register_filters(app)
     policy.init_app(app)
     menu.init_app(app)

@@ -82,6 +82,21 @@ def init_page_versions(app, redis: Redis) -> None:
         install_page_versions(db.engine, redis, app.config["RQ_QUEUE_PREFIX"])
 
 
+def kept_under_page_version(tenant_id: int, key: str, ttl: int, compute) -> str:
+    """A value cached in Redis that stays true to the data: kept with the province's page version read before it
+    was computed, used only while that version is current (the order the page cache relies on, for the pieces
+    a page shows from caches of its own)."""
+    redis = current_app.extensions["page_versions"]
+    version, (cached,) = versions_read(redis, current_app.config["RQ_QUEUE_PREFIX"], tenant_id, key)
+    if cached is not None:
+        kept_version, _, value = cached.decode().partition(" ")
+        if kept_version == version:
+            return value
+    value = str(compute())
+    redis.set(key, f"{version} {value}", ex=ttl)
+    return value
+
+
 def pages_expire(scopes: set) -> None:
     """Move these versions now: for writes made past the engine's events (raw connections, psql, a restore)."""
     versions_move(current_app.extensions["page_versions"], current_app.config["RQ_QUEUE_PREFIX"], scopes)

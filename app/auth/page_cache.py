@@ -130,7 +130,8 @@ def _page_key(slug: str, identity: str) -> str:
         str(session.get("lang")),
         request.script_root,
         request.host,
-        request.full_path,
+        request.path,
+        request.query_string.decode("latin-1"),  # the bytes as sent, one character each
         clock.today().isoformat(),
         _deploy_salt(),
     )

@@ -84,7 +84,13 @@ def register_error_handlers(app) -> None:
     def _refuse_nul_in_address(endpoint, values):
         # Runs before the blueprints' own preprocessors. No query value may hold NUL: PostgreSQL text
         # cannot, and no filter means it. (NUL in the path names nothing: 404, see tenants/resolution.py.)
-        if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        try:
+            nul = any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True))
+        except UnicodeDecodeError:  # raw bytes that are not UTF-8 (a server passes the request line on as sent)
+            # Plain text: every page reads the address again (its links, the language switch).
+            message = _("Địa chỉ trang không phải UTF-8 hợp lệ.")
+            abort(make_response(message, 400, {"Content-Type": "text/plain; charset=utf-8"}))
+        if nul:
             abort(make_response(_page(400, "errors/400.html", message=_("Địa chỉ trang chứa ký tự NUL không hợp lệ."))))
         if request.is_json and _holds_nul(request.get_json(silent=True)):
             abort(make_response(jsonify(error=_("Dữ liệu gửi lên chứa ký tự NUL không hợp lệ.")), 400))

@@ -29,6 +29,7 @@ from app.notices.messages import message_for, render
 from app.notices.models import Notice, NoticeRecipient, NoticeSettings
 from jobs.queues import enqueue_after_commit, redis_connection
 from tenants.context import current_tenant_id
+from tenants.page_versions import kept_under_page_version
 
 DEFAULT_EXPIRY_REMINDER_DAYS = (90, 60, 30)
 LATEST_EXPIRY_REMINDER_DAYS = 30  # never later than 30 days before expiry (issue 9)
@@ -345,17 +346,16 @@ def _unread_forget(tenant_id: int, user_ids: Iterable[int]) -> None:
 
 
 def inbox_unread_count(user) -> int:
-    key = _unread_key(user.tenant_id, user.id)
-    cached = redis_connection().get(key)
-    if cached is not None:
-        return int(cached)
-    count = db.session.scalar(
-        select(func.count(func.distinct(NoticeRecipient.notice_id))).where(
-            NoticeRecipient.user_id == user.id, NoticeRecipient.read_at.is_(None)
+    # Kept under the province's page version, which moves after the commit of any change: a count taken while a
+    # delivery was not yet committed is never shown after it (on a kept page, for PAGE_TTL_SECONDS).
+    def count() -> int:
+        return db.session.scalar(
+            select(func.count(func.distinct(NoticeRecipient.notice_id))).where(
+                NoticeRecipient.user_id == user.id, NoticeRecipient.read_at.is_(None)
+            )
         )
-    )
-    redis_connection().set(key, count, ex=UNREAD_TTL_SECONDS)
-    return count
+
+    return int(kept_under_page_version(user.tenant_id, _unread_key(user.tenant_id, user.id), UNREAD_TTL_SECONDS, count))
 
 
 def notice_mark_read(user, notice_id: int) -> int:
