@@ -32,8 +32,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.audit.services import audited_insert, audited_update
 from app.certification.models import Certificate
@@ -56,7 +56,7 @@ from app.exchange.columns import (
     cell_text,
 )
 from app.exchange.lookups import Lookups, load_product_sets, tenant_act
-from app.exchange.reader import read_table
+from app.exchange.reader import WorkbookError, read_table
 from app.extensions import db
 from app.registry.models import Producer, Product
 from tenants.context import TenantNotSet, current_tenant_id
@@ -804,8 +804,28 @@ def import_workbook(
         importer = _Importer(tenant_id, table.headers, as_of)
         importer.report.unknown_columns = table.unknown_headers
         importer.report.report_only_columns = table.report_only_headers
-        importer.run(table.rows, progress)
+        with _keys_checked_at_the_end():
+            importer.run(table.rows, progress)
         return importer.finish()
+
+
+# Checked inside each batch's SAVEPOINT these keys cost more with every batch (migrations/versions/0022); checked
+# once after the batches, the same rule holds for the same rows. The writer makes only rows whose product and
+# producer exist (found in this province, or made in the same batch), so the end check fails only when another
+# user deleted one of them meanwhile: the file is then refused as a whole and nothing of it stays.
+DEFERRED_KEYS = "fk_certificates_tenant_id_product_id_products, fk_products_tenant_id_producer_id_producers"
+
+
+@contextmanager
+def _keys_checked_at_the_end():
+    db.session.execute(text(f"SET CONSTRAINTS {DEFERRED_KEYS} DEFERRED"))
+    yield
+    try:  # the deferred checks run here, in the import's own transaction (no SAVEPOINT: that is what was slow)
+        db.session.execute(text(f"SET CONSTRAINTS {DEFERRED_KEYS} IMMEDIATE"))
+    except IntegrityError as error:  # the caller rolls the whole import back
+        raise WorkbookError(
+            _("Một sản phẩm hoặc chủ thể của tệp vừa bị xoá trong lúc nhập; không dòng nào được lưu. Hãy nhập lại.")
+        ) from error
 
 
 @contextmanager

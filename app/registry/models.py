@@ -80,7 +80,7 @@ class Product(TenantScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "producer_id", "name"),
         UniqueConstraint("tenant_id", "code"),
-        tenant_fk("producer_id", "producers"),
+        tenant_fk("producer_id", "producers", deferrable=True, initially="IMMEDIATE"),  # the import defers it (0022)
         tenant_fk("unit_id", "admin_units"),
         Index(None, "tenant_id", "name", "id"),  # the list's order: a page reads index entries (0016)
     )

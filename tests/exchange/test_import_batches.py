@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEntry
 from app.certification.models import Certificate
@@ -373,4 +374,42 @@ def test_new_decisions_of_known_products_are_recorded_set_wise_by_the_certificat
             )
         ).all()
         assert kinds == ["upgrade"] * 10
+        db.session.rollback()
+
+
+def test_the_import_checks_its_products_and_producers_keys_once_at_the_end(app, tenants, monkeypatch):
+    """0022: the two keys an import checks most wait for the end of the batches (inside each SAVEPOINT they cost
+    more with every batch), then are checked in the import's own transaction. A product deleted by someone else
+    meanwhile refuses the whole file: nothing of it stays."""
+    p = _prefix()
+    data = certified_list(certified_rows(p, three=20, four=5, producers=PRODUCERS))
+    run = writer._Importer.run
+    seen = {}
+
+    def run_then_lose_a_product(self, rows, progress=None):
+        run(self, rows, progress)
+        # What the batches wrote was not checked yet: a certificate of a product that is gone goes in unchecked.
+        product_id, certificate_id = db.session.execute(
+            select(Certificate.product_id, Certificate.id).join(Product).where(Product.name.like(f"{p} %")).limit(1)
+        ).one()
+        db.session.execute(Certificate.__table__.update().values(product_id=-1).where(Certificate.id == certificate_id))
+        seen["product"] = product_id
+
+    monkeypatch.setattr(writer._Importer, "run", run_then_lose_a_product)
+    with app.app_context(), tenant_scope(tenants["nam-dinh"]):
+        with pytest.raises(writer.WorkbookError, match="vừa bị xoá trong lúc nhập"):
+            import_workbook(data, as_of=date(2020, 12, 31))
+        db.session.rollback()
+        assert seen["product"] and (_count(Producer, p), _count(Product, p), _certificates(p)) == (0, 0, 0)
+    monkeypatch.setattr(writer._Importer, "run", run)
+    with app.app_context(), tenant_scope(tenants["nam-dinh"]):
+        report = import_workbook(data, as_of=date(2020, 12, 31))
+        assert (report.created_producers, report.created_products, report.certificates) == (PRODUCERS, ROWS, ROWS)
+        # Outside the import the keys are checked at once, as before.
+        with pytest.raises(IntegrityError), db.session.begin_nested():
+            db.session.execute(
+                Certificate.__table__.update()
+                .values(product_id=-1)
+                .where(Certificate.product_id.in_(select(Product.id).where(Product.name.like(f"{p} %"))))
+            )
         db.session.rollback()
