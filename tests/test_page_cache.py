@@ -32,9 +32,18 @@ def province(app):
     return tenant_id, slug, product_id, user_id, email
 
 
-def _get(client, url):
-    response = client.get(url)
+def _get(client, url, **kwargs):
+    """(status, X-Page-Cache: "hit", "miss" or None, body)."""
+    response = client.get(url, **kwargs)
     return response.status_code, response.headers.get("X-Page-Cache"), response.get_data(as_text=True)
+
+
+def _kept(app, slug, email, url):
+    """A client signed in whose page at `url` is now served from the cache."""
+    client = signed_in(app, slug, email)
+    _get(client, url)
+    assert _get(client, url)[:2] == (200, "hit")
+    return client
 
 
 def _rename(app, tenant_id, product_id, name):

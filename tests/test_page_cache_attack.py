@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import update
 
 from app.auth.models import User
@@ -13,23 +12,13 @@ from app.extensions import db
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 from tenants.page_versions import versions_read
-from tests.conftest import create_user
-from tests.factories import new_tenant, producer_with_product, signed_in
+from tests import test_page_cache
+from tests.factories import signed_in
+from tests.test_page_cache import _get, _kept
+
+province = test_page_cache.province  # the same fixture: a province, a product, an admin
 
 UNREAD = re.compile(r'data-testid="unread-count">(\d+)<')
-
-
-@pytest.fixture()
-def province(app):
-    tenant_id, slug = new_tenant(app)
-    _producer_id, product_id = producer_with_product(app, tenant_id, name="Mật ong bạc hà", set_code="I.1.1")
-    user_id, email = create_user(app, tenant_id, roles=("province_admin",))
-    return tenant_id, slug, product_id, user_id, email
-
-
-def _get(client, url, **kwargs):
-    response = client.get(url, **kwargs)
-    return response.status_code, response.headers.get("X-Page-Cache"), response.get_data(as_text=True)
 
 
 def _unread(body: str) -> int:
@@ -82,10 +71,8 @@ def test_a_bell_count_recounted_before_a_delivery_commits_is_not_kept_for_the_pa
 
 def test_a_role_removed_is_not_served_the_kept_page(app, province):
     tenant_id, slug, _product_id, user_id, email = province
-    client = signed_in(app, slug, email)
     url = f"/{slug}/products"
-    _get(client, url)
-    assert _get(client, url)[:2] == (200, "hit")
+    client = _kept(app, slug, email, url)
     with app.app_context(), tenant_scope(tenant_id):
         db.session.execute(update(User).where(User.id == user_id).values(roles=["producer"]))
         db.session.commit()
@@ -95,10 +82,8 @@ def test_a_role_removed_is_not_served_the_kept_page(app, province):
 
 def test_a_province_deactivated_in_its_scope_is_not_served_the_kept_page(app, province):
     tenant_id, slug, _product_id, _uid, email = province
-    client = signed_in(app, slug, email)
     url = f"/{slug}/"
-    _get(client, url)
-    assert _get(client, url)[:2] == (200, "hit")
+    client = _kept(app, slug, email, url)
     with app.app_context(), tenant_scope(tenant_id):
         db.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(is_active=False))
         db.session.commit()
@@ -107,10 +92,8 @@ def test_a_province_deactivated_in_its_scope_is_not_served_the_kept_page(app, pr
 
 def test_a_password_changed_elsewhere_ends_the_kept_pages_of_other_sessions(app, province):
     tenant_id, slug, _product_id, user_id, email = province
-    client = signed_in(app, slug, email)
     url = f"/{slug}/products"
-    _get(client, url)
-    assert _get(client, url)[:2] == (200, "hit")
+    client = _kept(app, slug, email, url)
     with app.app_context(), tenant_scope(tenant_id):
         db.session.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
         db.session.commit()
@@ -128,10 +111,8 @@ def test_a_change_made_by_a_tenant_job_moves_the_version(app, province):
     def rename(pid):
         db.session.execute(update(Product).where(Product.id == pid).values(name="Tên từ việc nền"))
 
-    client = signed_in(app, slug, email)
     url = f"/{slug}/products/{product_id}"
-    _get(client, url)
-    assert _get(client, url)[:2] == (200, "hit")
+    client = _kept(app, slug, email, url)
     with app.app_context():
         rename(tenant_id, product_id)
     status, cache, body = _get(client, url)
