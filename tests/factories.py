@@ -13,7 +13,7 @@ Applications reach their status by walking the real workflow services, so the hi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -26,7 +26,7 @@ from app.core import clock
 from app.documents.models import Document
 from app.evaluation import services as evaluation
 from app.extensions import db
-from app.planning.models import Policy
+from app.planning.models import Policy, Target
 from app.registry.models import Producer, Product, RegistryImport, TaxonomyNode
 from tenants.context import tenant_scope
 from tenants.models import Council
@@ -86,6 +86,21 @@ class PolicyFactory(_Factory):
 
     code = factory.LazyFunction(lambda: f"CS-{_short()}")
     title = "Chính sách hỗ trợ thử"
+
+
+class TargetFactory(_Factory):
+    """A target of certified products (≥ 10 by the end of 2030) unless told otherwise."""
+
+    class Meta:
+        model = Target
+
+    code = factory.LazyFunction(lambda: f"t-{_short()}")
+    title = "Mục tiêu thử"
+    metric = "certified_products"
+    comparator = ">="
+    value = 10
+    unit = "sản phẩm"
+    deadline = date(2030, 12, 31)
 
 
 class RegistryImportFactory(_Factory):

@@ -79,21 +79,11 @@ def _policy(app, tenant_id, base):
 
 
 def _target(app, tenant_id, base):
-    from datetime import date
 
-    from app.planning.models import Target
+    from tests.factories import TargetFactory
 
     with app.app_context(), tenant_scope(tenant_id):
-        target = Target(
-            code=f"t-{unique_email()[:8]}",
-            title="Mục tiêu thử",
-            metric="certified_products",
-            comparator=">=",
-            value=10,
-            unit="sản phẩm",
-            deadline=date(2030, 12, 31),
-        )
-        db.session.add(target)
+        target = TargetFactory()
         db.session.commit()
         return target.id
 

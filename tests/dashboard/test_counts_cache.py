@@ -283,8 +283,7 @@ def test_without_redis_the_dashboard_counts_every_time_and_shows_the_same(app, f
 def test_the_summary_is_cached_and_follows_changes_of_what_it_shows(app, fresh_province):
     """The summary moves with its own tables (a target, a user), not only with the counted ones."""
     from app.auth.models import User
-    from app.planning.models import Target
-    from tests.factories import user_of_role
+    from tests.factories import TargetFactory, user_of_role
 
     _slug, tenant_id, _ = _province(app, fresh_province, "nam-dinh", [("Gạo tám", 3, date(2024, 2, 1))])
     user_id, _email = user_of_role(app, tenant_id, "province_officer")
@@ -299,17 +298,7 @@ def test_the_summary_is_cached_and_follows_changes_of_what_it_shows(app, fresh_p
     again, warm = summary()
     assert warm == cold - 1 and again == first  # from the cache: no summary statement
     with app.app_context(), tenant_scope(tenant_id):
-        db.session.add(
-            Target(
-                code="dash-test",
-                title="Mục tiêu thử của bảng điều khiển",
-                metric="certified_products",
-                comparator=">=",
-                value=1,
-                unit="sản phẩm",
-                deadline=date(2026, 1, 6),
-            )
-        )
+        TargetFactory(code="dash-test", title="Mục tiêu thử của bảng điều khiển", value=1, deadline=date(2026, 1, 6))
         db.session.commit()
     after_target, statements = summary()
     assert statements == cold

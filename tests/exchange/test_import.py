@@ -350,8 +350,8 @@ def test_a_tenant_on_1489_uses_the_148_product_sets(app, tenants):
         db.session.rollback()
 
 
-def test_a_row_refused_by_the_database_leaves_nothing_behind(app, tenants, monkeypatch):
-    """The savepoint: the row's new producer was inserted, then its product failed; both are gone."""
+def with_a_phantom_product_set(monkeypatch) -> None:
+    """The import's lookups know a product set IX.9.9 the database does not (a key only PostgreSQL checks)."""
     real = lookups.load_product_sets
 
     def with_a_phantom_set(act, level="set"):
@@ -360,6 +360,11 @@ def test_a_row_refused_by_the_database_leaves_nothing_behind(app, tenants, monke
         return real(act) + [SimpleNamespace(id=-1, code="IX.9.9", name="Bộ không tồn tại", name_en="Phantom")]
 
     monkeypatch.setattr(writer, "load_product_sets", with_a_phantom_set)
+
+
+def test_a_row_refused_by_the_database_leaves_nothing_behind(app, tenants, monkeypatch):
+    """The savepoint: the row's new producer was inserted, then its product failed; both are gone."""
+    with_a_phantom_product_set(monkeypatch)
     prefix = f"SP{uuid.uuid4().hex[:6]}"
     base = {"Bộ sản phẩm*": "I.1.1", "Loại hình chủ thể*": "HTX", "Xã/phường": COMMUNES[0][0]}
     rows = [

@@ -13,7 +13,6 @@ import uuid
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
@@ -29,7 +28,7 @@ from app.extensions import db
 from app.inspection.services import PENDING
 from app.registry.models import Producer, Product
 from tenants.context import tenant_scope
-from tests.exchange.test_import import xlsx
+from tests.exchange.test_import import with_a_phantom_product_set, xlsx
 from tests.exchange.workbooks import certified_list, certified_rows
 
 ROWS, PRODUCERS = 25, 8  # 20 3★ and 5 4★ products of 8 producers: three batches of 10, 10 and 5
@@ -76,6 +75,19 @@ def _audit() -> dict[tuple[str, str], int]:
     return {(entity, action): n for entity, action, n in rows}
 
 
+def _chain(product_name: str, order) -> list[tuple]:
+    """(decision number, kind, superseded on) of the product's certificates, in `order`."""
+    return [
+        tuple(c)
+        for c in db.session.execute(
+            select(Certificate.decision_number, Certificate.kind, Certificate.superseded_on)
+            .join(Product, Product.id == Certificate.product_id)
+            .where(Product.name == product_name)
+            .order_by(order)
+        )
+    ]
+
+
 def _delta(before: dict, after: dict) -> dict:
     return {
         k: after.get(k, 0) - before.get(k, 0)
@@ -118,14 +130,7 @@ def test_a_row_only_the_database_refuses_sends_its_batch_row_by_row(app, tenants
     """A product set the lookups know but the database does not (a foreign key only PostgreSQL checks): the batch
     rolls back and goes again row by row; that row is refused, its batch's other rows and the next batches are in.
     The refused row's new producer is not kept for the later rows of the same producer: the next one creates it."""
-    real = writer.load_product_sets
-
-    def with_a_phantom_set(act, level="set"):
-        if level != "set":
-            return real(act, level)
-        return real(act) + [SimpleNamespace(id=-1, code="IX.9.9", name="Bộ không tồn tại", name_en="Phantom")]
-
-    monkeypatch.setattr(writer, "load_product_sets", with_a_phantom_set)
+    with_a_phantom_product_set(monkeypatch)
     one_by_one = []
     real_one_row = writer._Importer._one_row
 
@@ -284,13 +289,7 @@ def test_audit_entries_are_those_the_flush_hook_writes(app, tenants):
             ("certificates", "create"): 1,
             ("certificates", "update"): 1,
         }
-        chain = db.session.execute(
-            select(Certificate.decision_number, Certificate.kind, Certificate.superseded_on)
-            .join(Product, Product.id == Certificate.product_id)
-            .where(Product.name == rows[0].product)
-            .order_by(Certificate.decision_date)
-        ).all()
-        assert [tuple(c) for c in chain] == [
+        assert _chain(rows[0].product, Certificate.decision_date) == [
             (rows[0].decision_no, "new", date(2022, 6, 1)),
             ("77/QĐ-UBND", "upgrade", None),
         ]
@@ -356,13 +355,7 @@ def test_new_decisions_of_known_products_are_recorded_set_wise_by_the_certificat
         assert calls == [10]  # the first batch together; the last row, alone in its batch, by certificate_record
         assert (report.updated_products, report.unchanged, report.certificates) == (11, 0, 11)
         assert _delta(before, _audit()) == {("certificates", "create"): 11, ("certificates", "update"): 11}
-        chain = db.session.execute(
-            select(Certificate.decision_number, Certificate.kind, Certificate.superseded_on)
-            .join(Product, Product.id == Certificate.product_id)
-            .where(Product.name == rows[0].product)
-            .order_by(Certificate.valid_from)
-        ).all()
-        assert [tuple(c) for c in chain] == [
+        assert _chain(rows[0].product, Certificate.valid_from) == [
             ("5/QĐ-UBND", "new", rows[0].decision_date),
             (rows[0].decision_no, "new", date(2022, 6, 1)),
             (f"9{rows[0].decision_no}", "upgrade", None),

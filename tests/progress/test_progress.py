@@ -26,6 +26,7 @@ from tenants.context import tenant_scope
 from tests.conftest import csrf_token
 from tests.factories import (
     ProducerFactory,
+    TargetFactory,
     certificate_recorded,
     new_tenant,
     producer_with_product,
@@ -118,28 +119,14 @@ def test_each_indicator_equals_an_independent_sql_count(app, province):
 def test_targets_show_gap_and_progress_from_the_baseline(app, province):
     tenant_id, _slug, _ids = province
     with app.app_context(), tenant_scope(tenant_id):
-        db.session.add(
-            Target(
-                code="t-products",
-                title="10 sản phẩm",
-                metric="certified_products",
-                comparator=">=",
-                value=10,
-                unit="sản phẩm",
-                deadline=date(TODAY.year + 3, 12, 31),
-                baseline_value=0,
-            )
-        )
-        db.session.add(
-            Target(
-                code="t-green",
-                title="xanh",
-                metric="green_value_chain_percent",
-                comparator=">=",
-                value=30,
-                unit="%",
-                deadline=date(TODAY.year + 3, 12, 31),
-            )
+        TargetFactory(code="t-products", title="10 sản phẩm", deadline=date(TODAY.year + 3, 12, 31), baseline_value=0)
+        TargetFactory(
+            code="t-green",
+            title="xanh",
+            metric="green_value_chain_percent",
+            value=30,
+            unit="%",
+            deadline=date(TODAY.year + 3, 12, 31),
         )
         db.session.flush()
         rows = {p.target.code: p for p in targets_progress(TODAY)}
@@ -250,16 +237,13 @@ def test_approval_and_payment_once_even_for_two_officers_at_once(app):
 def test_indicators_page_report_and_target_edit(app, province, sign_in):
     tenant_id, slug, _ids = province
     with app.app_context(), tenant_scope(tenant_id):
-        target = Target(
+        target = TargetFactory(
             code="t-page",
             title="Mục tiêu trang",
             metric="certified_products_3_star",
-            comparator=">=",
             value=8,
-            unit="sản phẩm",
             deadline=date(TODAY.year + 2, 12, 31),
         )
-        db.session.add(target)
         db.session.commit()
         target_id = target.id
     client = sign_in(slug, tenant_id, roles=("province_admin",))
