@@ -1,5 +1,6 @@
 """Flask extensions, created once and bound in the app factory."""
 
+from flask import g
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,3 +29,10 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 server_session = Session()
 talisman = Talisman()
+
+
+@limiter.request_filter
+def _served_from_cache() -> bool:
+    """A page answered from the whole-page cache (app/auth/page_cache.py) skips the limiter's checks: no limit
+    applies to the views it keeps, and the check was ≈ 5–10 % of such a request in-process."""
+    return g.get("served_from_cache", False)
