@@ -203,6 +203,18 @@ class CertificateCounts:
     by: dict[str, list[CountRow]]
 
 
+# A breakdown longer than this (the communes: 100–600 in a province) shows its largest rows on the dashboard and
+# the rest on a page of its own: the dashboard stays a glance on a phone, and a page a third of the size.
+GLANCE_ROWS = 10
+
+
+def count_rows_glance(rows: list[CountRow], limit: int = GLANCE_ROWS) -> list[CountRow]:
+    """The rows with the most valid products (then the most ever certified, then by label), at most `limit`."""
+    if len(rows) <= limit:
+        return rows
+    return sorted(rows, key=lambda r: (-r.valid, -r.ever, r.label))[:limit]
+
+
 def certificate_counts(on: date | None = None) -> CertificateCounts:
     """Products valid on `on` (default today) and ever certified by then, by every dimension, in one query."""
     on = on or clock.today()

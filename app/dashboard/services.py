@@ -89,6 +89,11 @@ def dashboard_summary(today: date) -> DashboardSummary:
     return summary
 
 
+def counts_version() -> str | None:
+    """The province's "counts" data version alone (what certificate_counts_cached keeps its counts under)."""
+    return db.session.scalar(select(data_version_of(current_tenant_id(), "counts")))
+
+
 @cache
 def _versions_statement():
     tenant = bindparam("tenant", type_=BigInteger)

@@ -4,6 +4,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from redis.exceptions import RedisError
@@ -16,6 +17,7 @@ from app.certification.counts import (
     CountFilter,
     CountsError,
     certificate_counts_cached,
+    count_rows_glance,
     counted_query,
     filter_labels,
 )
@@ -23,7 +25,7 @@ from app.core import clock
 from app.core.access import login_required
 from app.core.i18n import current_language
 from app.core.pagination import paginate
-from app.dashboard.services import dashboard_summary
+from app.dashboard.services import counts_version, dashboard_summary
 from jobs.queues import redis_connection
 from tenants.context import current_tenant_id
 from tenants.resolution import tenant_blueprint
@@ -62,7 +64,9 @@ def home():
 def _counts_section(flt, version: str | None) -> Markup:
     def render() -> str:
         counts = certificate_counts_cached(flt.on, version)
-        return render_template("dashboard/_counts.html", counts=counts, flt=flt, dimensions=DIMENSIONS)
+        return render_template(
+            "dashboard/_counts.html", counts=counts, flt=flt, dimensions=DIMENSIONS, glance=count_rows_glance
+        )
 
     if version is None or current_app.jinja_env.auto_reload:  # uncommitted changes; or templates being edited
         return Markup(render())
@@ -92,15 +96,31 @@ def _counts_section(flt, version: str | None) -> Markup:
 
 @cache
 def _section_salt() -> str:
-    """What else the section's text depends on: its template's source and the translation catalogues."""
+    """What else the section's text depends on: its templates' source and the translation catalogues."""
     digest = hashlib.sha256()
-    source, _filename, _uptodate = current_app.jinja_env.loader.get_source(
-        current_app.jinja_env, "dashboard/_counts.html"
-    )
-    digest.update(source.encode())
+    for template in ("dashboard/_counts.html", "dashboard/_count_table.html"):
+        source, _filename, _uptodate = current_app.jinja_env.loader.get_source(current_app.jinja_env, template)
+        digest.update(source.encode())
     for catalogue in sorted(Path(current_app.root_path, "translations").glob("*/LC_MESSAGES/*.mo")):
         digest.update(catalogue.read_bytes())
     return digest.hexdigest()[:16]
+
+
+@bp.route("/counts/breakdown")
+@permission_required("dashboard.view")
+def breakdown():
+    """One breakdown of the dashboard's counts in full (the dashboard shows a long one's largest rows)."""
+    name = request.args.get("by", "")
+    try:
+        flt = CountFilter.from_args({"on": request.args.get("on")}, clock.today())
+        if name not in DIMENSIONS:
+            raise CountsError(_("Không có bảng số liệu này: '%(name)s'.", name=name[:40]))
+    except CountsError as error:
+        return render_template("dashboard/breakdown.html", error=str(error), flt=None, title=None), 400
+    counts = certificate_counts_cached(flt.on, counts_version())
+    return render_template(
+        "dashboard/breakdown.html", error=None, flt=flt, name=name, title=DIMENSIONS[name], rows=counts.by[name]
+    )
 
 
 @bp.route("/counts/products")
