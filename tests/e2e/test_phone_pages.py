@@ -9,6 +9,7 @@ from tests.conftest import PASSWORD, create_user
 pytestmark = pytest.mark.e2e
 PAGES = [
     "/nam-dinh/",
+    "/nam-dinh/counts/breakdown?by=commune",
     "/nam-dinh/applications",
     "/nam-dinh/producers",
     "/nam-dinh/products",
