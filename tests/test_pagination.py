@@ -29,6 +29,8 @@ LISTS = {
 }
 NOT_LISTS = {
     "dashboard.home": "figures (one aggregate query), each linking to its paged list",
+    "dashboard.breakdown": "one breakdown of those figures: a row per value (≤ the province's communes), each linking "
+    "to its paged list",
     "auth.login": "a form",
     "auth.account": "the signed-in user's own page",
     "exchange.start": "the import form and its latest imports (limited in its service)",
