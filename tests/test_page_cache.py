@@ -46,11 +46,15 @@ def _kept(app, slug, email, url):
     return client
 
 
-def _rename(app, tenant_id, product_id, name):
+def _commit(app, tenant_id, statement):
     """A change as a job or a command makes it: the ORM in the province's scope, committed."""
     with app.app_context(), tenant_scope(tenant_id):
-        db.session.execute(update(Product).where(Product.id == product_id).values(name=name))
+        db.session.execute(statement)
         db.session.commit()
+
+
+def _rename(app, tenant_id, product_id, name):
+    _commit(app, tenant_id, update(Product).where(Product.id == product_id).values(name=name))
 
 
 @pytest.mark.parametrize("page", ["/{slug}/", "/{slug}/products", "/{slug}/products/{product_id}"])
@@ -140,12 +144,8 @@ def test_a_user_deactivated_or_signed_out_is_not_served_the_kept_page(app, provi
     assert client.post(f"/{slug}/logout", data={"csrf_token": token}).status_code == 302
     assert _get(client, url)[:2] == (302, None)
 
-    client = signed_in(app, slug, email)
-    _get(client, url)
-    assert _get(client, url)[1] == "hit"
-    with app.app_context(), tenant_scope(tenant_id):
-        db.session.execute(update(User).where(User.id == user_id).values(active=False))
-        db.session.commit()
+    client = _kept(app, slug, email, url)
+    _commit(app, tenant_id, update(User).where(User.id == user_id).values(active=False))
     assert _get(client, url)[:2] == (302, None)
 
 

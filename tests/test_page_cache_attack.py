@@ -14,7 +14,7 @@ from tenants.models import Tenant
 from tenants.page_versions import versions_read
 from tests import test_page_cache
 from tests.factories import signed_in
-from tests.test_page_cache import _get, _kept
+from tests.test_page_cache import _commit, _get, _kept
 
 province = test_page_cache.province  # the same fixture: a province, a product, an admin
 
@@ -73,9 +73,7 @@ def test_a_role_removed_is_not_served_the_kept_page(app, province):
     tenant_id, slug, _product_id, user_id, email = province
     url = f"/{slug}/products"
     client = _kept(app, slug, email, url)
-    with app.app_context(), tenant_scope(tenant_id):
-        db.session.execute(update(User).where(User.id == user_id).values(roles=["producer"]))
-        db.session.commit()
+    _commit(app, tenant_id, update(User).where(User.id == user_id).values(roles=["producer"]))
     status, cache, _body = _get(client, url)
     assert status != 200 and cache is None
 
@@ -84,9 +82,7 @@ def test_a_province_deactivated_in_its_scope_is_not_served_the_kept_page(app, pr
     tenant_id, slug, _product_id, _uid, email = province
     url = f"/{slug}/"
     client = _kept(app, slug, email, url)
-    with app.app_context(), tenant_scope(tenant_id):
-        db.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(is_active=False))
-        db.session.commit()
+    _commit(app, tenant_id, update(Tenant).where(Tenant.id == tenant_id).values(is_active=False))
     assert _get(client, url)[:2] == (404, None)
 
 
@@ -94,9 +90,7 @@ def test_a_password_changed_elsewhere_ends_the_kept_pages_of_other_sessions(app,
     tenant_id, slug, _product_id, user_id, email = province
     url = f"/{slug}/products"
     client = _kept(app, slug, email, url)
-    with app.app_context(), tenant_scope(tenant_id):
-        db.session.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
-        db.session.commit()
+    _commit(app, tenant_id, update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
     assert _get(client, url)[:2] == (302, None)
 
 
